@@ -1,0 +1,64 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::models::{NewCredential, StoredCredential};
+use super::schema::webauthn_credentials as creds;
+use super::{AnyConnection, DbError};
+
+pub fn find(conn: &mut AnyConnection, credential_id: &str) -> Result<Option<StoredCredential>, DbError> {
+    Ok(creds::table
+        .filter(creds::credential_id.eq(credential_id))
+        .select(StoredCredential::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn for_user(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<StoredCredential>, DbError> {
+    Ok(creds::table
+        .filter(creds::user_id.eq(user_id))
+        .order(creds::created_at.asc())
+        .select(StoredCredential::as_select())
+        .load(conn)?)
+}
+
+pub fn insert(conn: &mut AnyConnection, credential: &NewCredential) -> Result<(), DbError> {
+    diesel::insert_into(creds::table).values(credential).execute(conn)?;
+    Ok(())
+}
+
+/// Records a sign-in in one conditional UPDATE, so the counter check and the write cannot be
+/// separated: it succeeds only when the new count is above the stored one, or when both are
+/// zero (authenticators without a counter, such as synced passkeys). Returns false when the
+/// row was not updated, which the caller treats as a counter regression.
+pub fn record_use(
+    conn: &mut AnyConnection,
+    credential_id: &str,
+    new_count: u32,
+    backup_eligible: bool,
+    backup_state: bool,
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    let new_count = i64::from(new_count);
+    let row = diesel::update(creds::table).filter(creds::credential_id.eq(credential_id));
+    let changes = (
+        creds::sign_count.eq(new_count),
+        creds::backup_eligible.eq(backup_eligible),
+        creds::backup_state.eq(backup_state),
+        creds::last_used_at.eq(Some(now)),
+    );
+    let updated = if new_count == 0 {
+        row.filter(creds::sign_count.eq(0)).set(changes).execute(conn)?
+    } else {
+        row.filter(creds::sign_count.lt(new_count)).set(changes).execute(conn)?
+    };
+    Ok(updated == 1)
+}
+
+/// Marks a credential as possibly cloned, for the operator and the account page.
+pub fn flag_clone(conn: &mut AnyConnection, credential_id: &str) -> Result<(), DbError> {
+    diesel::update(creds::table)
+        .filter(creds::credential_id.eq(credential_id))
+        .set(creds::clone_suspected.eq(true))
+        .execute(conn)?;
+    Ok(())
+}

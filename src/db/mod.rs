@@ -1,0 +1,195 @@
+//! Users and credentials, on Postgres (production) or SQLite (the embedded default), through one
+//! diesel `MultiConnection` so every query is written once. Diesel blocks, so [`run`] moves both
+//! the pool checkout and the query onto actix's blocking thread pool.
+
+pub mod credentials;
+pub mod models;
+pub mod schema;
+pub mod users;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::R2D2Connection;
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::settings::{DatabaseBackend, Settings};
+
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Key of the Postgres advisory lock held while migrating, so instances starting together
+/// apply migrations one after the other.
+const MIGRATION_LOCK_KEY: i64 = 0x7061_7373_6b65_79; // "passkey"
+
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("no database connection became free in time")]
+    PoolTimeout,
+    #[error("database: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("migrations: {0}")]
+    Migration(String),
+    #[error("blocking task failed: {0}")]
+    Blocking(String),
+}
+
+impl DbError {
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+}
+
+/// Opens connections of the configured backend only. (`MultiConnection::establish` would try
+/// every backend in turn, and SQLite accepts any string as a file name.)
+#[derive(Debug)]
+pub struct Manager {
+    backend: DatabaseBackend,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = diesel::ConnectionError;
+
+    fn connect(&self) -> Result<AnyConnection, diesel::ConnectionError> {
+        match &self.backend {
+            DatabaseBackend::Postgres { url } => PgConnection::establish(url).map(AnyConnection::Postgresql),
+            DatabaseBackend::Sqlite { path } => {
+                let path = path.to_string_lossy();
+                let mut conn = SqliteConnection::establish(&path)?;
+                // WAL lets readers proceed during a write; busy_timeout makes writers wait for
+                // each other instead of failing; foreign keys are off by default in SQLite.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), diesel::ConnectionError> {
+        conn.ping().map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// Builds the pool after one direct connection attempt, so that start-up reports the
+/// database's own reason (with the setting to fix) rather than a generic pool timeout.
+pub fn connect(settings: &Settings) -> anyhow::Result<Pool> {
+    use r2d2::ManageConnection;
+    if let DatabaseBackend::Sqlite { path } = &settings.database {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                anyhow::anyhow!("DATABASE_URL: cannot create {}: {e}", dir.display())
+            })?;
+        }
+    }
+    let manager = Manager {
+        backend: settings.database.clone(),
+    };
+    manager
+        .connect()
+        .and_then(|mut c| c.ping().map_err(diesel::ConnectionError::CouldntSetupConfiguration))
+        .map_err(|e| anyhow::anyhow!("{}", describe_connect_error(settings, &e)))?;
+    Ok(r2d2::Pool::builder()
+        .max_size(settings.db_pool_size)
+        .connection_timeout(settings.db_connect_timeout)
+        .min_idle(Some(1))
+        .build_unchecked(manager))
+}
+
+fn describe_connect_error(settings: &Settings, e: &diesel::ConnectionError) -> String {
+    match &settings.database {
+        DatabaseBackend::Postgres { url } => format!(
+            "DATABASE_URL: cannot connect to {} ({}); check the URL and that Postgres is running",
+            redact(url),
+            e.to_string().lines().next().unwrap_or("no answer").trim()
+        ),
+        DatabaseBackend::Sqlite { path } => format!(
+            "DATABASE_URL: cannot open SQLite file {} ({e}); check the path and its permissions",
+            path.display()
+        ),
+    }
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => "the configured URL".to_string(),
+    }
+}
+
+/// Runs `f` with a pooled connection on the blocking thread pool.
+pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, DbError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut AnyConnection) -> Result<T, DbError> + Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(|_| DbError::PoolTimeout)?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| DbError::Blocking(e.to_string()))?
+}
+
+/// Applies pending migrations; on Postgres under an advisory lock.
+pub fn migrate(pool: &Pool) -> Result<Vec<String>, DbError> {
+    let mut conn = pool.get().map_err(|_| DbError::PoolTimeout)?;
+    let applied = match &mut *conn {
+        AnyConnection::Postgresql(pg) => {
+            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")).execute(pg)?;
+            let result = pg
+                .run_pending_migrations(PG_MIGRATIONS)
+                .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>())
+                .map_err(|e| DbError::Migration(e.to_string()));
+            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")).execute(pg)?;
+            result?
+        }
+        AnyConnection::Sqlite(sqlite) => sqlite
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>())
+            .map_err(|e| DbError::Migration(e.to_string()))?,
+    };
+    Ok(applied)
+}
+
+/// Used by `/readyz`: a round trip to the database within `timeout`.
+pub async fn ping(pool: &Pool, timeout: Duration) -> Result<(), DbError> {
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get_timeout(timeout).map_err(|_| DbError::PoolTimeout)?;
+        conn.ping().map_err(DbError::Query)
+    })
+    .await
+    .map_err(|e| DbError::Blocking(e.to_string()))?
+}

@@ -1,0 +1,67 @@
+//! Row structs (what queries return) apart from insert structs (what registration writes).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{users, webauthn_credentials};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub display_name: String,
+    pub user_handle: Vec<u8>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub display_name: String,
+    pub user_handle: Vec<u8>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = webauthn_credentials)]
+pub struct StoredCredential {
+    pub credential_id: String,
+    pub user_id: String,
+    pub public_key: Vec<u8>,
+    pub aaguid: String,
+    pub sign_count: i64,
+    pub credential_type: String,
+    pub attestation_format: String,
+    pub transports: String,
+    pub backup_eligible: bool,
+    pub backup_state: bool,
+    pub name: String,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub clone_suspected: bool,
+    pub credential_json: String,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = webauthn_credentials)]
+pub struct NewCredential {
+    pub credential_id: String,
+    pub user_id: String,
+    pub public_key: Vec<u8>,
+    pub aaguid: String,
+    pub sign_count: i64,
+    pub credential_type: String,
+    pub attestation_format: String,
+    pub transports: String,
+    pub backup_eligible: bool,
+    pub backup_state: bool,
+    pub name: String,
+    pub created_at: NaiveDateTime,
+    pub clone_suspected: bool,
+    pub credential_json: String,
+}

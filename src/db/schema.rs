@@ -1,0 +1,36 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        username -> Text,
+        email -> Nullable<Text>,
+        display_name -> Text,
+        user_handle -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webauthn_credentials (credential_id) {
+        credential_id -> Text,
+        user_id -> Text,
+        public_key -> Binary,
+        aaguid -> Text,
+        sign_count -> BigInt,
+        credential_type -> Text,
+        attestation_format -> Text,
+        transports -> Text,
+        backup_eligible -> Bool,
+        backup_state -> Bool,
+        name -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        clone_suspected -> Bool,
+        credential_json -> Text,
+    }
+}
+
+diesel::joinable!(webauthn_credentials -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(users, webauthn_credentials,);

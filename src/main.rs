@@ -1,0 +1,45 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use passkey_idp::cli::{Cli, Command};
+use passkey_idp::settings::Settings;
+use passkey_idp::startup::{self, Application};
+use passkey_idp::{db, telemetry};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("passkey-idp: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings);
+    let result = actix_web::rt::System::new().block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => Application::build(settings).await?.run_until_stopped().await.map_err(Into::into),
+            Command::Migrate => {
+                let pool = startup::connect_database(&settings).await?;
+                drop(pool);
+                println!("migrations applied to {}", describe(&settings));
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let e: anyhow::Error = e;
+            eprintln!("passkey-idp: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn describe(settings: &Settings) -> String {
+    match &settings.database {
+        passkey_idp::settings::DatabaseBackend::Postgres { url } => db::redact(url),
+        passkey_idp::settings::DatabaseBackend::Sqlite { path } => path.display().to_string(),
+    }
+}

@@ -1,0 +1,31 @@
+//! `GET /.well-known/jwks.json`: the published keys, cacheable for `tokens.jwks_max_age_secs`,
+//! with an ETag so caches can revalidate cheaply.
+
+use actix_web::http::header;
+use actix_web::{get, web, HttpRequest, HttpResponse};
+
+use crate::state::AppState;
+
+#[get("/.well-known/jwks.json")]
+pub async fn jwks(app: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let body = app.keys.current().jwks().to_string();
+    let etag = format!("\"{}\"", &crate::random::sha256_hex(body.as_bytes())[..32]);
+    let cache = format!("public, max-age={}", app.settings.jwks_max_age.as_secs());
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut res = if matches {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, cache));
+    if matches {
+        res.finish()
+    } else {
+        res.content_type("application/json").body(body)
+    }
+}

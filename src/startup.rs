@@ -1,0 +1,161 @@
+//! Building the application: connect and migrate the database, connect the challenge store,
+//! load the signing keys, bind the listener (port 0 works, for tests), then serve.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, DefaultHeaders};
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use webauthn_rs_core::WebauthnCore;
+
+use crate::db;
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+use crate::state::AppState;
+use crate::store::{ChallengeStore, MemoryStore, RedisStore};
+use crate::tokens::{keyset, KeyRing, KeySet};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(settings.listen).with_context(|| {
+            format!(
+                "PASSKEY_IDP_LISTEN: cannot bind {} (in use, or not an address of this machine)",
+                settings.listen
+            )
+        })?;
+        Self::build_on(settings, listener).await
+    }
+
+    /// Like [`Application::build`] on a listener bound by the caller (tests bind port 0 first,
+    /// so that the issuer can name the port).
+    pub async fn build_on(settings: Settings, listener: TcpListener) -> anyhow::Result<Application> {
+        let state = build_state(settings).await?;
+        let port = listener.local_addr()?.port();
+        let server = serve(listener, state.clone())?;
+        tracing::info!(
+            issuer = %state.settings.issuer,
+            port,
+            store = state.store.backend_name(),
+            "passkey-idp is listening"
+        );
+        Ok(Application { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Runs until SIGINT or SIGTERM, then finishes in-flight requests (graceful shutdown).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+pub async fn connect_store(settings: &Settings) -> anyhow::Result<ChallengeStore> {
+    match &settings.redis_url {
+        None => Ok(ChallengeStore::Memory(MemoryStore::new())),
+        Some(url) => {
+            let store = RedisStore::connect(url, &settings.redis_key_prefix, settings.redis_connect_timeout)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "REDIS_URL: cannot reach {} ({e}); check the URL and that Redis is running",
+                        db::redact(url)
+                    )
+                })?;
+            Ok(ChallengeStore::Redis(store))
+        }
+    }
+}
+
+/// Connects the database (blocking, so off the async executor) and applies migrations.
+pub async fn connect_database(settings: &Settings) -> anyhow::Result<db::Pool> {
+    let settings = settings.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<db::Pool> {
+        let pool = db::connect(&settings)?;
+        let applied = db::migrate(&pool).context("DATABASE_URL: migrations failed")?;
+        for m in applied {
+            tracing::info!(migration = %m, "applied database migration");
+        }
+        Ok(pool)
+    })
+    .await
+    .context("database start-up task failed")?
+}
+
+pub fn webauthn(settings: &Settings) -> anyhow::Result<WebauthnCore> {
+    let origin = url::Url::parse(&settings.issuer).context("PASSKEY_IDP_ISSUER")?;
+    Ok(WebauthnCore::new_unsafe_experts_only(
+        &settings.rp_name,
+        &settings.rp_id,
+        vec![origin],
+        settings.challenge_ttl,
+        Some(false),
+        Some(false),
+    ))
+}
+
+async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    let pool = connect_database(&settings).await?;
+    let store = connect_store(&settings).await?;
+    let dir = settings.keys_dir.clone();
+    let (keys, created) = KeySet::load_or_create(&dir)
+        .with_context(|| format!("PASSKEY_IDP_KEYS_DIR: cannot load the key set in {}", dir.display()))?;
+    if let Some(kid) = created {
+        tracing::info!(kid = %kid, dir = %dir.display(), "no signing key found: created an ES256 key");
+    }
+    let enumeration_secret = keyset::load_or_create_secret(&dir, "enumeration.secret")
+        .with_context(|| format!("PASSKEY_IDP_KEYS_DIR: {}", dir.display()))?;
+    Ok(AppState {
+        webauthn: Arc::new(webauthn(&settings)?),
+        settings: Arc::new(settings),
+        db: pool,
+        store,
+        keys: KeyRing::new(keys),
+        metrics: Arc::new(Metrics::default()),
+        enumeration_secret: Arc::new(enumeration_secret),
+    })
+}
+
+fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let settings = state.settings.clone();
+    let data = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        let mut headers = DefaultHeaders::new()
+            .add(("X-Content-Type-Options", "nosniff"))
+            .add(("Referrer-Policy", "no-referrer"))
+            .add(("X-Frame-Options", "DENY"))
+            .add((
+                "Content-Security-Policy",
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                 frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            ));
+        if data.settings.secure_cookies() {
+            headers = headers.add(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"));
+        }
+        App::new()
+            .app_data(data.clone())
+            .wrap(headers)
+            .wrap(from_fn(crate::routes::log_request))
+            .configure(crate::routes::configure)
+            .default_service(web::to(crate::routes::not_found))
+    })
+    .shutdown_timeout(settings.shutdown_timeout.as_secs())
+    .listen(listener)?;
+    if settings.workers > 0 {
+        server = server.workers(settings.workers);
+    }
+    Ok(server.run())
+}

@@ -1,0 +1,95 @@
+//! Redis store. Every key carries the configured prefix, so several deployments (or tests) can
+//! share one Redis. Single use relies on GETDEL (Redis 6.2+), which is atomic on the server.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::AsyncCommands;
+
+use super::StoreError;
+
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+impl RedisStore {
+    /// Connects, failing after `timeout` when Redis does not answer.
+    pub async fn connect(url: &str, prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(timeout)
+            .set_response_timeout(timeout)
+            .set_number_of_retries(1);
+        let conn = tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
+            .await
+            .map_err(|_| StoreError::Timeout)??;
+        let store = RedisStore {
+            conn,
+            prefix: prefix.to_string(),
+        };
+        store.ping().await?;
+        Ok(store)
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{}", self.prefix, key)
+    }
+
+    pub async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let _: () = redis::cmd("SET")
+            .arg(self.key(key))
+            .arg(value)
+            .arg("PX")
+            .arg(ms)
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let mut conn = self.conn.clone();
+        Ok(redis::cmd("GETDEL")
+            .arg(self.key(key))
+            .query_async(&mut conn)
+            .await?)
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let mut conn = self.conn.clone();
+        Ok(conn.get(self.key(key)).await?)
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let _: u64 = conn.del(self.key(key)).await?;
+        Ok(())
+    }
+
+    pub async fn incr(&self, key: &str, window: Duration) -> Result<u64, StoreError> {
+        let mut conn = self.conn.clone();
+        let key = self.key(key);
+        let ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+        // INCR and a PEXPIRE that only sets a TTL when none exists, in one round trip.
+        let (count, _): (u64, i64) = redis::pipe()
+            .atomic()
+            .cmd("INCR")
+            .arg(&key)
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(ms)
+            .arg("NX")
+            .query_async(&mut conn)
+            .await?;
+        Ok(count)
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        Ok(())
+    }
+}

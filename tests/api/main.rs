@@ -1,0 +1,9 @@
+//! One integration-test binary: the real server on a random port, real Postgres, real Redis,
+//! and a software authenticator that produces genuine WebAuthn responses.
+
+mod authenticator;
+mod authenticator_check;
+mod ceremonies;
+mod helpers;
+mod negative;
+mod ops;

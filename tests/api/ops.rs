@@ -1,0 +1,231 @@
+//! Operations: health, readiness (including a dependency going away), JWKS caching, metrics,
+//! start-up failures that name the setting, concurrent migrations.
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+use tokio::io::copy_bidirectional;
+use tokio::task::JoinHandle;
+
+use crate::authenticator::SoftAuthenticator;
+use crate::helpers::{create_pg_database, spawn_app, spawn_with, test_settings, Backend, TestConfig};
+use crate::on_both_backends;
+
+async fn health_and_readiness(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let health = app.get("/healthz").await;
+    assert_eq!(health.status, 200);
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    assert_eq!(ready.body["checks"]["database"], "ok");
+    assert_eq!(ready.body["checks"]["challenge_store"], "ok");
+    assert!(ready.headers.get("x-request-id").is_some());
+    app.get("/no/such/page").await.assert_error(404, "not_found");
+}
+on_both_backends!(health_and_readiness);
+
+async fn jwks_is_cacheable_and_revalidates(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let res = app.client.get(app.url("/.well-known/jwks.json")).send().await.expect("jwks");
+    assert_eq!(res.status(), 200);
+    let etag = res.headers().get("etag").expect("etag").clone();
+    let cache = res.headers().get("cache-control").expect("cache-control").to_str().expect("ascii").to_string();
+    assert!(cache.contains("max-age=300"), "{cache}");
+    let jwks: serde_json::Value = res.json().await.expect("json");
+    let keys = jwks["keys"].as_array().expect("keys");
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0]["use"], "sig");
+    assert_eq!(keys[0]["alg"], "ES256");
+    assert!(keys[0].get("d").is_none());
+    let again = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .header("If-None-Match", etag)
+        .send()
+        .await
+        .expect("jwks");
+    assert_eq!(again.status(), 304);
+}
+on_both_backends!(jwks_is_cacheable_and_revalidates);
+
+async fn metrics_count_requests_and_ceremonies(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut device = SoftAuthenticator::new();
+    app.sign_up("wendy", &mut device).await;
+    app.login_finish(&json!({})).await; // a failure: no ceremony
+    let text = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    assert!(text.contains("# TYPE passkey_idp_http_requests_total counter"), "{text}");
+    assert!(text.contains(r#"passkey_idp_ceremonies_total{kind="register",outcome="ok"} 1"#), "{text}");
+    assert!(text.contains(r#"route="/webauthn/register/begin",status="200""#), "{text}");
+}
+on_both_backends!(metrics_count_requests_and_ceremonies);
+
+/// A TCP relay to a real service, which the test can cut to make that service "go away".
+struct Relay {
+    port: u16,
+    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    accept: JoinHandle<()>,
+}
+
+impl Relay {
+    async fn start(target: &'static str) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
+        let port = listener.local_addr().expect("addr").port();
+        let tasks: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let spawned = tasks.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                spawned.lock().expect("lock").push(task);
+            }
+        });
+        Relay { port, tasks, accept }
+    }
+
+    /// Stops accepting and drops every open connection.
+    fn cut(&self) {
+        self.accept.abort();
+        for t in self.tasks.lock().expect("lock").drain(..) {
+            t.abort();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_fails_when_redis_goes_away() {
+    let relay = Relay::start("127.0.0.1:6379").await;
+    let app = spawn_with(
+        TestConfig::new(Backend::Postgres)
+            .with("REDIS_URL", &format!("redis://127.0.0.1:{}", relay.port))
+            .with("PASSKEY_IDP__REDIS__CONNECT_TIMEOUT_SECS", "1"),
+    )
+    .await;
+    assert_eq!(app.get("/readyz").await.status, 200);
+    relay.cut();
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status, 503, "{}", ready.body);
+    assert_eq!(ready.body["checks"]["challenge_store"], "unavailable");
+    assert_eq!(ready.body["checks"]["database"], "ok");
+    // A ceremony now fails cleanly: JSON, 503, no Redis message.
+    let reply = app.login_begin(json!({})).await;
+    reply.assert_error(503, "temporarily_unavailable");
+    assert!(!reply.body.to_string().to_lowercase().contains("redis"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_fails_when_postgres_goes_away() {
+    let relay = Relay::start("127.0.0.1:5432").await;
+    let direct = create_pg_database();
+    let name = direct.rsplit('/').next().expect("db name").to_string();
+    let app = spawn_with(TestConfig {
+        database_url: Some(format!("postgres://postgres@127.0.0.1:{}/{name}", relay.port)),
+        ..TestConfig::new(Backend::Postgres).with("PASSKEY_IDP__DATABASE__CONNECT_TIMEOUT_SECS", "1")
+    })
+    .await;
+    assert_eq!(app.get("/readyz").await.status, 200);
+    relay.cut();
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status, 503, "{}", ready.body);
+    assert_eq!(ready.body["checks"]["database"], "unavailable");
+    let reply = app.register_begin(json!({"username": "zed"})).await;
+    assert!(reply.status.is_server_error(), "{}", reply.body);
+    assert!(reply.body["error"].is_string(), "a JSON error: {}", reply.body);
+    let text = reply.body.to_string().to_lowercase();
+    assert!(!text.contains("sql") && !text.contains("postgres"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_migrate_one_database_at_once() {
+    let url = create_pg_database();
+    let a = spawn_with(TestConfig {
+        database_url: Some(url.clone()),
+        ..TestConfig::new(Backend::Postgres)
+    });
+    let b = spawn_with(TestConfig {
+        database_url: Some(url.clone()),
+        ..TestConfig::new(Backend::Postgres)
+    });
+    let (a, b) = tokio::join!(a, b);
+    // Both serve, on the same data: a user made through one signs in through the other.
+    let mut device = SoftAuthenticator::new();
+    let _ = (a.get("/readyz").await, b.get("/readyz").await);
+    a.sign_up("uma", &mut device).await;
+    let found = b
+        .query(|c| passkey_idp::db::users::find_by_username(c, "uma"))
+        .await;
+    assert!(found.is_some());
+}
+
+fn settings_for(env: &[(&str, &str)]) -> passkey_idp::settings::Settings {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let mut config = TestConfig::new(Backend::Embedded);
+    for (k, v) in env {
+        config = config.with(k, v);
+    }
+    test_settings(&config, port).0
+}
+
+#[tokio::test]
+async fn start_up_failures_name_the_setting() {
+    let unreachable_db = settings_for(&[("DATABASE_URL", "postgres://postgres@127.0.0.1:1/nope")]);
+    let err = passkey_idp::startup::Application::build(unreachable_db)
+        .await
+        .err()
+        .expect("refuses to start");
+    assert!(err.to_string().starts_with("DATABASE_URL"), "{err:#}");
+
+    let unreachable_redis = settings_for(&[
+        ("REDIS_URL", "redis://127.0.0.1:1"),
+        ("PASSKEY_IDP__REDIS__CONNECT_TIMEOUT_SECS", "1"),
+    ]);
+    let err = passkey_idp::startup::Application::build(unreachable_redis)
+        .await
+        .err()
+        .expect("refuses to start");
+    assert!(err.to_string().starts_with("REDIS_URL"), "{err:#}");
+}
+
+fn run_cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let dir = crate::helpers::scratch_dir("cli");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_passkey-idp"));
+    cmd.args(args)
+        .current_dir(&dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env("PASSKEY_IDP_CONFIG", std::env::current_dir().expect("cwd").join("config/default.toml"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run passkey-idp")
+}
+
+#[test]
+fn cli_migrate_and_one_line_failures() {
+    let url = create_pg_database();
+    let ok = run_cli(&["migrate"], &[("DATABASE_URL", &url)]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("migrations applied"));
+    // A second run is a no-op that also succeeds.
+    assert!(run_cli(&["migrate"], &[("DATABASE_URL", &url)]).status.success());
+
+    let embedded = run_cli(&["migrate"], &[]);
+    assert!(embedded.status.success(), "{}", String::from_utf8_lossy(&embedded.stderr));
+
+    for (env, setting) in [
+        (("PASSKEY_IDP_ISSUER", "ftp://x"), "PASSKEY_IDP_ISSUER"),
+        (("DATABASE_URL", "postgres://postgres@127.0.0.1:1/x"), "DATABASE_URL"),
+        (("PASSKEY_IDP_RP_ID", "example.org"), "PASSKEY_IDP_RP_ID"),
+    ] {
+        let out = run_cli(&["migrate"], &[env]);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr.trim_end().lines().last().unwrap_or("");
+        assert!(last.starts_with("passkey-idp: ") && last.contains(setting), "{stderr}");
+    }
+}
