@@ -60,4 +60,16 @@ ensure_postgres
 ensure_redis
 drop_old_test_databases
 
+# Style and lints first (skipped with a note where the toolchain lacks rustfmt or clippy).
+if cargo fmt --version >/dev/null 2>&1; then
+  cargo fmt --all -- --check || die "code is not formatted: run cargo fmt --all"
+else
+  say "rustfmt is not installed; skipping the format check"
+fi
+if cargo clippy --version >/dev/null 2>&1; then
+  cargo clippy --locked --all-targets -- -D warnings
+else
+  say "clippy is not installed; skipping lints"
+fi
+
 exec cargo test --locked --all-targets "$@"

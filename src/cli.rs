@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "passkey-idp", version, about = "A passkey (WebAuthn) identity provider")]
+#[command(
+    name = "passkey-idp",
+    version,
+    about = "A passkey (WebAuthn) identity provider"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

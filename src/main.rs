@@ -18,7 +18,11 @@ fn main() -> ExitCode {
     telemetry::init(&settings);
     let result = actix_web::rt::System::new().block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => Application::build(settings).await?.run_until_stopped().await.map_err(Into::into),
+            Command::Serve => Application::build(settings)
+                .await?
+                .run_until_stopped()
+                .await
+                .map_err(Into::into),
             Command::Migrate => {
                 let pool = startup::connect_database(&settings).await?;
                 drop(pool);

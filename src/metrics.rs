@@ -12,8 +12,14 @@ pub struct Metrics {
 }
 
 const HELP: &[(&str, &str)] = &[
-    ("passkey_idp_http_requests_total", "HTTP requests by route pattern and status."),
-    ("passkey_idp_ceremonies_total", "Passkey ceremonies finished, by kind and outcome."),
+    (
+        "passkey_idp_http_requests_total",
+        "HTTP requests by route pattern and status.",
+    ),
+    (
+        "passkey_idp_ceremonies_total",
+        "Passkey ceremonies finished, by kind and outcome.",
+    ),
 ];
 
 impl Metrics {
@@ -23,7 +29,10 @@ impl Metrics {
             if i > 0 {
                 rendered.push(',');
             }
-            let v = v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+            let v = v
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
             let _ = write!(rendered, "{k}=\"{v}\"");
         }
         let mut counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());

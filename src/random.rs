@@ -20,7 +20,10 @@ pub fn token() -> String {
 
 /// Hex SHA-256, for store keys derived from secrets (the secret itself is never a key).
 pub fn sha256_hex(data: &[u8]) -> String {
-    openssl::sha::sha256(data).iter().map(|b| format!("{b:02x}")).collect()
+    openssl::sha::sha256(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {

@@ -195,16 +195,22 @@ impl Settings {
         config_file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, SettingsError> {
-        let mut value: toml::Table = BUILT_IN
-            .parse()
-            .map_err(|e| bad("config/default.toml", format!("built-in defaults are invalid: {e}")))?;
+        let mut value: toml::Table = BUILT_IN.parse().map_err(|e| {
+            bad(
+                "config/default.toml",
+                format!("built-in defaults are invalid: {e}"),
+            )
+        })?;
         let file = match config_file {
             Some(path) => Some(path.to_path_buf()),
             None => Some(PathBuf::from("config/default.toml")).filter(|p| p.exists()),
         };
         if let Some(path) = file {
             let text = std::fs::read_to_string(&path).map_err(|e| {
-                bad("PASSKEY_IDP_CONFIG", format!("cannot read {}: {e}", path.display()))
+                bad(
+                    "PASSKEY_IDP_CONFIG",
+                    format!("cannot read {}: {e}", path.display()),
+                )
             })?;
             let overlay: toml::Table = text.parse().map_err(|e| {
                 bad(
@@ -282,7 +288,10 @@ fn is_loopback_host(host: &url::Host<&str>) -> bool {
 
 fn secs(setting: &str, v: u64, min: u64, max: u64) -> Result<Duration, SettingsError> {
     if v < min || v > max {
-        return Err(bad(setting, format!("must be between {min} and {max} seconds, got {v}")));
+        return Err(bad(
+            setting,
+            format!("must be between {min} and {max} seconds, got {v}"),
+        ));
     }
     Ok(Duration::from_secs(v))
 }
@@ -290,14 +299,20 @@ fn secs(setting: &str, v: u64, min: u64, max: u64) -> Result<Duration, SettingsE
 fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
     let issuer_setting = "PASSKEY_IDP_ISSUER (server.issuer)";
     let issuer_url = Url::parse(raw.server.issuer.trim()).map_err(|e| {
-        bad(issuer_setting, format!("{e}; set an origin such as https://id.example.com"))
+        bad(
+            issuer_setting,
+            format!("{e}; set an origin such as https://id.example.com"),
+        )
     })?;
     if !matches!(issuer_url.scheme(), "https" | "http") {
         return Err(bad(issuer_setting, "must be an https:// origin"));
     }
-    let host = issuer_url
-        .host()
-        .ok_or_else(|| bad(issuer_setting, "has no host; set an origin such as https://id.example.com"))?;
+    let host = issuer_url.host().ok_or_else(|| {
+        bad(
+            issuer_setting,
+            "has no host; set an origin such as https://id.example.com",
+        )
+    })?;
     if issuer_url.scheme() == "http" && !is_loopback_host(&host) {
         return Err(bad(
             issuer_setting,
@@ -305,7 +320,10 @@ fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
         ));
     }
     if issuer_url.path() != "/" || issuer_url.query().is_some() || issuer_url.fragment().is_some() {
-        return Err(bad(issuer_setting, "must be a bare origin without path, query or fragment"));
+        return Err(bad(
+            issuer_setting,
+            "must be a bare origin without path, query or fragment",
+        ));
     }
     if !issuer_url.username().is_empty() || issuer_url.password().is_some() {
         return Err(bad(issuer_setting, "must not contain credentials"));
@@ -332,36 +350,45 @@ fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
     let listen: SocketAddr = raw.server.listen.parse().map_err(|_| {
         bad(
             "PASSKEY_IDP_LISTEN (server.listen)",
-            format!("'{}' is not an address such as 127.0.0.1:8080", raw.server.listen),
+            format!(
+                "'{}' is not an address such as 127.0.0.1:8080",
+                raw.server.listen
+            ),
         )
     })?;
     if raw.server.max_body_bytes < 1024 {
         return Err(bad("server.max_body_bytes", "must be at least 1024"));
     }
 
-    let database = match raw.database.url.trim() {
-        "" => DatabaseBackend::Sqlite {
-            path: PathBuf::from(&raw.database.embedded_path),
-        },
-        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            DatabaseBackend::Postgres { url: url.to_string() }
-        }
-        url if url.starts_with("sqlite://") || url.starts_with("sqlite:") => {
-            let path = url
-                .trim_start_matches("sqlite://")
-                .trim_start_matches("sqlite:");
-            if path.is_empty() {
-                return Err(bad("DATABASE_URL", "sqlite:// needs a file path, e.g. sqlite://data/idp.db"));
+    let database =
+        match raw.database.url.trim() {
+            "" => DatabaseBackend::Sqlite {
+                path: PathBuf::from(&raw.database.embedded_path),
+            },
+            url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                DatabaseBackend::Postgres {
+                    url: url.to_string(),
+                }
             }
-            DatabaseBackend::Sqlite { path: PathBuf::from(path) }
-        }
-        _ => {
-            return Err(bad(
+            url if url.starts_with("sqlite://") || url.starts_with("sqlite:") => {
+                let path = url
+                    .trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:");
+                if path.is_empty() {
+                    return Err(bad(
+                        "DATABASE_URL",
+                        "sqlite:// needs a file path, e.g. sqlite://data/idp.db",
+                    ));
+                }
+                DatabaseBackend::Sqlite {
+                    path: PathBuf::from(path),
+                }
+            }
+            _ => return Err(bad(
                 "DATABASE_URL",
                 "must start with postgres:// or sqlite:// (or be unset for the embedded database)",
-            ))
-        }
-    };
+            )),
+        };
     if raw.database.pool_size == 0 {
         return Err(bad("database.pool_size", "must be at least 1"));
     }
@@ -412,7 +439,12 @@ fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
     let log_format = match raw.log.format.as_str() {
         "pretty" => LogFormat::Pretty,
         "json" => LogFormat::Json,
-        other => return Err(bad("log.format", format!("'{other}' is not one of: pretty, json"))),
+        other => {
+            return Err(bad(
+                "log.format",
+                format!("'{other}' is not one of: pretty, json"),
+            ))
+        }
     };
     if raw.tokens.audience.trim().is_empty() {
         return Err(bad("tokens.audience", "must not be empty"));
@@ -432,15 +464,35 @@ fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
         shutdown_timeout: Duration::from_secs(raw.server.shutdown_timeout_secs),
         database,
         db_pool_size: raw.database.pool_size,
-        db_connect_timeout: secs("database.connect_timeout_secs", raw.database.connect_timeout_secs, 1, 300)?,
+        db_connect_timeout: secs(
+            "database.connect_timeout_secs",
+            raw.database.connect_timeout_secs,
+            1,
+            300,
+        )?,
         redis_url,
         redis_key_prefix: raw.redis.key_prefix,
-        redis_connect_timeout: secs("redis.connect_timeout_secs", raw.redis.connect_timeout_secs, 1, 300)?,
-        challenge_ttl: secs("webauthn.challenge_ttl_secs", raw.webauthn.challenge_ttl_secs, 1, 3600)?,
+        redis_connect_timeout: secs(
+            "redis.connect_timeout_secs",
+            raw.redis.connect_timeout_secs,
+            1,
+            300,
+        )?,
+        challenge_ttl: secs(
+            "webauthn.challenge_ttl_secs",
+            raw.webauthn.challenge_ttl_secs,
+            1,
+            3600,
+        )?,
         user_verification,
         resident_key,
         attestation,
-        session_lifetime: secs("session.lifetime_secs", raw.session.lifetime_secs, 60, 90 * 86400)?,
+        session_lifetime: secs(
+            "session.lifetime_secs",
+            raw.session.lifetime_secs,
+            60,
+            90 * 86400,
+        )?,
         keys_dir: PathBuf::from(raw.tokens.keys_dir),
         access_token_lifetime: secs(
             "tokens.access_token_lifetime_secs",
@@ -449,7 +501,12 @@ fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
             86400,
         )?,
         audience: raw.tokens.audience,
-        jwks_max_age: secs("tokens.jwks_max_age_secs", raw.tokens.jwks_max_age_secs, 0, 7 * 86400)?,
+        jwks_max_age: secs(
+            "tokens.jwks_max_age_secs",
+            raw.tokens.jwks_max_age_secs,
+            0,
+            7 * 86400,
+        )?,
         ceremonies_per_minute: raw.rate_limit.ceremonies_per_minute,
         log_format,
         log_level: raw.log.level,
@@ -498,13 +555,29 @@ mod tests {
     fn rejects_bad_values_naming_the_setting() {
         let cases: &[(&str, &str, &str)] = &[
             ("PASSKEY_IDP_ISSUER", "not a url", "PASSKEY_IDP_ISSUER"),
-            ("PASSKEY_IDP_ISSUER", "http://id.example.com", "PASSKEY_IDP_ISSUER"),
-            ("PASSKEY_IDP_ISSUER", "https://id.example.com/path", "PASSKEY_IDP_ISSUER"),
+            (
+                "PASSKEY_IDP_ISSUER",
+                "http://id.example.com",
+                "PASSKEY_IDP_ISSUER",
+            ),
+            (
+                "PASSKEY_IDP_ISSUER",
+                "https://id.example.com/path",
+                "PASSKEY_IDP_ISSUER",
+            ),
             ("PASSKEY_IDP_RP_ID", "evil.com", "PASSKEY_IDP_RP_ID"),
             ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
             ("REDIS_URL", "http://x", "REDIS_URL"),
-            ("PASSKEY_IDP__WEBAUTHN__USER_VERIFICATION", "discouraged", "webauthn.user_verification"),
-            ("PASSKEY_IDP__WEBAUTHN__CHALLENGE_TTL_SECS", "0", "webauthn.challenge_ttl_secs"),
+            (
+                "PASSKEY_IDP__WEBAUTHN__USER_VERIFICATION",
+                "discouraged",
+                "webauthn.user_verification",
+            ),
+            (
+                "PASSKEY_IDP__WEBAUTHN__CHALLENGE_TTL_SECS",
+                "0",
+                "webauthn.challenge_ttl_secs",
+            ),
         ];
         for (k, v, setting) in cases {
             let err = load(&[(k, v)]).expect_err(k);

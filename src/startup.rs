@@ -36,7 +36,10 @@ impl Application {
 
     /// Like [`Application::build`] on a listener bound by the caller (tests bind port 0 first,
     /// so that the issuer can name the port).
-    pub async fn build_on(settings: Settings, listener: TcpListener) -> anyhow::Result<Application> {
+    pub async fn build_on(
+        settings: Settings,
+        listener: TcpListener,
+    ) -> anyhow::Result<Application> {
         let state = build_state(settings).await?;
         let port = listener.local_addr()?.port();
         let server = serve(listener, state.clone())?;
@@ -46,7 +49,11 @@ impl Application {
             store = state.store.backend_name(),
             "passkey-idp is listening"
         );
-        Ok(Application { port, server, state })
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -67,14 +74,18 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<ChallengeStore
     match &settings.redis_url {
         None => Ok(ChallengeStore::Memory(MemoryStore::new())),
         Some(url) => {
-            let store = RedisStore::connect(url, &settings.redis_key_prefix, settings.redis_connect_timeout)
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "REDIS_URL: cannot reach {} ({e}); check the URL and that Redis is running",
-                        db::redact(url)
-                    )
-                })?;
+            let store = RedisStore::connect(
+                url,
+                &settings.redis_key_prefix,
+                settings.redis_connect_timeout,
+            )
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "REDIS_URL: cannot reach {} ({e}); check the URL and that Redis is running",
+                    db::redact(url)
+                )
+            })?;
             Ok(ChallengeStore::Redis(store))
         }
     }
@@ -111,8 +122,12 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let pool = connect_database(&settings).await?;
     let store = connect_store(&settings).await?;
     let dir = settings.keys_dir.clone();
-    let (keys, created) = KeySet::load_or_create(&dir)
-        .with_context(|| format!("PASSKEY_IDP_KEYS_DIR: cannot load the key set in {}", dir.display()))?;
+    let (keys, created) = KeySet::load_or_create(&dir).with_context(|| {
+        format!(
+            "PASSKEY_IDP_KEYS_DIR: cannot load the key set in {}",
+            dir.display()
+        )
+    })?;
     if let Some(kid) = created {
         tracing::info!(kid = %kid, dir = %dir.display(), "no signing key found: created an ES256 key");
     }
@@ -143,7 +158,10 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                  frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
             ));
         if data.settings.secure_cookies() {
-            headers = headers.add(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"));
+            headers = headers.add((
+                "Strict-Transport-Security",
+                "max-age=31536000; includeSubDomains",
+            ));
         }
         App::new()
             .app_data(data.clone())

@@ -41,7 +41,8 @@ pub struct Authenticated {
 /// A stored credential as webauthn-rs needs it, with the counter and backup flags taken from
 /// their own columns (which sign-ins update) rather than from the serialized copy.
 fn to_webauthn(row: &StoredCredential) -> Result<Credential, ApiError> {
-    let mut cred: Credential = serde_json::from_str(&row.credential_json).map_err(ApiError::internal)?;
+    let mut cred: Credential =
+        serde_json::from_str(&row.credential_json).map_err(ApiError::internal)?;
     cred.counter = u32::try_from(row.sign_count).unwrap_or(u32::MAX);
     cred.backup_eligible = row.backup_eligible;
     cred.backup_state = row.backup_state;
@@ -59,6 +60,8 @@ pub async fn begin(app: &AppState, req: BeginRequest) -> Result<Begun, ApiError>
             let name = username.as_str().to_string();
             let found = db::run(&app.db, move |conn| {
                 let Some(user) = db::users::find_by_username(conn, &name)? else {
+                    // The same two queries as for a known user, so the answer takes as long.
+                    db::credentials::for_user(conn, "")?;
                     return Ok(None);
                 };
                 let creds = db::credentials::for_user(conn, &user.id)?;
@@ -67,7 +70,10 @@ pub async fn begin(app: &AppState, req: BeginRequest) -> Result<Begun, ApiError>
             .await?;
             match found {
                 Some((id, rows)) if !rows.is_empty() => {
-                    let creds = rows.iter().map(to_webauthn).collect::<Result<Vec<_>, _>>()?;
+                    let creds = rows
+                        .iter()
+                        .map(to_webauthn)
+                        .collect::<Result<Vec<_>, _>>()?;
                     (creds, Some(id))
                 }
                 _ => (Vec::new(), None),
@@ -85,7 +91,8 @@ pub async fn begin(app: &AppState, req: BeginRequest) -> Result<Begun, ApiError>
         .generate_challenge_authenticate(builder)
         .map_err(|e| map_webauthn_error(&e, Phase::Login))?;
 
-    let mut options = json!({ "publicKey": serde_json::to_value(&rcr.public_key).map_err(ApiError::internal)? });
+    let mut options =
+        json!({ "publicKey": serde_json::to_value(&rcr.public_key).map_err(ApiError::internal)? });
     if let (Some(username), false) = (&username, known_user) {
         // No account enumeration: an unknown username gets the same shape of answer, with
         // credential ids that are stable for that username and belong to nobody.
@@ -103,9 +110,16 @@ pub async fn begin(app: &AppState, req: BeginRequest) -> Result<Begun, ApiError>
     let ceremony_id = crate::random::token();
     let value = serde_json::to_string(&pending).map_err(ApiError::internal)?;
     app.store
-        .put(&store_key("login", &ceremony_id), &value, app.settings.challenge_ttl)
+        .put(
+            &store_key("login", &ceremony_id),
+            &value,
+            app.settings.challenge_ttl,
+        )
         .await?;
-    Ok(Begun { options, ceremony_id })
+    Ok(Begun {
+        options,
+        ceremony_id,
+    })
 }
 
 fn fake_credential_id(secret: &[u8], username: &str) -> String {
@@ -117,13 +131,18 @@ fn unknown_credential() -> ApiError {
     map_webauthn_error(&WebauthnError::CredentialNotFound, Phase::Login)
 }
 
-pub async fn finish(app: &AppState, ceremony_id: Option<&str>, body: &[u8]) -> Result<Authenticated, ApiError> {
+pub async fn finish(
+    app: &AppState,
+    ceremony_id: Option<&str>,
+    body: &[u8],
+) -> Result<Authenticated, ApiError> {
     let pending = match ceremony_id {
         Some(id) => app.store.take(&store_key("login", id)).await?,
         None => None,
     };
-    let rsp: PublicKeyCredential =
-        parse_response(body, |r: &PublicKeyCredential| (r.id.as_str(), r.raw_id.as_slice(), r.type_.as_str()))?;
+    let rsp: PublicKeyCredential = parse_response(body, |r: &PublicKeyCredential| {
+        (r.id.as_str(), r.raw_id.as_slice(), r.type_.as_str())
+    })?;
     let mut pending: Pending = pending
         .and_then(|p| serde_json::from_str(&p).ok())
         .ok_or_else(|| challenge_expired(Phase::Login))?;
@@ -163,14 +182,21 @@ pub async fn finish(app: &AppState, ceremony_id: Option<&str>, body: &[u8]) -> R
             // Raised only after the signature verified: a genuine signature with a count that
             // went backwards, the signal of a cloned authenticator.
             flag_clone(app, &credential_id, &user.id).await?;
-            return Err(map_webauthn_error(&WebauthnError::CredentialPossibleCompromise, Phase::Login));
+            return Err(map_webauthn_error(
+                &WebauthnError::CredentialPossibleCompromise,
+                Phase::Login,
+            ));
         }
         Err(e) => return Err(map_webauthn_error(&e, Phase::Login)),
     };
 
     let now = Utc::now().naive_utc();
     let update_id = credential_id.clone();
-    let (counter, be, bs) = (result.counter(), result.backup_eligible(), result.backup_state());
+    let (counter, be, bs) = (
+        result.counter(),
+        result.backup_eligible(),
+        result.backup_state(),
+    );
     let recorded = db::run(&app.db, move |conn| {
         db::credentials::record_use(conn, &update_id, counter, be, bs, now)
     })
@@ -178,7 +204,10 @@ pub async fn finish(app: &AppState, ceremony_id: Option<&str>, body: &[u8]) -> R
     if !recorded {
         // Another sign-in presented the same (or a higher) count between our read and write.
         flag_clone(app, &credential_id, &user.id).await?;
-        return Err(map_webauthn_error(&WebauthnError::CredentialPossibleCompromise, Phase::Login));
+        return Err(map_webauthn_error(
+            &WebauthnError::CredentialPossibleCompromise,
+            Phase::Login,
+        ));
     }
 
     tracing::info!(

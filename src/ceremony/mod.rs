@@ -148,13 +148,19 @@ fn first_clause(message: &str) -> String {
 }
 
 pub(crate) fn store_key(kind: &str, ceremony_id: &str) -> String {
-    format!("ceremony:{kind}:{}", crate::random::sha256_hex(ceremony_id.as_bytes()))
+    format!(
+        "ceremony:{kind}:{}",
+        crate::random::sha256_hex(ceremony_id.as_bytes())
+    )
 }
 
 /// RFC 8176 methods for a passkey sign-in: `hwk` for a device-bound key, `swk` for one that can
 /// be synced, `user` for presence, and `mfa` when the device verified the person as well.
 pub fn amr(backup_eligible: bool, user_verified: bool) -> Vec<String> {
-    let mut amr = vec![if backup_eligible { "swk" } else { "hwk" }.to_string(), "user".to_string()];
+    let mut amr = vec![
+        if backup_eligible { "swk" } else { "hwk" }.to_string(),
+        "user".to_string(),
+    ];
     if user_verified {
         amr.push("mfa".to_string());
     }
@@ -181,7 +187,8 @@ pub async fn sign_in(
         auth_time: now,
         amr: amr.clone(),
     };
-    let session_id = session::start(&app.store, &session, settings.session_lifetime, old_session).await?;
+    let session_id =
+        session::start(&app.store, &session, settings.session_lifetime, old_session).await?;
     let lifetime = settings.access_token_lifetime.as_secs();
     let claims = AccessClaims {
         iss: settings.issuer.clone(),
@@ -195,8 +202,8 @@ pub async fn sign_in(
         client_id: settings.audience.clone(),
         scope: "openid".to_string(),
     };
-    let access_token =
-        tokens::sign(&app.keys.current(), KeyAlg::ES256, "at+jwt", &claims).map_err(ApiError::internal)?;
+    let access_token = tokens::sign(&app.keys.current(), KeyAlg::ES256, "at+jwt", &claims)
+        .map_err(ApiError::internal)?;
     Ok(SignedIn {
         session_id,
         access_token,
@@ -210,7 +217,10 @@ pub async fn check_rate_limit(app: &AppState, client: &str) -> Result<(), ApiErr
     if limit == 0 {
         return Ok(());
     }
-    let key = format!("ratelimit:ceremony:{}", crate::random::sha256_hex(client.as_bytes()));
+    let key = format!(
+        "ratelimit:ceremony:{}",
+        crate::random::sha256_hex(client.as_bytes())
+    );
     let count = app
         .store
         .incr(&key, std::time::Duration::from_secs(60))

@@ -109,10 +109,17 @@ pub async fn begin(app: &AppState, req: BeginRequest) -> Result<Begun, ApiError>
     let ceremony_id = crate::random::token();
     let value = serde_json::to_string(&pending).map_err(ApiError::internal)?;
     app.store
-        .put(&store_key("register", &ceremony_id), &value, settings.challenge_ttl)
+        .put(
+            &store_key("register", &ceremony_id),
+            &value,
+            settings.challenge_ttl,
+        )
         .await?;
     let options = serde_json::to_value(&ccr).map_err(ApiError::internal)?;
-    Ok(Begun { options, ceremony_id })
+    Ok(Begun {
+        options,
+        ceremony_id,
+    })
 }
 
 fn username_taken() -> ApiError {
@@ -122,14 +129,20 @@ fn username_taken() -> ApiError {
     )
 }
 
-pub async fn finish(app: &AppState, ceremony_id: Option<&str>, body: &[u8]) -> Result<Registered, ApiError> {
+pub async fn finish(
+    app: &AppState,
+    ceremony_id: Option<&str>,
+    body: &[u8],
+) -> Result<Registered, ApiError> {
     // Take the state first: a failed finish consumes the ceremony as well.
     let pending = match ceremony_id {
         Some(id) => app.store.take(&store_key("register", id)).await?,
         None => None,
     };
     let reg: RegisterPublicKeyCredential =
-        parse_response(body, |r: &RegisterPublicKeyCredential| (r.id.as_str(), r.raw_id.as_slice(), r.type_.as_str()))?;
+        parse_response(body, |r: &RegisterPublicKeyCredential| {
+            (r.id.as_str(), r.raw_id.as_slice(), r.type_.as_str())
+        })?;
     let pending: Pending = pending
         .and_then(|p| serde_json::from_str(&p).ok())
         .ok_or_else(|| challenge_expired(Phase::Register))?;

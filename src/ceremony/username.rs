@@ -73,15 +73,29 @@ mod tests {
 
     #[test]
     fn usernames_are_normalised_and_checked() {
-        assert_eq!(Username::parse("  Alice.Smith ").map(|u| u.0).ok(), Some("alice.smith".into()));
-        for bad in ["", "ab", "a b c", "ålice", "-alice", &"x".repeat(65), "alice\u{0}"] {
+        assert_eq!(
+            Username::parse("  Alice.Smith ").map(|u| u.0).ok(),
+            Some("alice.smith".into())
+        );
+        for bad in [
+            "",
+            "ab",
+            "a b c",
+            "ålice",
+            "-alice",
+            &"x".repeat(65),
+            "alice\u{0}",
+        ] {
             assert!(Username::parse(bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn emails_and_display_names() {
-        assert_eq!(parse_email(Some(" a@b.io ")).ok().flatten().as_deref(), Some("a@b.io"));
+        assert_eq!(
+            parse_email(Some(" a@b.io ")).ok().flatten().as_deref(),
+            Some("a@b.io")
+        );
         assert_eq!(parse_email(Some("")).ok(), Some(None));
         for bad in ["a", "a@b", "@b.io", "a b@c.io", "a@b@c.io", "a@.io"] {
             assert!(parse_email(Some(bad)).is_err(), "{bad}");

@@ -5,7 +5,10 @@ use super::models::{NewCredential, StoredCredential};
 use super::schema::webauthn_credentials as creds;
 use super::{AnyConnection, DbError};
 
-pub fn find(conn: &mut AnyConnection, credential_id: &str) -> Result<Option<StoredCredential>, DbError> {
+pub fn find(
+    conn: &mut AnyConnection,
+    credential_id: &str,
+) -> Result<Option<StoredCredential>, DbError> {
     Ok(creds::table
         .filter(creds::credential_id.eq(credential_id))
         .select(StoredCredential::as_select())
@@ -22,7 +25,9 @@ pub fn for_user(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<StoredCre
 }
 
 pub fn insert(conn: &mut AnyConnection, credential: &NewCredential) -> Result<(), DbError> {
-    diesel::insert_into(creds::table).values(credential).execute(conn)?;
+    diesel::insert_into(creds::table)
+        .values(credential)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -47,9 +52,13 @@ pub fn record_use(
         creds::last_used_at.eq(Some(now)),
     );
     let updated = if new_count == 0 {
-        row.filter(creds::sign_count.eq(0)).set(changes).execute(conn)?
+        row.filter(creds::sign_count.eq(0))
+            .set(changes)
+            .execute(conn)?
     } else {
-        row.filter(creds::sign_count.lt(new_count)).set(changes).execute(conn)?
+        row.filter(creds::sign_count.lt(new_count))
+            .set(changes)
+            .execute(conn)?
     };
     Ok(updated == 1)
 }

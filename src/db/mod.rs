@@ -23,7 +23,7 @@ pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/
 
 /// Key of the Postgres advisory lock held while migrating, so instances starting together
 /// apply migrations one after the other.
-const MIGRATION_LOCK_KEY: i64 = 0x7061_7373_6b65_79; // "passkey"
+const MIGRATION_LOCK_KEY: i64 = 0x0070_6173_736b_6579; // "passkey"
 
 #[derive(diesel::MultiConnection)]
 pub enum AnyConnection {
@@ -70,7 +70,9 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<AnyConnection, diesel::ConnectionError> {
         match &self.backend {
-            DatabaseBackend::Postgres { url } => PgConnection::establish(url).map(AnyConnection::Postgresql),
+            DatabaseBackend::Postgres { url } => {
+                PgConnection::establish(url).map(AnyConnection::Postgresql)
+            }
             DatabaseBackend::Sqlite { path } => {
                 let path = path.to_string_lossy();
                 let mut conn = SqliteConnection::establish(&path)?;
@@ -87,7 +89,8 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), diesel::ConnectionError> {
-        conn.ping().map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+        conn.ping()
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
     }
 
     fn has_broken(&self, conn: &mut AnyConnection) -> bool {
@@ -111,7 +114,10 @@ pub fn connect(settings: &Settings) -> anyhow::Result<Pool> {
     };
     manager
         .connect()
-        .and_then(|mut c| c.ping().map_err(diesel::ConnectionError::CouldntSetupConfiguration))
+        .and_then(|mut c| {
+            c.ping()
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+        })
         .map_err(|e| anyhow::anyhow!("{}", describe_connect_error(settings, &e)))?;
     Ok(r2d2::Pool::builder()
         .max_size(settings.db_pool_size)
@@ -167,12 +173,14 @@ pub fn migrate(pool: &Pool) -> Result<Vec<String>, DbError> {
     let mut conn = pool.get().map_err(|_| DbError::PoolTimeout)?;
     let applied = match &mut *conn {
         AnyConnection::Postgresql(pg) => {
-            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")).execute(pg)?;
+            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+                .execute(pg)?;
             let result = pg
                 .run_pending_migrations(PG_MIGRATIONS)
                 .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>())
                 .map_err(|e| DbError::Migration(e.to_string()));
-            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")).execute(pg)?;
+            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+                .execute(pg)?;
             result?
         }
         AnyConnection::Sqlite(sqlite) => sqlite
@@ -187,7 +195,9 @@ pub fn migrate(pool: &Pool) -> Result<Vec<String>, DbError> {
 pub async fn ping(pool: &Pool, timeout: Duration) -> Result<(), DbError> {
     let pool = pool.clone();
     actix_web::web::block(move || {
-        let mut conn = pool.get_timeout(timeout).map_err(|_| DbError::PoolTimeout)?;
+        let mut conn = pool
+            .get_timeout(timeout)
+            .map_err(|_| DbError::PoolTimeout)?;
         conn.ping().map_err(DbError::Query)
     })
     .await

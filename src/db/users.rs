@@ -25,6 +25,8 @@ pub fn username_exists(conn: &mut AnyConnection, username: &str) -> Result<bool,
 }
 
 pub fn insert(conn: &mut AnyConnection, user: &NewUser) -> Result<(), DbError> {
-    diesel::insert_into(users::table).values(user).execute(conn)?;
+    diesel::insert_into(users::table)
+        .values(user)
+        .execute(conn)?;
     Ok(())
 }

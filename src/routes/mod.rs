@@ -3,8 +3,8 @@
 
 mod ops;
 mod pages;
-mod wellknown;
 mod webauthn;
+mod wellknown;
 
 use std::time::{Duration, Instant};
 
@@ -41,7 +41,8 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
 pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| ApiError::invalid_request("The request body could not be read."))?;
+        let chunk =
+            chunk.map_err(|_| ApiError::invalid_request("The request body could not be read."))?;
         if body.len() + chunk.len() > limit {
             return Err(too_large(limit));
         }
@@ -64,7 +65,13 @@ pub fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"))
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        })
         .unwrap_or(false);
     if is_json {
         Ok(())
@@ -99,7 +106,9 @@ trait ClassifyMessage {
 impl ClassifyMessage for serde_json::Error {
     fn classify_message(&self) -> &'static str {
         match self.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => "malformed JSON",
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                "malformed JSON"
+            }
             serde_json::error::Category::Data => "a field is missing or has the wrong type",
             serde_json::error::Category::Io => "unreadable",
         }
@@ -115,13 +124,21 @@ pub fn cookie_name(settings: &Settings, base: &str) -> String {
     }
 }
 
-pub fn make_cookie(settings: &Settings, base: &str, value: String, max_age: Duration, same_site: SameSite) -> Cookie<'static> {
+pub fn make_cookie(
+    settings: &Settings,
+    base: &str,
+    value: String,
+    max_age: Duration,
+    same_site: SameSite,
+) -> Cookie<'static> {
     Cookie::build(cookie_name(settings, base), value)
         .path("/")
         .http_only(true)
         .secure(settings.secure_cookies())
         .same_site(same_site)
-        .max_age(actix_web::cookie::time::Duration::seconds(max_age.as_secs() as i64))
+        .max_age(actix_web::cookie::time::Duration::seconds(
+            max_age.as_secs() as i64,
+        ))
         .finish()
 }
 
@@ -139,7 +156,9 @@ pub fn read_cookie(req: &HttpRequest, settings: &Settings, base: &str) -> Option
 
 /// The address a rate limit counts against: the TCP peer (a proxy's address when behind one).
 pub fn client_addr(req: &HttpRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
 }
 
 /// Request log and metrics: one line per request with an id, the route pattern (never the
@@ -154,7 +173,10 @@ pub async fn log_request(
     let app = req.app_data::<web::Data<AppState>>().cloned();
     let span = tracing::info_span!("request", request_id = %request_id);
     let mut res = next.call(req).instrument(span.clone()).await?;
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_string());
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
     let status = res.status().as_u16();
     span.in_scope(|| {
         tracing::info!(
@@ -173,7 +195,8 @@ pub async fn log_request(
         );
     }
     if let Ok(v) = HeaderValue::from_str(&request_id) {
-        res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), v);
+        res.headers_mut()
+            .insert(header::HeaderName::from_static("x-request-id"), v);
     }
     Ok(res)
 }

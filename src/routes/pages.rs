@@ -21,5 +21,7 @@ pub async fn index(app: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     }
     .render()
     .map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page))
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page))
 }

@@ -4,7 +4,10 @@ use actix_web::cookie::SameSite;
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::{client_addr, make_cookie, no_store, read_body, read_cookie, read_json, removal_cookie, require_json};
+use super::{
+    client_addr, make_cookie, no_store, read_body, read_cookie, read_json, removal_cookie,
+    require_json,
+};
 use crate::ceremony::{self, authentication, registration, CEREMONY_COOKIE};
 use crate::error::ApiError;
 use crate::session;
@@ -22,8 +25,10 @@ fn begun(app: &AppState, options: serde_json::Value, ceremony_id: String) -> Htt
 }
 
 fn count(app: &AppState, kind: &str, outcome: &str) {
-    app.metrics
-        .inc("passkey_idp_ceremonies_total", &[("kind", kind), ("outcome", outcome)]);
+    app.metrics.inc(
+        "passkey_idp_ceremonies_total",
+        &[("kind", kind), ("outcome", outcome)],
+    );
 }
 
 #[tracing::instrument(name = "register_begin", skip_all)]
@@ -73,7 +78,11 @@ pub async fn register_finish(
 
 /// The success response of both finishes: a new session cookie, the ceremony cookie cleared,
 /// and the access token added to `body`.
-fn signed_in(app: &AppState, signed: ceremony::SignedIn, mut body: serde_json::Value) -> HttpResponse {
+fn signed_in(
+    app: &AppState,
+    signed: ceremony::SignedIn,
+    mut body: serde_json::Value,
+) -> HttpResponse {
     body["access_token"] = json!(signed.access_token);
     body["token_type"] = json!("Bearer");
     body["expires_in"] = json!(signed.expires_in);

@@ -32,7 +32,7 @@ impl MemoryStore {
 
     fn written(inner: &mut Inner) {
         inner.writes += 1;
-        if inner.writes % SWEEP_EVERY == 0 {
+        if inner.writes.is_multiple_of(SWEEP_EVERY) {
             let now = Instant::now();
             inner.entries.retain(|_, (_, exp)| *exp > now);
         }

@@ -22,9 +22,10 @@ impl RedisStore {
             .set_connection_timeout(timeout)
             .set_response_timeout(timeout)
             .set_number_of_retries(1);
-        let conn = tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
-            .await
-            .map_err(|_| StoreError::Timeout)??;
+        let conn =
+            tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
+                .await
+                .map_err(|_| StoreError::Timeout)??;
         let store = RedisStore {
             conn,
             prefix: prefix.to_string(),

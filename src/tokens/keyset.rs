@@ -41,6 +41,8 @@ pub enum KeyAlg {
 }
 
 impl KeyAlg {
+    pub const ALL: &'static [KeyAlg] = &[KeyAlg::ES256];
+
     pub fn jwt_algorithm(self) -> Algorithm {
         match self {
             KeyAlg::ES256 => Algorithm::ES256,
@@ -91,8 +93,7 @@ impl KeySet {
     pub fn load_or_create(dir: &Path) -> anyhow::Result<(KeySet, Option<String>)> {
         let manifest_path = dir.join(MANIFEST);
         if !manifest_path.exists() {
-            fs::create_dir_all(dir)
-                .with_context(|| format!("PASSKEY_IDP_KEYS_DIR: cannot create {}", dir.display()))?;
+            create_private_dir(dir)?;
             let kid = generate(dir, KeyAlg::ES256, KeyState::Active)?;
             return Ok((Self::load(dir)?, Some(kid)));
         }
@@ -111,14 +112,19 @@ impl KeySet {
                 .with_context(|| format!("key {}: cannot read its private key file", entry.kid))?;
             let (encoding, public_jwk) = match entry.alg {
                 KeyAlg::ES256 => {
-                    let pkey = openssl::pkey::PKey::private_key_from_pem(&pem)
-                        .with_context(|| format!("key {}: private key file is not valid PEM", entry.kid))?;
+                    let pkey =
+                        openssl::pkey::PKey::private_key_from_pem(&pem).with_context(|| {
+                            format!("key {}: private key file is not valid PEM", entry.kid)
+                        })?;
                     let jwk = ec_public_jwk(&pkey)?;
                     (EncodingKey::from_ec_pem(&pem)?, jwk)
                 }
             };
             if thumbprint(&public_jwk)? != entry.kid {
-                bail!("key {}: the private key file does not match its kid", entry.kid);
+                bail!(
+                    "key {}: the private key file does not match its kid",
+                    entry.kid
+                );
             }
             keys.push(SigningKey {
                 entry,
@@ -127,14 +133,24 @@ impl KeySet {
             });
         }
         let set = KeySet { keys };
-        for alg in [KeyAlg::ES256] {
-            let active = set.keys.iter().filter(|k| k.entry.alg == alg && k.entry.state == KeyState::Active).count();
+        for &alg in KeyAlg::ALL {
+            let active = set
+                .keys
+                .iter()
+                .filter(|k| k.entry.alg == alg && k.entry.state == KeyState::Active)
+                .count();
             if active > 1 {
-                bail!("the key set has {active} active {} keys; exactly one may sign", alg.name());
+                bail!(
+                    "the key set has {active} active {} keys; exactly one may sign",
+                    alg.name()
+                );
             }
         }
         if set.active(KeyAlg::ES256).is_none() {
-            bail!("the key set has no active ES256 key; run `passkey-idp keys rotate` or empty {}", dir.display());
+            bail!(
+                "the key set has no active ES256 key; run `passkey-idp keys rotate` or empty {}",
+                dir.display()
+            );
         }
         Ok(set)
     }
@@ -152,14 +168,34 @@ impl KeySet {
     }
 }
 
+/// Creates the key folder readable by its owner only (an existing folder is left as it is:
+/// its permissions are the operator's choice).
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
+}
+
 fn key_path(dir: &Path, kid: &str) -> PathBuf {
     dir.join(format!("{kid}.pem"))
 }
 
 pub fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
     let path = dir.join(MANIFEST);
-    let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not a valid key manifest", path.display()))
+    let text =
+        fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a valid key manifest", path.display()))
 }
 
 pub fn write_manifest(dir: &Path, manifest: &Manifest) -> anyhow::Result<()> {
@@ -169,7 +205,9 @@ pub fn write_manifest(dir: &Path, manifest: &Manifest) -> anyhow::Result<()> {
 
 /// Writes a file readable by its owner only, atomically (temporary file, fsync, rename).
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().ok_or_else(|| anyhow!("{} has no parent folder", path.display()))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| anyhow!("{} has no parent folder", path.display()))?;
     let tmp = dir.join(format!(
         ".{}.tmp-{}",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("key"),
@@ -182,7 +220,9 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let mut file = options
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
     file.write_all(bytes)?;
     file.sync_all()?;
     fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display()))?;
@@ -224,9 +264,12 @@ pub fn load_or_create_secret(dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> 
     let path = dir.join(name);
     match fs::read(&path) {
         Ok(secret) if secret.len() >= 32 => Ok(secret),
-        Ok(_) => bail!("{} is shorter than 32 bytes; delete it to have a new one made", path.display()),
+        Ok(_) => bail!(
+            "{} is shorter than 32 bytes; delete it to have a new one made",
+            path.display()
+        ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            fs::create_dir_all(dir)?;
+            create_private_dir(dir)?;
             let secret = crate::random::bytes(32);
             write_atomic(&path, &secret)?;
             Ok(secret)
@@ -235,7 +278,9 @@ pub fn load_or_create_secret(dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> 
     }
 }
 
-fn ec_public_jwk(pkey: &openssl::pkey::PKey<openssl::pkey::Private>) -> anyhow::Result<serde_json::Value> {
+fn ec_public_jwk(
+    pkey: &openssl::pkey::PKey<openssl::pkey::Private>,
+) -> anyhow::Result<serde_json::Value> {
     let ec = pkey.ec_key()?;
     let mut ctx = openssl::bn::BigNumContext::new()?;
     let mut x = openssl::bn::BigNum::new()?;
@@ -289,11 +334,17 @@ mod tests {
         let dir = tempdir("create");
         let (set, created) = KeySet::load_or_create(&dir).expect("created");
         let kid = created.expect("a new key");
-        assert_eq!(set.active(KeyAlg::ES256).map(|k| k.entry.kid.clone()), Some(kid.clone()));
+        assert_eq!(
+            set.active(KeyAlg::ES256).map(|k| k.entry.kid.clone()),
+            Some(kid.clone())
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(key_path(&dir, &kid)).expect("key file").permissions().mode();
+            let mode = fs::metadata(key_path(&dir, &kid))
+                .expect("key file")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let jwks = set.jwks();

@@ -46,7 +46,12 @@ pub struct AccessClaims {
 }
 
 /// Signs `claims` with the active key of `alg`, putting its kid in the header.
-pub fn sign<T: Serialize>(keys: &KeySet, alg: KeyAlg, typ: &str, claims: &T) -> anyhow::Result<String> {
+pub fn sign<T: Serialize>(
+    keys: &KeySet,
+    alg: KeyAlg,
+    typ: &str,
+    claims: &T,
+) -> anyhow::Result<String> {
     let key = keys
         .active(alg)
         .ok_or_else(|| anyhow::anyhow!("no active {} signing key", alg.name()))?;

@@ -65,7 +65,6 @@ pub struct SoftCredential {
     pub counter: u32,
 }
 
-
 /// Tweaks that make a response wrong in exactly one way, for negative tests.
 #[derive(Debug, Default, Clone)]
 pub struct Tamper {
@@ -137,7 +136,11 @@ impl SoftAuthenticator {
     ) -> Result<Json, String> {
         let pk = public_key_options(options);
 
-        let rp_id = match pk.get("rp").and_then(|rp| rp.get("id")).and_then(Json::as_str) {
+        let rp_id = match pk
+            .get("rp")
+            .and_then(|rp| rp.get("id"))
+            .and_then(Json::as_str)
+        {
             Some(id) => id.to_string(),
             None => host_of(origin)?,
         };
@@ -165,7 +168,7 @@ impl SoftAuthenticator {
         if self
             .credentials
             .iter()
-            .any(|c| c.rp_id == rp_id && excluded.iter().any(|id| *id == c.id))
+            .any(|c| c.rp_id == rp_id && excluded.contains(&c.id))
         {
             return Err("excluded".to_string());
         }
@@ -211,7 +214,10 @@ impl SoftAuthenticator {
         let mut att = BTreeMap::new();
         att.insert(Cbor::Text("fmt".into()), Cbor::Text("none".into()));
         att.insert(Cbor::Text("attStmt".into()), Cbor::Map(BTreeMap::new()));
-        att.insert(Cbor::Text("authData".into()), Cbor::Bytes(auth_data.clone()));
+        att.insert(
+            Cbor::Text("authData".into()),
+            Cbor::Bytes(auth_data.clone()),
+        );
         let att_obj = serde_cbor_2::to_vec(&Cbor::Map(att)).map_err(|e| e.to_string())?;
 
         let client_data = client_data_json("webauthn.create", &challenge, origin, tamper);
@@ -302,7 +308,8 @@ impl SoftAuthenticator {
         let cred = &self.credentials[idx];
         let mut signed = auth_data.clone();
         signed.extend_from_slice(&openssl::sha::sha256(&client_data));
-        let mut signer = Signer::new(MessageDigest::sha256(), &cred.key).map_err(|e| e.to_string())?;
+        let mut signer =
+            Signer::new(MessageDigest::sha256(), &cred.key).map_err(|e| e.to_string())?;
         signer.update(&signed).map_err(|e| e.to_string())?;
         let mut sig = signer.sign_to_vec().map_err(|e| e.to_string())?;
         if tamper.flip_signature_byte {
@@ -329,7 +336,13 @@ impl SoftAuthenticator {
     }
 
     /// rpIdHash || flags || signCount.
-    fn auth_data_prefix(&self, rp_id: &str, tamper: &Tamper, extra_flags: u8, count: u32) -> Vec<u8> {
+    fn auth_data_prefix(
+        &self,
+        rp_id: &str,
+        tamper: &Tamper,
+        extra_flags: u8,
+        count: u32,
+    ) -> Vec<u8> {
         let hash_input = tamper.rp_id_hash_of.as_deref().unwrap_or(rp_id);
         let mut flags = extra_flags;
         if tamper.up.unwrap_or(true) {
@@ -385,7 +398,10 @@ fn host_of(origin: &str) -> Result<String, String> {
         .map(|(_, r)| r)
         .ok_or_else(|| format!("origin {origin:?} has no scheme"))?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let authority = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
+    let authority = authority
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(authority);
     let host = if let Some(v6) = authority.strip_prefix('[') {
         v6.split(']').next().unwrap_or("")
     } else {
@@ -480,7 +496,9 @@ mod tests {
             "challenge": b64(&[7u8; 32]),
             "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
         }});
-        let r = a.create(&opts, "https://rp.example:8443", &Tamper::default()).unwrap();
+        let r = a
+            .create(&opts, "https://rp.example:8443", &Tamper::default())
+            .unwrap();
         let cred = &a.credentials()[0];
         assert_eq!(cred.rp_id, "rp.example");
         assert_eq!(cred.user_handle, b"user-1");
@@ -492,7 +510,10 @@ mod tests {
         assert_eq!(&ad[53..55], &[0, 32]);
         assert_eq!(&ad[55..87], cred.id.as_slice());
         // canonical COSE key header: a5 01 02 03 26 20 01 21 58 20
-        assert_eq!(&ad[87..97], &[0xa5, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x21, 0x58, 0x20]);
+        assert_eq!(
+            &ad[87..97],
+            &[0xa5, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x21, 0x58, 0x20]
+        );
         assert_eq!(ad.len(), 87 + 77);
         let cd = b64_decode(r["response"]["clientDataJSON"].as_str().unwrap()).unwrap();
         assert_eq!(
@@ -505,26 +526,40 @@ mod tests {
         // excludeCredentials
         let mut excl = opts.clone();
         excl["publicKey"]["excludeCredentials"] = json!([{"type": "public-key", "id": r["id"]}]);
-        assert_eq!(a.create(&excl, "https://rp.example", &Tamper::default()).unwrap_err(), "excluded");
+        assert_eq!(
+            a.create(&excl, "https://rp.example", &Tamper::default())
+                .unwrap_err(),
+            "excluded"
+        );
         // omit_user_handle
         let req = json!({"publicKey": {"challenge": b64(&[1u8; 32]), "rpId": "rp.example"}});
-        let t = Tamper { omit_user_handle: true, ..Default::default() };
+        let t = Tamper {
+            omit_user_handle: true,
+            ..Default::default()
+        };
         let g = a.get(&req, "https://rp.example", &t).unwrap();
         assert!(g["response"].get("userHandle").is_none());
-        let g = a.get(&req, "https://rp.example", &Tamper::default()).unwrap();
+        let g = a
+            .get(&req, "https://rp.example", &Tamper::default())
+            .unwrap();
         assert_eq!(g["response"]["userHandle"], json!(b64(b"user-1")));
         let ad = b64_decode(g["response"]["authenticatorData"].as_str().unwrap()).unwrap();
         assert_eq!(ad.len(), 37);
         assert_eq!(&ad[33..37], &[0, 0, 0, 2]);
         // unknown rp
         let other = json!({"publicKey": {"challenge": b64(&[1u8; 32]), "rpId": "other.example"}});
-        assert!(a.get(&other, "https://other.example", &Tamper::default()).is_err());
+        assert!(a
+            .get(&other, "https://other.example", &Tamper::default())
+            .is_err());
     }
 
     #[test]
     fn flip_keeps_der_shape() {
         let mut sig = vec![0x30, 0x08, 0x02, 0x02, 0xaa, 0xbb, 0x02, 0x02, 0xcc, 0xdd];
         flip_middle_bit(&mut sig);
-        assert_eq!(sig, vec![0x30, 0x08, 0x02, 0x02, 0xaa, 0xba, 0x02, 0x02, 0xcc, 0xdd]);
+        assert_eq!(
+            sig,
+            vec![0x30, 0x08, 0x02, 0x02, 0xaa, 0xba, 0x02, 0x02, 0xcc, 0xdd]
+        );
     }
 }

@@ -53,8 +53,10 @@ fn authenticate(
     cred: &Credential,
     tamper: &Tamper,
 ) -> Result<AuthenticationResult, WebauthnError> {
-    let b = core
-        .new_challenge_authenticate_builder(vec![cred.clone()], Some(UserVerificationPolicy::Required))?;
+    let b = core.new_challenge_authenticate_builder(
+        vec![cred.clone()],
+        Some(UserVerificationPolicy::Required),
+    )?;
     let (rcr, state) = core.generate_challenge_authenticate(b)?;
     let options = serde_json::to_value(&rcr).unwrap();
     let resp = auth.get(&options, ORIGIN, tamper).expect("get");
@@ -117,15 +119,25 @@ fn get_with_and_discoverable() {
 
     // get_with chooses explicitly.
     let b = core
-        .new_challenge_authenticate_builder(vec![cred1.clone()], Some(UserVerificationPolicy::Required))
+        .new_challenge_authenticate_builder(
+            vec![cred1.clone()],
+            Some(UserVerificationPolicy::Required),
+        )
         .unwrap();
     let (rcr, state) = core.generate_challenge_authenticate(b).unwrap();
     let options = serde_json::to_value(&rcr).unwrap();
     let resp = auth
-        .get_with(cred1.cred_id.as_slice(), &options, ORIGIN, &Tamper::default())
+        .get_with(
+            cred1.cred_id.as_slice(),
+            &options,
+            ORIGIN,
+            &Tamper::default(),
+        )
         .unwrap();
     let pkc: PublicKeyCredential = serde_json::from_value(resp).unwrap();
-    let r = core.authenticate_credential(&pkc, &state).expect("get_with");
+    let r = core
+        .authenticate_credential(&pkc, &state)
+        .expect("get_with");
     assert_eq!(r.counter(), 2);
 }
 
@@ -141,7 +153,8 @@ fn exclude_credentials_honoured() {
     let (ccr, _state) = core.generate_challenge_register(builder).unwrap();
     let options = serde_json::to_value(&ccr).unwrap();
     assert_eq!(
-        auth.create(&options, ORIGIN, &Tamper::default()).unwrap_err(),
+        auth.create(&options, ORIGIN, &Tamper::default())
+            .unwrap_err(),
         "excluded"
     );
 }
@@ -179,51 +192,87 @@ fn reg_err(tamper: Tamper) -> WebauthnError {
 
 #[test]
 fn tamper_origin() {
-    let t = Tamper { origin: Some("https://evil.example.com".into()), ..Default::default() };
-    assert!(matches!(auth_err(t.clone()), WebauthnError::InvalidRPOrigin));
+    let t = Tamper {
+        origin: Some("https://evil.example.com".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        auth_err(t.clone()),
+        WebauthnError::InvalidRPOrigin
+    ));
     assert!(matches!(reg_err(t), WebauthnError::InvalidRPOrigin));
 }
 
 #[test]
 fn tamper_rp_id_hash() {
-    let t = Tamper { rp_id_hash_of: Some("evil.example.com".into()), ..Default::default() };
-    assert!(matches!(auth_err(t.clone()), WebauthnError::InvalidRPIDHash));
+    let t = Tamper {
+        rp_id_hash_of: Some("evil.example.com".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        auth_err(t.clone()),
+        WebauthnError::InvalidRPIDHash
+    ));
     assert!(matches!(reg_err(t), WebauthnError::InvalidRPIDHash));
 }
 
 #[test]
 fn tamper_challenge() {
-    let t = Tamper { challenge: Some(vec![0u8; 32]), ..Default::default() };
-    assert!(matches!(auth_err(t.clone()), WebauthnError::MismatchedChallenge));
+    let t = Tamper {
+        challenge: Some(vec![0u8; 32]),
+        ..Default::default()
+    };
+    assert!(matches!(
+        auth_err(t.clone()),
+        WebauthnError::MismatchedChallenge
+    ));
     assert!(matches!(reg_err(t), WebauthnError::MismatchedChallenge));
 }
 
 #[test]
 fn tamper_uv() {
-    let t = Tamper { uv: Some(false), ..Default::default() };
-    assert!(matches!(auth_err(t.clone()), WebauthnError::UserNotVerified));
+    let t = Tamper {
+        uv: Some(false),
+        ..Default::default()
+    };
+    assert!(matches!(
+        auth_err(t.clone()),
+        WebauthnError::UserNotVerified
+    ));
     assert!(matches!(reg_err(t), WebauthnError::UserNotVerified));
 }
 
 #[test]
 fn tamper_up() {
-    let t = Tamper { up: Some(false), ..Default::default() };
+    let t = Tamper {
+        up: Some(false),
+        ..Default::default()
+    };
     assert!(matches!(auth_err(t.clone()), WebauthnError::UserNotPresent));
     assert!(matches!(reg_err(t), WebauthnError::UserNotPresent));
 }
 
 #[test]
 fn tamper_type() {
-    let t = Tamper { type_: Some("webauthn.create".into()), ..Default::default() };
+    let t = Tamper {
+        type_: Some("webauthn.create".into()),
+        ..Default::default()
+    };
     assert!(matches!(auth_err(t), WebauthnError::InvalidClientDataType));
 }
 
 #[test]
 fn tamper_signature() {
     for _ in 0..10 {
-        let e = auth_err(Tamper { flip_signature_byte: true, ..Default::default() });
+        let e = auth_err(Tamper {
+            flip_signature_byte: true,
+            ..Default::default()
+        });
         assert!(
-            matches!(e, WebauthnError::AuthenticationFailure | WebauthnError::SignatureInvalid),
+            matches!(
+                e,
+                WebauthnError::AuthenticationFailure | WebauthnError::SignatureInvalid
+            ),
             "unexpected error {e:?}"
         );
     }
@@ -237,9 +286,20 @@ fn tamper_counter_regression() {
     let r = authenticate(&core, &mut auth, &cred, &Tamper::default()).expect("auth 1");
     assert_eq!(r.counter(), 1);
     update(&mut cred, &r);
-    let e = authenticate(&core, &mut auth, &cred, &Tamper { counter: Some(0), ..Default::default() })
-        .expect_err("counter regression must fail");
-    assert!(matches!(e, WebauthnError::CredentialPossibleCompromise), "got {e:?}");
+    let e = authenticate(
+        &core,
+        &mut auth,
+        &cred,
+        &Tamper {
+            counter: Some(0),
+            ..Default::default()
+        },
+    )
+    .expect_err("counter regression must fail");
+    assert!(
+        matches!(e, WebauthnError::CredentialPossibleCompromise),
+        "got {e:?}"
+    );
     // The stored counter was not touched by the forced value; next honest one is 2.
     let r = authenticate(&core, &mut auth, &cred, &Tamper::default()).expect("auth 3");
     assert_eq!(r.counter(), 2);
@@ -251,15 +311,26 @@ fn omit_user_handle_still_verifies_when_user_known() {
     let mut auth = SoftAuthenticator::new();
     let cred = register(&core, &mut auth);
     let b = core
-        .new_challenge_authenticate_builder(vec![cred.clone()], Some(UserVerificationPolicy::Required))
+        .new_challenge_authenticate_builder(
+            vec![cred.clone()],
+            Some(UserVerificationPolicy::Required),
+        )
         .unwrap();
     let (rcr, state) = core.generate_challenge_authenticate(b).unwrap();
     let options = serde_json::to_value(&rcr).unwrap();
     let resp = auth
-        .get(&options, ORIGIN, &Tamper { omit_user_handle: true, ..Default::default() })
+        .get(
+            &options,
+            ORIGIN,
+            &Tamper {
+                omit_user_handle: true,
+                ..Default::default()
+            },
+        )
         .unwrap();
     assert!(resp["response"].get("userHandle").is_none());
     let pkc: PublicKeyCredential = serde_json::from_value(resp).unwrap();
     assert!(pkc.response.user_handle.is_none());
-    core.authenticate_credential(&pkc, &state).expect("user was identified beforehand");
+    core.authenticate_credential(&pkc, &state)
+        .expect("user was identified beforehand");
 }

@@ -42,17 +42,26 @@ async fn sign_up_and_sign_in_both_ways(backend: Backend) {
     assert_eq!(pk["user"]["displayName"], "Alice A.");
     assert_eq!(pk["authenticatorSelection"]["residentKey"], "required");
     assert_eq!(pk["authenticatorSelection"]["userVerification"], "required");
-    let challenge = URL_SAFE_NO_PAD.decode(pk["challenge"].as_str().expect("challenge")).expect("base64url");
+    let challenge = URL_SAFE_NO_PAD
+        .decode(pk["challenge"].as_str().expect("challenge"))
+        .expect("base64url");
     assert!(challenge.len() >= 16);
-    let handle = URL_SAFE_NO_PAD.decode(pk["user"]["id"].as_str().expect("user id")).expect("base64url");
+    let handle = URL_SAFE_NO_PAD
+        .decode(pk["user"]["id"].as_str().expect("user id"))
+        .expect("base64url");
     assert!(handle.len() >= 16 && handle != b"alice");
-    assert!(begin.set_cookies().iter().any(|c| c.starts_with("pkidp_ceremony=") && c.contains("HttpOnly")));
+    assert!(begin
+        .set_cookies()
+        .iter()
+        .any(|c| c.starts_with("pkidp_ceremony=") && c.contains("HttpOnly")));
     let users = app
         .query(|c| passkey_idp::db::users::find_by_username(c, "alice"))
         .await;
     assert!(users.is_none(), "begin must not create the user");
 
-    let response = device.create(&options, &app.origin, &Tamper::default()).expect("create");
+    let response = device
+        .create(&options, &app.origin, &Tamper::default())
+        .expect("create");
     let finish = app.register_finish(&response).await;
     let body = finish.assert_ok().clone();
     assert_eq!(body["status"], "ok");
@@ -85,11 +94,19 @@ async fn sign_up_and_sign_in_both_ways(backend: Backend) {
     assert!(!creds[0].public_key.is_empty());
 
     // Username-first sign-in.
-    let options = app.login_begin(json!({ "username": "alice" })).await.assert_ok().clone();
-    let allowed = options["publicKey"]["allowCredentials"].as_array().expect("allowCredentials");
+    let options = app
+        .login_begin(json!({ "username": "alice" }))
+        .await
+        .assert_ok()
+        .clone();
+    let allowed = options["publicKey"]["allowCredentials"]
+        .as_array()
+        .expect("allowCredentials");
     assert_eq!(allowed.len(), 1);
     assert_eq!(allowed[0]["id"], response["id"]);
-    let assertion = device.get(&options, &app.origin, &Tamper::default()).expect("get");
+    let assertion = device
+        .get(&options, &app.origin, &Tamper::default())
+        .expect("get");
     let login = app.login_finish(&assertion).await;
     let body = login.assert_ok().clone();
     assert_eq!(body["status"], "ok");
@@ -100,7 +117,10 @@ async fn sign_up_and_sign_in_both_ways(backend: Backend) {
         .into_iter()
         .find(|c| c.starts_with("pkidp_session="))
         .expect("session cookie renewed");
-    assert_ne!(new_session, session_cookie, "a new session id at each sign-in");
+    assert_ne!(
+        new_session, session_cookie,
+        "a new session id at each sign-in"
+    );
 
     let token = body["access_token"].as_str().expect("token");
     let header = jsonwebtoken::decode_header(token).expect("header");
@@ -119,7 +139,9 @@ async fn sign_up_and_sign_in_both_ways(backend: Backend) {
     assert!(options["publicKey"]["allowCredentials"]
         .as_array()
         .is_none_or(|a| a.is_empty()));
-    let assertion = device.get(&options, &app.origin, &Tamper::default()).expect("get");
+    let assertion = device
+        .get(&options, &app.origin, &Tamper::default())
+        .expect("get");
     let body = app.login_finish(&assertion).await.assert_ok().clone();
     let claims = verify_with_jwks(&app, body["access_token"].as_str().expect("token")).await;
     assert_eq!(claims["sub"], user_id.as_str());
@@ -156,11 +178,17 @@ async fn a_second_user_cannot_use_the_first_users_passkey(backend: Backend) {
     app.sign_up("alice", &mut alice).await;
     app.sign_up("bob", &mut bob).await;
     // Username-first for bob, answered by alice's authenticator with her own credential.
-    let options = app.login_begin(json!({ "username": "bob" })).await.assert_ok().clone();
+    let options = app
+        .login_begin(json!({ "username": "bob" }))
+        .await
+        .assert_ok()
+        .clone();
     let alice_cred = alice.credentials()[0].id.clone();
     let assertion = alice
         .get_with(&alice_cred, &options, &app.origin, &Tamper::default())
         .expect("get");
-    app.login_finish(&assertion).await.assert_error(401, "unknown_credential");
+    app.login_finish(&assertion)
+        .await
+        .assert_error(401, "unknown_credential");
 }
 on_both_backends!(a_second_user_cannot_use_the_first_users_passkey);

@@ -21,7 +21,8 @@ pub enum Backend {
 }
 
 pub fn pg_admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 pub fn redis_url() -> String {
@@ -29,7 +30,10 @@ pub fn redis_url() -> String {
 }
 
 pub fn scratch_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pkidp-test-{tag}-{}", uuid::Uuid::new_v4().simple()));
+    let dir = std::env::temp_dir().join(format!(
+        "pkidp-test-{tag}-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
 }
@@ -93,15 +97,27 @@ pub fn test_settings(config: &TestConfig, port: u16) -> (Settings, String, PathB
         (None, Backend::Postgres) => create_pg_database(),
         (None, Backend::Embedded) => format!("sqlite://{}", scratch.join("idp.db").display()),
     };
-    let keys_dir = config.keys_dir.clone().unwrap_or_else(|| scratch.join("keys"));
+    let keys_dir = config
+        .keys_dir
+        .clone()
+        .unwrap_or_else(|| scratch.join("keys"));
     let mut env: Vec<(String, String)> = vec![
-        ("PASSKEY_IDP_ISSUER".into(), format!("http://localhost:{port}")),
+        (
+            "PASSKEY_IDP_ISSUER".into(),
+            format!("http://localhost:{port}"),
+        ),
         ("PASSKEY_IDP_LISTEN".into(), format!("127.0.0.1:{port}")),
         ("DATABASE_URL".into(), database_url.clone()),
-        ("PASSKEY_IDP_KEYS_DIR".into(), keys_dir.display().to_string()),
+        (
+            "PASSKEY_IDP_KEYS_DIR".into(),
+            keys_dir.display().to_string(),
+        ),
         ("PASSKEY_IDP__SERVER__WORKERS".into(), "2".into()),
         ("PASSKEY_IDP__DATABASE__POOL_SIZE".into(), "4".into()),
-        ("PASSKEY_IDP__SERVER__SHUTDOWN_TIMEOUT_SECS".into(), "1".into()),
+        (
+            "PASSKEY_IDP__SERVER__SHUTDOWN_TIMEOUT_SECS".into(),
+            "1".into(),
+        ),
         ("PASSKEY_IDP__LOG__LEVEL".into(), "warn".into()),
     ];
     if config.backend == Backend::Postgres {
@@ -164,12 +180,21 @@ impl Reply {
             self.body
         );
         let description = self.body["error_description"].as_str().unwrap_or("");
-        assert!(description.len() > 10, "error_description missing: {}", self.body);
+        assert!(
+            description.len() > 10,
+            "error_description missing: {}",
+            self.body
+        );
     }
 
     #[track_caller]
     pub fn assert_ok(&self) -> &Value {
-        assert_eq!(self.status, StatusCode::OK, "unexpected reply: {}", self.body);
+        assert_eq!(
+            self.status,
+            StatusCode::OK,
+            "unexpected reply: {}",
+            self.body
+        );
         &self.body
     }
 
@@ -187,7 +212,11 @@ pub async fn reply(res: reqwest::Response) -> Reply {
     let headers = res.headers().clone();
     let bytes = res.bytes().await.expect("response body");
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply { status, body, headers }
+    Reply {
+        status,
+        body,
+        headers,
+    }
 }
 
 impl TestApp {
@@ -195,7 +224,12 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
-    pub async fn post_json_with(&self, client: &reqwest::Client, path: &str, body: &Value) -> Reply {
+    pub async fn post_json_with(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        body: &Value,
+    ) -> Reply {
         reply(
             client
                 .post(self.url(path))
@@ -225,7 +259,14 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Reply {
-        reply(self.client.get(self.url(path)).send().await.expect("request sent")).await
+        reply(
+            self.client
+                .get(self.url(path))
+                .send()
+                .await
+                .expect("request sent"),
+        )
+        .await
     }
 
     pub async fn register_begin(&self, body: Value) -> Reply {
@@ -255,7 +296,11 @@ impl TestApp {
     }
 
     /// A whole sign-in: username-first when `username` is given, else usernameless.
-    pub async fn sign_in(&self, username: Option<&str>, authenticator: &mut SoftAuthenticator) -> Reply {
+    pub async fn sign_in(
+        &self,
+        username: Option<&str>,
+        authenticator: &mut SoftAuthenticator,
+    ) -> Reply {
         let body = match username {
             Some(u) => json!({ "username": u }),
             None => json!({}),
@@ -270,9 +315,13 @@ impl TestApp {
     /// Runs a query against this app's database (whichever backend).
     pub async fn query<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut passkey_idp::db::AnyConnection) -> Result<T, passkey_idp::db::DbError> + Send + 'static,
+        f: impl FnOnce(&mut passkey_idp::db::AnyConnection) -> Result<T, passkey_idp::db::DbError>
+            + Send
+            + 'static,
     ) -> T {
-        passkey_idp::db::run(&self.app.db, f).await.expect("test query")
+        passkey_idp::db::run(&self.app.db, f)
+            .await
+            .expect("test query")
     }
 }
 

@@ -7,3 +7,4 @@ mod ceremonies;
 mod helpers;
 mod negative;
 mod ops;
+mod process;

@@ -9,7 +9,9 @@ use tokio::io::copy_bidirectional;
 use tokio::task::JoinHandle;
 
 use crate::authenticator::SoftAuthenticator;
-use crate::helpers::{create_pg_database, spawn_app, spawn_with, test_settings, Backend, TestConfig};
+use crate::helpers::{
+    create_pg_database, spawn_app, spawn_with, test_settings, Backend, TestConfig,
+};
 use crate::on_both_backends;
 
 async fn health_and_readiness(backend: Backend) {
@@ -21,16 +23,29 @@ async fn health_and_readiness(backend: Backend) {
     assert_eq!(ready.body["checks"]["database"], "ok");
     assert_eq!(ready.body["checks"]["challenge_store"], "ok");
     assert!(ready.headers.get("x-request-id").is_some());
-    app.get("/no/such/page").await.assert_error(404, "not_found");
+    app.get("/no/such/page")
+        .await
+        .assert_error(404, "not_found");
 }
 on_both_backends!(health_and_readiness);
 
 async fn jwks_is_cacheable_and_revalidates(backend: Backend) {
     let app = spawn_app(backend).await;
-    let res = app.client.get(app.url("/.well-known/jwks.json")).send().await.expect("jwks");
+    let res = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .expect("jwks");
     assert_eq!(res.status(), 200);
     let etag = res.headers().get("etag").expect("etag").clone();
-    let cache = res.headers().get("cache-control").expect("cache-control").to_str().expect("ascii").to_string();
+    let cache = res
+        .headers()
+        .get("cache-control")
+        .expect("cache-control")
+        .to_str()
+        .expect("ascii")
+        .to_string();
     assert!(cache.contains("max-age=300"), "{cache}");
     let jwks: serde_json::Value = res.json().await.expect("json");
     let keys = jwks["keys"].as_array().expect("keys");
@@ -54,10 +69,27 @@ async fn metrics_count_requests_and_ceremonies(backend: Backend) {
     let mut device = SoftAuthenticator::new();
     app.sign_up("wendy", &mut device).await;
     app.login_finish(&json!({})).await; // a failure: no ceremony
-    let text = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
-    assert!(text.contains("# TYPE passkey_idp_http_requests_total counter"), "{text}");
-    assert!(text.contains(r#"passkey_idp_ceremonies_total{kind="register",outcome="ok"} 1"#), "{text}");
-    assert!(text.contains(r#"route="/webauthn/register/begin",status="200""#), "{text}");
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        text.contains("# TYPE passkey_idp_http_requests_total counter"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"passkey_idp_ceremonies_total{kind="register",outcome="ok"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="/webauthn/register/begin",status="200""#),
+        "{text}"
+    );
 }
 on_both_backends!(metrics_count_requests_and_ceremonies);
 
@@ -70,7 +102,9 @@ struct Relay {
 
 impl Relay {
     async fn start(target: &'static str) -> Relay {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind relay");
         let port = listener.local_addr().expect("addr").port();
         let tasks: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let spawned = tasks.clone();
@@ -84,7 +118,11 @@ impl Relay {
                 spawned.lock().expect("lock").push(task);
             }
         });
-        Relay { port, tasks, accept }
+        Relay {
+            port,
+            tasks,
+            accept,
+        }
     }
 
     /// Stops accepting and drops every open connection.
@@ -123,8 +161,12 @@ async fn readiness_fails_when_postgres_goes_away() {
     let direct = create_pg_database();
     let name = direct.rsplit('/').next().expect("db name").to_string();
     let app = spawn_with(TestConfig {
-        database_url: Some(format!("postgres://postgres@127.0.0.1:{}/{name}", relay.port)),
-        ..TestConfig::new(Backend::Postgres).with("PASSKEY_IDP__DATABASE__CONNECT_TIMEOUT_SECS", "1")
+        database_url: Some(format!(
+            "postgres://postgres@127.0.0.1:{}/{name}",
+            relay.port
+        )),
+        ..TestConfig::new(Backend::Postgres)
+            .with("PASSKEY_IDP__DATABASE__CONNECT_TIMEOUT_SECS", "1")
     })
     .await;
     assert_eq!(app.get("/readyz").await.status, 200);
@@ -134,9 +176,16 @@ async fn readiness_fails_when_postgres_goes_away() {
     assert_eq!(ready.body["checks"]["database"], "unavailable");
     let reply = app.register_begin(json!({"username": "zed"})).await;
     assert!(reply.status.is_server_error(), "{}", reply.body);
-    assert!(reply.body["error"].is_string(), "a JSON error: {}", reply.body);
+    assert!(
+        reply.body["error"].is_string(),
+        "a JSON error: {}",
+        reply.body
+    );
     let text = reply.body.to_string().to_lowercase();
-    assert!(!text.contains("sql") && !text.contains("postgres"), "{text}");
+    assert!(
+        !text.contains("sql") && !text.contains("postgres"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,7 +247,12 @@ fn run_cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
         .current_dir(&dir)
         .env_remove("DATABASE_URL")
         .env_remove("REDIS_URL")
-        .env("PASSKEY_IDP_CONFIG", std::env::current_dir().expect("cwd").join("config/default.toml"));
+        .env(
+            "PASSKEY_IDP_CONFIG",
+            std::env::current_dir()
+                .expect("cwd")
+                .join("config/default.toml"),
+        );
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -209,23 +263,39 @@ fn run_cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
 fn cli_migrate_and_one_line_failures() {
     let url = create_pg_database();
     let ok = run_cli(&["migrate"], &[("DATABASE_URL", &url)]);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("migrations applied"));
     // A second run is a no-op that also succeeds.
-    assert!(run_cli(&["migrate"], &[("DATABASE_URL", &url)]).status.success());
+    assert!(run_cli(&["migrate"], &[("DATABASE_URL", &url)])
+        .status
+        .success());
 
     let embedded = run_cli(&["migrate"], &[]);
-    assert!(embedded.status.success(), "{}", String::from_utf8_lossy(&embedded.stderr));
+    assert!(
+        embedded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&embedded.stderr)
+    );
 
     for (env, setting) in [
         (("PASSKEY_IDP_ISSUER", "ftp://x"), "PASSKEY_IDP_ISSUER"),
-        (("DATABASE_URL", "postgres://postgres@127.0.0.1:1/x"), "DATABASE_URL"),
+        (
+            ("DATABASE_URL", "postgres://postgres@127.0.0.1:1/x"),
+            "DATABASE_URL",
+        ),
         (("PASSKEY_IDP_RP_ID", "example.org"), "PASSKEY_IDP_RP_ID"),
     ] {
         let out = run_cli(&["migrate"], &[env]);
         assert!(!out.status.success());
         let stderr = String::from_utf8_lossy(&out.stderr);
         let last = stderr.trim_end().lines().last().unwrap_or("");
-        assert!(last.starts_with("passkey-idp: ") && last.contains(setting), "{stderr}");
+        assert!(
+            last.starts_with("passkey-idp: ") && last.contains(setting),
+            "{stderr}"
+        );
     }
 }

@@ -1,0 +1,275 @@
+//! The real binary as an operator runs it: what it logs, and how it stops.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::authenticator::{SoftAuthenticator, Tamper};
+use crate::helpers::{create_pg_database, new_client, redis_url, reply, scratch_dir};
+
+struct Server {
+    child: Child,
+    base: String,
+    origin: String,
+}
+
+impl Server {
+    fn start(extra_env: &[(&str, &str)]) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let dir = scratch_dir("proc");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_passkey-idp"));
+        cmd.arg("serve")
+            .current_dir(&dir)
+            .env(
+                "PASSKEY_IDP_CONFIG",
+                std::env::current_dir()
+                    .expect("cwd")
+                    .join("config/default.toml"),
+            )
+            .env("PASSKEY_IDP_LISTEN", format!("127.0.0.1:{port}"))
+            .env("PASSKEY_IDP_ISSUER", format!("http://localhost:{port}"))
+            .env("PASSKEY_IDP__SERVER__WORKERS", "1")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start passkey-idp");
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            origin: format!("http://localhost:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "passkey-idp did not start listening"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    async fn post(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        body: &Value,
+    ) -> crate::helpers::Reply {
+        reply(
+            client
+                .post(format!("{}{path}", self.base))
+                .json(body)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
+    }
+
+    fn signal_term(&self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+    }
+
+    /// Waits for the process to exit; returns its status and everything it wrote to stderr.
+    fn wait_exit(mut self) -> (std::process::ExitStatus, String) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "passkey-idp did not stop after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut stderr = String::new();
+        if let Some(mut err) = self.child.stderr.take() {
+            err.read_to_string(&mut stderr).expect("stderr");
+        }
+        (status, stderr)
+    }
+}
+
+fn cookie_values(reply: &crate::helpers::Reply) -> Vec<String> {
+    reply
+        .set_cookies()
+        .iter()
+        .filter_map(|c| c.split(';').next())
+        .filter_map(|kv| kv.split_once('=').map(|(_, v)| v.to_string()))
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// Runs whole ceremonies against the binary with debug logging on, then checks that the log
+/// has the security events and none of the secrets that passed through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_have_security_events_and_no_secrets() {
+    let db = create_pg_database();
+    let redis = redis_url();
+    let prefix = format!("pkidp-test:{}:", uuid::Uuid::new_v4().simple());
+    let server = Server::start(&[
+        ("DATABASE_URL", db.as_str()),
+        ("REDIS_URL", redis.as_str()),
+        ("PASSKEY_IDP__REDIS__KEY_PREFIX", prefix.as_str()),
+        ("PASSKEY_IDP__LOG__FORMAT", "json"),
+        ("PASSKEY_IDP__LOG__LEVEL", "trace"),
+    ]);
+    let client = new_client();
+    let mut device = SoftAuthenticator::new();
+    let email = "very.private@example.com";
+    let mut secrets: Vec<String> = vec![email.to_string()];
+
+    let begin = server
+        .post(
+            &client,
+            "/webauthn/register/begin",
+            &json!({"username": "olivia", "email": email}),
+        )
+        .await;
+    let options = begin.assert_ok().clone();
+    secrets.push(
+        options["publicKey"]["challenge"]
+            .as_str()
+            .expect("challenge")
+            .to_string(),
+    );
+    secrets.extend(cookie_values(&begin));
+    let response = device
+        .create(&options, &server.origin, &Tamper::default())
+        .expect("create");
+    let finish = server
+        .post(&client, "/webauthn/register/finish", &response)
+        .await;
+    secrets.push(
+        finish.assert_ok()["access_token"]
+            .as_str()
+            .expect("token")
+            .to_string(),
+    );
+    secrets.extend(cookie_values(&finish));
+
+    let begin = server
+        .post(
+            &client,
+            "/webauthn/login/begin",
+            &json!({"username": "olivia"}),
+        )
+        .await;
+    let options = begin.assert_ok().clone();
+    secrets.push(
+        options["publicKey"]["challenge"]
+            .as_str()
+            .expect("challenge")
+            .to_string(),
+    );
+    secrets.extend(cookie_values(&begin));
+    let bad = Tamper {
+        flip_signature_byte: true,
+        ..Tamper::default()
+    };
+    let assertion = device.get(&options, &server.origin, &bad).expect("get");
+    server
+        .post(&client, "/webauthn/login/finish", &assertion)
+        .await
+        .assert_error(401, "invalid_signature");
+
+    let begin = server
+        .post(&client, "/webauthn/login/begin", &json!({}))
+        .await;
+    let options = begin.assert_ok().clone();
+    secrets.push(
+        options["publicKey"]["challenge"]
+            .as_str()
+            .expect("challenge")
+            .to_string(),
+    );
+    let assertion = device
+        .get(&options, &server.origin, &Tamper::default())
+        .expect("get");
+    let login = server
+        .post(&client, "/webauthn/login/finish", &assertion)
+        .await;
+    secrets.push(
+        login.assert_ok()["access_token"]
+            .as_str()
+            .expect("token")
+            .to_string(),
+    );
+    secrets.extend(cookie_values(&login));
+
+    server.signal_term();
+    let (status, log) = server.wait_exit();
+    assert!(
+        status.success(),
+        "graceful stop on SIGTERM: {status}\n{log}"
+    );
+    let events: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let has = |event: &str, reason: Option<&str>| {
+        events
+            .iter()
+            .any(|e| e["event"] == event && reason.is_none_or(|r| e["reason"] == r))
+    };
+    assert!(has("registration", None), "registration event:\n{log}");
+    assert!(
+        has("signin_failure", Some("invalid_signature")),
+        "failure event with its reason:\n{log}"
+    );
+    assert!(has("signin_success", None), "success event:\n{log}");
+    assert!(events
+        .iter()
+        .any(|e| e["route"] == "/webauthn/login/finish" && e["status"] == 401));
+    for secret in &secrets {
+        assert!(secret.len() >= 16, "a real secret: {secret}");
+        assert!(
+            !log.contains(secret.as_str()),
+            "the log contains a secret ({}…)",
+            &secret[..8]
+        );
+    }
+}
+
+/// A request that is in flight when SIGTERM arrives is still answered, and the process then
+/// exits cleanly.
+#[test]
+fn sigterm_lets_in_flight_requests_finish() {
+    use std::io::Write;
+    let server = Server::start(&[]);
+    let port = server.base.rsplit(':').next().expect("port").to_string();
+    let mut stream = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    // Headers now, the body only after the signal: the request is in flight meanwhile.
+    write!(
+        stream,
+        "POST /webauthn/login/begin HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n"
+    )
+    .expect("headers");
+    std::thread::sleep(Duration::from_millis(300));
+    server.signal_term();
+    std::thread::sleep(Duration::from_millis(300));
+    stream.write_all(b"{}").expect("body");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let (exit, log) = server.wait_exit();
+    assert!(exit.success(), "{exit}\n{log}");
+}
