@@ -23,6 +23,7 @@ fn main() -> ExitCode {
                 .run_until_stopped()
                 .await
                 .map_err(Into::into),
+            Command::Keys(cmd) => passkey_idp::cli::run_keys(cmd, &settings),
             Command::Migrate => {
                 let pool = startup::connect_database(&settings).await?;
                 drop(pool);

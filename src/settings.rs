@@ -20,7 +20,7 @@ const FIXED_ENV: &[(&str, &str, &str)] = &[
     ("PASSKEY_IDP_LISTEN", "server", "listen"),
     ("DATABASE_URL", "database", "url"),
     ("REDIS_URL", "redis", "url"),
-    ("PASSKEY_IDP_KEYS_DIR", "tokens", "keys_dir"),
+    ("PASSKEY_IDP_KEYS_DIR", "keys", "dir"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +46,7 @@ struct RawSettings {
     webauthn: WebauthnSection,
     session: SessionSection,
     tokens: TokensSection,
+    keys: KeysSection,
     rate_limit: RateLimitSection,
     log: LogSection,
 }
@@ -97,10 +98,19 @@ struct SessionSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TokensSection {
-    keys_dir: String,
     access_token_lifetime_secs: u64,
+    access_token_alg: String,
     audience: String,
     jwks_max_age_secs: u64,
+    clock_skew_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeysSection {
+    dir: String,
+    reload_interval_secs: u64,
+    rotate_every: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -174,9 +184,14 @@ pub struct Settings {
     pub attestation: Attestation,
     pub session_lifetime: Duration,
     pub keys_dir: PathBuf,
+    pub keys_reload_interval: Duration,
+    /// Scheduled rotation period; `None` means rotation is left to the operator.
+    pub keys_rotate_every: Option<Duration>,
     pub access_token_lifetime: Duration,
+    pub access_token_alg: crate::tokens::KeyAlg,
     pub audience: String,
     pub jwks_max_age: Duration,
+    pub clock_skew: Duration,
     pub ceremonies_per_minute: u64,
     pub log_format: LogFormat,
     pub log_level: String,
@@ -244,6 +259,29 @@ impl Settings {
     pub fn secure_cookies(&self) -> bool {
         self.issuer_url.scheme() == "https"
     }
+
+    /// The longest time any token this service signs stays valid.
+    pub fn longest_token_lifetime(&self) -> Duration {
+        self.access_token_lifetime
+    }
+}
+
+/// "30d", "12h", "90m", "45s" or plain seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number.parse().ok()?;
+    let factor = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return None,
+    };
+    Some(Duration::from_secs(n.checked_mul(factor)?)).filter(|d| !d.is_zero())
 }
 
 fn merge(base: &mut toml::Table, overlay: toml::Table) {
@@ -449,6 +487,46 @@ fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
     if raw.tokens.audience.trim().is_empty() {
         return Err(bad("tokens.audience", "must not be empty"));
     }
+    let access_token_alg =
+        crate::tokens::KeyAlg::parse(&raw.tokens.access_token_alg).ok_or_else(|| {
+            bad(
+                "tokens.access_token_alg",
+                format!(
+                    "'{}' is not one of: ES256, RS256, EdDSA",
+                    raw.tokens.access_token_alg
+                ),
+            )
+        })?;
+    let jwks_max_age = secs(
+        "tokens.jwks_max_age_secs",
+        raw.tokens.jwks_max_age_secs,
+        0,
+        7 * 86400,
+    )?;
+    let keys_reload_interval = secs(
+        "keys.reload_interval_secs",
+        raw.keys.reload_interval_secs,
+        1,
+        300,
+    )?;
+    let keys_rotate_every = match raw.keys.rotate_every.trim() {
+        "" | "off" => None,
+        text => {
+            let every = parse_duration(text).ok_or_else(|| {
+                bad(
+                    "keys.rotate_every",
+                    format!("'{text}' is not a duration such as 30d, 12h, 90m or 3600s"),
+                )
+            })?;
+            if every <= jwks_max_age + keys_reload_interval {
+                return Err(bad(
+                    "keys.rotate_every",
+                    "must be longer than tokens.jwks_max_age_secs plus keys.reload_interval_secs, or a new key could never be published long enough before it signs",
+                ));
+            }
+            Some(every)
+        }
+    };
     if raw.redis.key_prefix.is_empty() {
         return Err(bad("redis.key_prefix", "must not be empty"));
     }
@@ -493,20 +571,19 @@ fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
             60,
             90 * 86400,
         )?,
-        keys_dir: PathBuf::from(raw.tokens.keys_dir),
+        keys_dir: PathBuf::from(raw.keys.dir),
+        keys_reload_interval,
+        keys_rotate_every,
         access_token_lifetime: secs(
             "tokens.access_token_lifetime_secs",
             raw.tokens.access_token_lifetime_secs,
-            30,
+            1,
             86400,
         )?,
+        access_token_alg,
         audience: raw.tokens.audience,
-        jwks_max_age: secs(
-            "tokens.jwks_max_age_secs",
-            raw.tokens.jwks_max_age_secs,
-            0,
-            7 * 86400,
-        )?,
+        jwks_max_age,
+        clock_skew: secs("tokens.clock_skew_secs", raw.tokens.clock_skew_secs, 0, 600)?,
         ceremonies_per_minute: raw.rate_limit.ceremonies_per_minute,
         log_format,
         log_level: raw.log.level,
@@ -583,6 +660,27 @@ mod tests {
             let err = load(&[(k, v)]).expect_err(k);
             assert!(err.to_string().contains(setting), "{k}={v}: {err}");
         }
+    }
+
+    #[test]
+    fn durations_and_rotation_settings() {
+        assert_eq!(parse_duration("30d"), Some(Duration::from_secs(30 * 86400)));
+        assert_eq!(parse_duration("90m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("45"), Some(Duration::from_secs(45)));
+        for bad in ["", "0s", "3w", "d", "-1h"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+        let s = load(&[("PASSKEY_IDP__KEYS__ROTATE_EVERY", "30d")]).expect("valid");
+        assert_eq!(s.keys_rotate_every, Some(Duration::from_secs(30 * 86400)));
+        let err = load(&[("PASSKEY_IDP__KEYS__ROTATE_EVERY", "60s")])
+            .expect_err("too short for the cache");
+        assert!(err.to_string().starts_with("keys.rotate_every"), "{err}");
+        let err = load(&[("PASSKEY_IDP__TOKENS__ACCESS_TOKEN_ALG", "HS256")])
+            .expect_err("no symmetric algs");
+        assert!(
+            err.to_string().starts_with("tokens.access_token_alg"),
+            "{err}"
+        );
     }
 
     #[test]

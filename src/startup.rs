@@ -122,23 +122,39 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let pool = connect_database(&settings).await?;
     let store = connect_store(&settings).await?;
     let dir = settings.keys_dir.clone();
-    let (keys, created) = KeySet::load_or_create(&dir).with_context(|| {
-        format!(
-            "PASSKEY_IDP_KEYS_DIR: cannot load the key set in {}",
-            dir.display()
-        )
-    })?;
+    let (keys, created) =
+        KeySet::load_or_create(&dir, settings.access_token_alg).with_context(|| {
+            format!(
+                "PASSKEY_IDP_KEYS_DIR: cannot load the key set in {}",
+                dir.display()
+            )
+        })?;
     if let Some(kid) = created {
-        tracing::info!(kid = %kid, dir = %dir.display(), "no signing key found: created an ES256 key");
+        tracing::info!(
+            target: "audit",
+            event = "key_changed",
+            action = "generate",
+            kid = %kid,
+            alg = settings.access_token_alg.name(),
+            dir = %dir.display(),
+            "no signing key found: created one, active from now"
+        );
     }
     let enumeration_secret = keyset::load_or_create_secret(&dir, "enumeration.secret")
         .with_context(|| format!("PASSKEY_IDP_KEYS_DIR: {}", dir.display()))?;
+    let keys = KeyRing::new(dir, settings.access_token_alg, keys);
+    keys.watch(settings.keys_reload_interval);
+    let instance_id = format!("instance-{}", &crate::random::token()[..10]);
+    if settings.keys_rotate_every.is_some() {
+        crate::tokens::schedule::start(&settings, &store, &instance_id);
+    }
     Ok(AppState {
         webauthn: Arc::new(webauthn(&settings)?),
         settings: Arc::new(settings),
         db: pool,
         store,
-        keys: KeyRing::new(keys),
+        keys,
+        instance_id,
         metrics: Arc::new(Metrics::default()),
         enumeration_secret: Arc::new(enumeration_secret),
     })

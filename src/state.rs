@@ -20,4 +20,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Keys the fake credential ids answered for unknown usernames, so they are stable.
     pub enumeration_secret: Arc<Vec<u8>>,
+    /// Names this process in audit events and in the key manifest's history.
+    pub instance_id: String,
 }

@@ -20,7 +20,7 @@ pub use username::Username;
 use crate::error::ApiError;
 use crate::session::{self, Session};
 use crate::state::AppState;
-use crate::tokens::{self, AccessClaims, KeyAlg};
+use crate::tokens::{self, AccessClaims};
 
 pub const CEREMONY_COOKIE: &str = "pkidp_ceremony";
 
@@ -202,8 +202,13 @@ pub async fn sign_in(
         client_id: settings.audience.clone(),
         scope: "openid".to_string(),
     };
-    let access_token = tokens::sign(&app.keys.current(), KeyAlg::ES256, "at+jwt", &claims)
-        .map_err(ApiError::internal)?;
+    let access_token = tokens::sign(
+        &app.keys.current(),
+        settings.access_token_alg,
+        "at+jwt",
+        &claims,
+    )
+    .map_err(ApiError::internal)?;
     Ok(SignedIn {
         session_id,
         access_token,

@@ -27,9 +27,18 @@ pub async fn readyz(app: web::Data<AppState>) -> HttpResponse {
     if !store_ok {
         tracing::warn!("readiness: challenge store does not answer");
     }
+    // A key set that failed to reload does not make the instance unready: it still signs and
+    // publishes the last good set. It is reported here and logged as an error.
+    let keys = match app.keys.status() {
+        crate::tokens::KeyStatus::Current => "ok",
+        crate::tokens::KeyStatus::Stale { .. } => {
+            "stale: the key set on disk is not usable, serving the last good set"
+        }
+    };
     let checks = json!({
         "database": if db_ok { "ok" } else { "unavailable" },
         "challenge_store": if store_ok { "ok" } else { "unavailable" },
+        "keys": keys,
     });
     if db_ok && store_ok {
         HttpResponse::Ok().json(json!({ "status": "ready", "checks": checks }))

@@ -61,6 +61,19 @@ impl MemoryStore {
         self.lock().entries.remove(key);
     }
 
+    pub fn try_lock(&self, key: &str, holder: &str, ttl: Duration) -> bool {
+        let mut inner = self.lock();
+        let now = Instant::now();
+        if inner.entries.get(key).is_some_and(|(_, exp)| *exp > now) {
+            return false;
+        }
+        inner
+            .entries
+            .insert(key.to_string(), (holder.to_string(), now + ttl));
+        Self::written(&mut inner);
+        true
+    }
+
     pub fn incr(&self, key: &str, window: Duration) -> u64 {
         let mut inner = self.lock();
         let now = Instant::now();

@@ -71,6 +71,20 @@ impl ChallengeStore {
         }
     }
 
+    /// Takes `key` as a lock for `ttl` unless someone holds it; true when this caller got it.
+    /// The lock simply expires: holders do short, idempotent work.
+    pub async fn try_lock(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        match self {
+            ChallengeStore::Redis(s) => s.try_lock(key, holder, ttl).await,
+            ChallengeStore::Memory(s) => Ok(s.try_lock(key, holder, ttl)),
+        }
+    }
+
     pub async fn ping(&self) -> Result<(), StoreError> {
         match self {
             ChallengeStore::Redis(s) => s.ping().await,

@@ -1,9 +1,13 @@
-//! The signing key set in `keys/`: a manifest plus one private key file per key (mode 0600).
-//! Writes go to a temporary file and are renamed into place, so a reader never sees half a set.
+//! The signing key set in `keys/`: `manifest.json` plus one private key file per key
+//! (`<kid>.pem`, PKCS#8, mode 0600). Every write goes to a temporary file that is renamed into
+//! place, and a key file is written before the manifest names it and deleted only after the
+//! manifest stops naming it, so a reader never sees half a key set.
 //!
 //! A key's life: `next` (published, not signing) → `active` (signs) → `retiring` (published,
-//! not signing) → `retired` (gone); `revoked` is the emergency exit from any state.
+//! not signing) → `retired` (gone, private part deleted); `revoked` is the emergency exit from
+//! any state. The rules that decide when a key may move live in [`super::rotation`].
 
+use std::collections::HashSet;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,10 +17,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, EncodingKey};
+use openssl::pkey::{PKey, Private};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-const MANIFEST: &str = "manifest.json";
+pub const MANIFEST: &str = "manifest.json";
+const LOCK_FILE: &str = ".lock";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -29,30 +35,53 @@ pub enum KeyState {
 }
 
 impl KeyState {
-    /// Whether relying services should find this key in the JWKS.
+    /// Whether relying services find this key in the JWKS.
     pub fn is_published(self) -> bool {
         matches!(self, KeyState::Next | KeyState::Active | KeyState::Retiring)
     }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyState::Next => "next",
+            KeyState::Active => "active",
+            KeyState::Retiring => "retiring",
+            KeyState::Retired => "retired",
+            KeyState::Revoked => "revoked",
+        }
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum KeyAlg {
     ES256,
+    RS256,
+    EdDSA,
 }
 
 impl KeyAlg {
-    pub const ALL: &'static [KeyAlg] = &[KeyAlg::ES256];
+    pub const ALL: &'static [KeyAlg] = &[KeyAlg::ES256, KeyAlg::RS256, KeyAlg::EdDSA];
 
     pub fn jwt_algorithm(self) -> Algorithm {
         match self {
             KeyAlg::ES256 => Algorithm::ES256,
+            KeyAlg::RS256 => Algorithm::RS256,
+            KeyAlg::EdDSA => Algorithm::EdDSA,
         }
     }
 
     pub fn name(self) -> &'static str {
         match self {
             KeyAlg::ES256 => "ES256",
+            KeyAlg::RS256 => "RS256",
+            KeyAlg::EdDSA => "EdDSA",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<KeyAlg> {
+        KeyAlg::ALL
+            .iter()
+            .copied()
+            .find(|a| a.name().eq_ignore_ascii_case(s))
     }
 }
 
@@ -60,6 +89,9 @@ impl KeyAlg {
 pub struct Transition {
     pub state: KeyState,
     pub at: DateTime<Utc>,
+    /// Who made the change: `cli` or an instance id (scheduled rotation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -71,15 +103,51 @@ pub struct ManifestEntry {
     pub transitions: Vec<Transition>,
 }
 
+impl ManifestEntry {
+    /// When the key last entered its current state.
+    pub fn since(&self) -> DateTime<Utc> {
+        self.transitions
+            .iter()
+            .rev()
+            .find(|t| t.state == self.state)
+            .map(|t| t.at)
+            .unwrap_or(self.created_at)
+    }
+
+    pub fn set_state(&mut self, state: KeyState, at: DateTime<Utc>, by: &str) {
+        self.state = state;
+        self.transitions.push(Transition {
+            state,
+            at,
+            by: Some(by.to_string()),
+        });
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Manifest {
     pub keys: Vec<ManifestEntry>,
 }
 
-/// A loaded key: its manifest entry, the private part ready for signing, its public JWK.
+impl Manifest {
+    pub fn find(&self, kid: &str) -> Option<&ManifestEntry> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+
+    pub fn find_mut(&mut self, kid: &str) -> Option<&mut ManifestEntry> {
+        self.keys.iter_mut().find(|k| k.kid == kid)
+    }
+
+    pub fn in_state(&self, alg: KeyAlg, state: KeyState) -> Option<&ManifestEntry> {
+        self.keys.iter().find(|k| k.alg == alg && k.state == state)
+    }
+}
+
+/// A loaded, published key: its manifest entry, the private part ready for signing (active
+/// keys only; no other state signs), and its public JWK.
 pub struct SigningKey {
     pub entry: ManifestEntry,
-    pub encoding: EncodingKey,
+    pub encoding: Option<EncodingKey>,
     pub public_jwk: serde_json::Value,
 }
 
@@ -88,56 +156,58 @@ pub struct KeySet {
 }
 
 impl KeySet {
-    /// Loads the set, creating a first active ES256 key when the folder holds none.
+    /// Loads the set, first creating an active key of `alg` when the folder holds no manifest.
     /// Returns the set and the kid of a key it created, if any.
-    pub fn load_or_create(dir: &Path) -> anyhow::Result<(KeySet, Option<String>)> {
-        let manifest_path = dir.join(MANIFEST);
-        if !manifest_path.exists() {
-            create_private_dir(dir)?;
-            let kid = generate(dir, KeyAlg::ES256, KeyState::Active)?;
-            return Ok((Self::load(dir)?, Some(kid)));
-        }
-        Ok((Self::load(dir)?, None))
+    pub fn load_or_create(dir: &Path, alg: KeyAlg) -> anyhow::Result<(KeySet, Option<String>)> {
+        let created = {
+            let _lock = lock(dir)?;
+            if dir.join(MANIFEST).exists() {
+                None
+            } else {
+                let kid = create_key(dir, alg)?;
+                let mut manifest = Manifest::default();
+                let now = Utc::now();
+                manifest.keys.push(ManifestEntry {
+                    kid: kid.clone(),
+                    alg,
+                    state: KeyState::Active,
+                    created_at: now,
+                    transitions: vec![Transition {
+                        state: KeyState::Active,
+                        at: now,
+                        by: Some("first start".into()),
+                    }],
+                });
+                write_manifest(dir, &manifest)?;
+                Some(kid)
+            }
+        };
+        Ok((Self::load(dir, alg)?, created))
     }
 
     /// Loads and checks the whole set; any inconsistency is an error, never a partial set.
-    pub fn load(dir: &Path) -> anyhow::Result<KeySet> {
+    /// `required` is the algorithm that must have an active key (the access-token algorithm).
+    pub fn load(dir: &Path, required: KeyAlg) -> anyhow::Result<KeySet> {
         let manifest = read_manifest(dir)?;
-        let mut keys = Vec::new();
-        for entry in manifest.keys {
-            if !entry.state.is_published() {
-                continue;
+        Self::from_manifest(dir, manifest, required)
+    }
+
+    pub fn from_manifest(
+        dir: &Path,
+        manifest: Manifest,
+        required: KeyAlg,
+    ) -> anyhow::Result<KeySet> {
+        let mut seen = HashSet::new();
+        for entry in &manifest.keys {
+            if !seen.insert(entry.kid.as_str()) {
+                bail!("the manifest lists kid {} twice", entry.kid);
             }
-            let pem = fs::read(key_path(dir, &entry.kid))
-                .with_context(|| format!("key {}: cannot read its private key file", entry.kid))?;
-            let (encoding, public_jwk) = match entry.alg {
-                KeyAlg::ES256 => {
-                    let pkey =
-                        openssl::pkey::PKey::private_key_from_pem(&pem).with_context(|| {
-                            format!("key {}: private key file is not valid PEM", entry.kid)
-                        })?;
-                    let jwk = ec_public_jwk(&pkey)?;
-                    (EncodingKey::from_ec_pem(&pem)?, jwk)
-                }
-            };
-            if thumbprint(&public_jwk)? != entry.kid {
-                bail!(
-                    "key {}: the private key file does not match its kid",
-                    entry.kid
-                );
-            }
-            keys.push(SigningKey {
-                entry,
-                encoding,
-                public_jwk,
-            });
         }
-        let set = KeySet { keys };
         for &alg in KeyAlg::ALL {
-            let active = set
+            let active = manifest
                 .keys
                 .iter()
-                .filter(|k| k.entry.alg == alg && k.entry.state == KeyState::Active)
+                .filter(|k| k.alg == alg && k.state == KeyState::Active)
                 .count();
             if active > 1 {
                 bail!(
@@ -146,10 +216,34 @@ impl KeySet {
                 );
             }
         }
-        if set.active(KeyAlg::ES256).is_none() {
+        let mut keys = Vec::new();
+        for entry in manifest.keys.into_iter().filter(|e| e.state.is_published()) {
+            let pkey = read_private_key(dir, &entry.kid)?;
+            let public_jwk = public_jwk(&pkey, entry.alg).with_context(|| {
+                format!("key {}: not a valid {} key", entry.kid, entry.alg.name())
+            })?;
+            if public_jwk["kid"] != entry.kid.as_str() {
+                bail!(
+                    "key {}: the private key file does not match its kid",
+                    entry.kid
+                );
+            }
+            let encoding = match entry.state {
+                KeyState::Active => Some(encoding_key(&pkey, entry.alg)?),
+                _ => None,
+            };
+            keys.push(SigningKey {
+                entry,
+                encoding,
+                public_jwk,
+            });
+        }
+        let set = KeySet { keys };
+        if set.active(required).is_none() {
             bail!(
-                "the key set has no active ES256 key; run `passkey-idp keys rotate` or empty {}",
-                dir.display()
+                "the key set has no active {} key; run `passkey-idp keys rotate --alg {}`",
+                required.name(),
+                required.name()
             );
         }
         Ok(set)
@@ -161,11 +255,36 @@ impl KeySet {
             .find(|k| k.entry.alg == alg && k.entry.state == KeyState::Active)
     }
 
+    /// The published key with this kid, for verifying a token it signed.
+    pub fn published(&self, kid: &str) -> Option<&SigningKey> {
+        self.keys.iter().find(|k| k.entry.kid == kid)
+    }
+
     /// The public JWKS document: published keys only, public parameters only.
     pub fn jwks(&self) -> serde_json::Value {
         let keys: Vec<_> = self.keys.iter().map(|k| k.public_jwk.clone()).collect();
         json!({ "keys": keys })
     }
+}
+
+/// An exclusive lock on the key folder, held while a manifest is read, changed and written, so
+/// that two writers (the command line, an instance's scheduler) never lose each other's change.
+pub struct DirLock {
+    _file: fs::File,
+}
+
+pub fn lock(dir: &Path) -> anyhow::Result<DirLock> {
+    create_private_dir(dir)?;
+    let path = dir.join(LOCK_FILE);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    file.lock()
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+    Ok(DirLock { _file: file })
 }
 
 /// Creates the key folder readable by its owner only (an existing folder is left as it is:
@@ -186,7 +305,7 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", dir.display()))
 }
 
-fn key_path(dir: &Path, kid: &str) -> PathBuf {
+pub fn key_path(dir: &Path, kid: &str) -> PathBuf {
     dir.join(format!("{kid}.pem"))
 }
 
@@ -209,12 +328,13 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .parent()
         .ok_or_else(|| anyhow!("{} has no parent folder", path.display()))?;
     let tmp = dir.join(format!(
-        ".{}.tmp-{}",
+        ".{}.tmp-{}-{}",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("key"),
-        std::process::id()
+        std::process::id(),
+        crate::random::token().get(..8).unwrap_or("0")
     ));
     let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -229,33 +349,101 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Generates a key, writes its private part, and adds it to the manifest in `state`.
-pub fn generate(dir: &Path, alg: KeyAlg, state: KeyState) -> anyhow::Result<String> {
-    let (pem, jwk) = match alg {
+fn read_private_key(dir: &Path, kid: &str) -> anyhow::Result<PKey<Private>> {
+    let pem = fs::read(key_path(dir, kid))
+        .with_context(|| format!("key {kid}: cannot read its private key file"))?;
+    PKey::private_key_from_pem(&pem)
+        .with_context(|| format!("key {kid}: the private key file is not valid PEM"))
+}
+
+/// Deletes a key's private part (after the manifest has stopped naming it as published).
+pub fn delete_private_key(dir: &Path, kid: &str) -> anyhow::Result<()> {
+    match fs::remove_file(key_path(dir, kid)) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("key {kid}: cannot delete its private key file")),
+    }
+}
+
+/// Generates a key pair and writes its private part; returns its kid. The caller adds it to
+/// the manifest (under the folder lock).
+pub fn create_key(dir: &Path, alg: KeyAlg) -> anyhow::Result<String> {
+    create_private_dir(dir)?;
+    let pkey = match alg {
         KeyAlg::ES256 => {
             let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)?;
-            let ec = openssl::ec::EcKey::generate(&group)?;
-            let pkey = openssl::pkey::PKey::from_ec_key(ec)?;
-            (pkey.private_key_to_pem_pkcs8()?, ec_public_jwk(&pkey)?)
+            PKey::from_ec_key(openssl::ec::EcKey::generate(&group)?)?
+        }
+        KeyAlg::RS256 => PKey::from_rsa(openssl::rsa::Rsa::generate(2048)?)?,
+        KeyAlg::EdDSA => PKey::generate_ed25519()?,
+    };
+    let kid = public_jwk(&pkey, alg)?["kid"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow!("no kid"))?;
+    write_atomic(&key_path(dir, &kid), &pkey.private_key_to_pem_pkcs8()?)?;
+    Ok(kid)
+}
+
+/// What jsonwebtoken signs with: PKCS#1 DER for RSA, PKCS#8 DER for the others.
+fn encoding_key(pkey: &PKey<Private>, alg: KeyAlg) -> anyhow::Result<EncodingKey> {
+    Ok(match alg {
+        KeyAlg::ES256 => EncodingKey::from_ec_der(&pkey.private_key_to_pkcs8()?),
+        KeyAlg::RS256 => EncodingKey::from_rsa_der(&pkey.rsa()?.private_key_to_der()?),
+        KeyAlg::EdDSA => EncodingKey::from_ed_der(&pkey.private_key_to_pkcs8()?),
+    })
+}
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The public JWK of a private key, with `use`, `alg` and its RFC 7638 thumbprint as `kid`.
+/// Checks that the key is of the algorithm it is filed under (and RSA keys of 2048+ bits).
+fn public_jwk(pkey: &PKey<Private>, alg: KeyAlg) -> anyhow::Result<serde_json::Value> {
+    let (mut jwk, canonical) = match alg {
+        KeyAlg::ES256 => {
+            let ec = pkey.ec_key().context("not an EC key")?;
+            if ec.group().curve_name() != Some(openssl::nid::Nid::X9_62_PRIME256V1) {
+                bail!("not a P-256 key");
+            }
+            let mut ctx = openssl::bn::BigNumContext::new()?;
+            let mut x = openssl::bn::BigNum::new()?;
+            let mut y = openssl::bn::BigNum::new()?;
+            ec.public_key()
+                .affine_coordinates(ec.group(), &mut x, &mut y, &mut ctx)?;
+            let (x, y) = (b64(&x.to_vec_padded(32)?), b64(&y.to_vec_padded(32)?));
+            (
+                json!({ "kty": "EC", "crv": "P-256", "x": x, "y": y }),
+                format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#),
+            )
+        }
+        KeyAlg::RS256 => {
+            let rsa = pkey.rsa().context("not an RSA key")?;
+            if rsa.size() < 256 {
+                bail!("RSA keys must have at least 2048 bits");
+            }
+            let (n, e) = (b64(&rsa.n().to_vec()), b64(&rsa.e().to_vec()));
+            (
+                json!({ "kty": "RSA", "n": n, "e": e }),
+                format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#),
+            )
+        }
+        KeyAlg::EdDSA => {
+            if pkey.id() != openssl::pkey::Id::ED25519 {
+                bail!("not an Ed25519 key");
+            }
+            let x = b64(&pkey.raw_public_key()?);
+            (
+                json!({ "kty": "OKP", "crv": "Ed25519", "x": x }),
+                format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#),
+            )
         }
     };
-    let kid = thumbprint(&jwk)?;
-    write_atomic(&key_path(dir, &kid), &pem)?;
-    let mut manifest = if dir.join(MANIFEST).exists() {
-        read_manifest(dir)?
-    } else {
-        Manifest::default()
-    };
-    let now = Utc::now();
-    manifest.keys.push(ManifestEntry {
-        kid: kid.clone(),
-        alg,
-        state,
-        created_at: now,
-        transitions: vec![Transition { state, at: now }],
-    });
-    write_manifest(dir, &manifest)?;
-    Ok(kid)
+    jwk["kid"] = json!(b64(&openssl::sha::sha256(canonical.as_bytes())));
+    jwk["use"] = json!("sig");
+    jwk["alg"] = json!(alg.name());
+    Ok(jwk)
 }
 
 /// A random server secret kept beside the keys (created on first use, mode 0600), shared by
@@ -269,54 +457,16 @@ pub fn load_or_create_secret(dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> 
             path.display()
         ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            create_private_dir(dir)?;
+            let _lock = lock(dir)?;
+            if let Ok(secret) = fs::read(&path) {
+                return Ok(secret);
+            }
             let secret = crate::random::bytes(32);
             write_atomic(&path, &secret)?;
             Ok(secret)
         }
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
-}
-
-fn ec_public_jwk(
-    pkey: &openssl::pkey::PKey<openssl::pkey::Private>,
-) -> anyhow::Result<serde_json::Value> {
-    let ec = pkey.ec_key()?;
-    let mut ctx = openssl::bn::BigNumContext::new()?;
-    let mut x = openssl::bn::BigNum::new()?;
-    let mut y = openssl::bn::BigNum::new()?;
-    ec.public_key()
-        .affine_coordinates(ec.group(), &mut x, &mut y, &mut ctx)?;
-    let mut jwk = json!({
-        "kty": "EC",
-        "crv": "P-256",
-        "x": URL_SAFE_NO_PAD.encode(x.to_vec_padded(32)?),
-        "y": URL_SAFE_NO_PAD.encode(y.to_vec_padded(32)?),
-        "use": "sig",
-        "alg": "ES256",
-    });
-    let kid = thumbprint(&jwk)?;
-    jwk["kid"] = json!(kid);
-    Ok(jwk)
-}
-
-/// RFC 7638 JWK thumbprint: SHA-256 over the required members in lexicographic order.
-fn thumbprint(jwk: &serde_json::Value) -> anyhow::Result<String> {
-    let member = |name: &str| {
-        jwk.get(name)
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| anyhow!("JWK without {name}"))
-    };
-    let canonical = match member("kty")? {
-        "EC" => format!(
-            r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
-            member("crv")?,
-            member("x")?,
-            member("y")?
-        ),
-        other => bail!("unsupported key type {other}"),
-    };
-    Ok(URL_SAFE_NO_PAD.encode(openssl::sha::sha256(canonical.as_bytes())))
 }
 
 #[cfg(test)]
@@ -332,7 +482,7 @@ mod tests {
     #[test]
     fn first_start_creates_one_active_private_key() {
         let dir = tempdir("create");
-        let (set, created) = KeySet::load_or_create(&dir).expect("created");
+        let (set, created) = KeySet::load_or_create(&dir, KeyAlg::ES256).expect("created");
         let kid = created.expect("a new key");
         assert_eq!(
             set.active(KeyAlg::ES256).map(|k| k.entry.kid.clone()),
@@ -352,19 +502,55 @@ mod tests {
         assert_eq!(key["kid"], kid.as_str());
         assert_eq!(key["use"], "sig");
         assert!(key.get("d").is_none(), "no private parameter in the JWKS");
-        // A second start reuses the same key.
-        let (again, created) = KeySet::load_or_create(&dir).expect("reloaded");
+        let (again, created) = KeySet::load_or_create(&dir, KeyAlg::ES256).expect("reloaded");
         assert!(created.is_none());
         assert_eq!(again.jwks(), jwks);
     }
 
     #[test]
+    fn every_algorithm_has_public_only_jwks_and_thumbprint_kids() {
+        let dir = tempdir("algs");
+        for &alg in KeyAlg::ALL {
+            let kid = create_key(&dir, alg).expect("key");
+            let pkey = read_private_key(&dir, &kid).expect("pem");
+            let jwk = public_jwk(&pkey, alg).expect("jwk");
+            assert_eq!(jwk["kid"], kid.as_str());
+            assert_eq!(jwk["alg"], alg.name());
+            for private in ["d", "p", "q", "dp", "dq", "qi"] {
+                assert!(jwk.get(private).is_none(), "{alg:?} JWK has {private}");
+            }
+            assert!(encoding_key(&pkey, alg).is_ok());
+            // Filed under the wrong algorithm, a key is refused.
+            let other = KeyAlg::ALL
+                .iter()
+                .copied()
+                .find(|a| *a != alg)
+                .expect("another alg");
+            assert!(public_jwk(&pkey, other).is_err());
+        }
+    }
+
+    #[test]
     fn a_corrupted_manifest_or_key_is_an_error() {
         let dir = tempdir("corrupt");
-        let (_, kid) = KeySet::load_or_create(&dir).expect("created");
-        fs::write(key_path(&dir, &kid.expect("kid")), b"not a key").expect("write");
-        assert!(KeySet::load(&dir).is_err());
+        let (_, kid) = KeySet::load_or_create(&dir, KeyAlg::ES256).expect("created");
+        let kid = kid.expect("kid");
+        let pem = fs::read(key_path(&dir, &kid)).expect("read");
+        fs::write(key_path(&dir, &kid), b"not a key").expect("write");
+        assert!(KeySet::load(&dir, KeyAlg::ES256).is_err());
+        fs::write(key_path(&dir, &kid), pem).expect("write");
+        assert!(KeySet::load(&dir, KeyAlg::ES256).is_ok());
         fs::write(dir.join(MANIFEST), b"{").expect("write");
-        assert!(KeySet::load(&dir).is_err());
+        assert!(KeySet::load(&dir, KeyAlg::ES256).is_err());
+    }
+
+    #[test]
+    fn a_key_file_swapped_for_another_key_is_refused() {
+        let dir = tempdir("swap");
+        let (_, kid) = KeySet::load_or_create(&dir, KeyAlg::ES256).expect("created");
+        let other = create_key(&dir, KeyAlg::ES256).expect("another");
+        fs::copy(key_path(&dir, &other), key_path(&dir, &kid.expect("kid"))).expect("copy");
+        let err = KeySet::load(&dir, KeyAlg::ES256).err().expect("refused");
+        assert!(err.to_string().contains("does not match"), "{err}");
     }
 }

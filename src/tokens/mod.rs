@@ -1,33 +1,166 @@
-//! JWT issuing and the signing key set behind `/.well-known/jwks.json`.
+//! JWT signing, the key set behind `/.well-known/jwks.json`, and keeping a running instance's
+//! copy of the key set current without a restart.
 
 pub mod keyset;
+pub mod rotation;
+pub mod schedule;
 
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use jsonwebtoken::Header;
 use serde::{Deserialize, Serialize};
 
 pub use keyset::{KeyAlg, KeySet, KeyState};
 
-/// The key set in use. Behind a lock so that a reloaded set can replace it without a restart.
+/// Whether the key set on disk could be loaded the last time it changed.
+#[derive(Debug, Clone)]
+pub enum KeyStatus {
+    Current,
+    /// The files changed but do not form a usable set; the last good set is still served.
+    Stale {
+        error: String,
+    },
+}
+
+struct Inner {
+    set: Arc<KeySet>,
+    fingerprint: String,
+    status: KeyStatus,
+}
+
+/// The key set in use, replaced whole (never patched) when the folder changes.
 #[derive(Clone)]
 pub struct KeyRing {
-    current: Arc<RwLock<Arc<KeySet>>>,
+    dir: PathBuf,
+    required: KeyAlg,
+    inner: Arc<RwLock<Inner>>,
 }
 
 impl KeyRing {
-    pub fn new(set: KeySet) -> Self {
+    pub fn new(dir: PathBuf, required: KeyAlg, set: KeySet) -> Self {
+        let fingerprint = fingerprint(&dir);
         KeyRing {
-            current: Arc::new(RwLock::new(Arc::new(set))),
+            dir,
+            required,
+            inner: Arc::new(RwLock::new(Inner {
+                set: Arc::new(set),
+                fingerprint,
+                status: KeyStatus::Current,
+            })),
         }
     }
 
     pub fn current(&self) -> Arc<KeySet> {
-        self.current
+        self.inner
             .read()
             .unwrap_or_else(|p| p.into_inner())
+            .set
             .clone()
     }
+
+    pub fn status(&self) -> KeyStatus {
+        self.inner
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .status
+            .clone()
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    /// Reloads when the files changed. A set that does not load never replaces a good one:
+    /// the error is logged (once per change) and reported by `/readyz`.
+    pub fn reload_if_changed(&self) {
+        let now = fingerprint(&self.dir);
+        if now
+            == self
+                .inner
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .fingerprint
+        {
+            return;
+        }
+        let loaded = KeySet::load(&self.dir, self.required);
+        let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        inner.fingerprint = now;
+        match loaded {
+            Ok(set) => {
+                let kids: Vec<String> = set.jwks()["keys"]
+                    .as_array()
+                    .map(|keys| {
+                        keys.iter()
+                            .filter_map(|k| k["kid"].as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                tracing::info!(target: "audit", event = "keys_reloaded", published = ?kids, "key set reloaded");
+                inner.set = Arc::new(set);
+                inner.status = KeyStatus::Current;
+            }
+            Err(e) => {
+                tracing::error!(
+                    target: "audit",
+                    event = "keys_reload_failed",
+                    error = %format!("{e:#}"),
+                    "the key set on disk is not usable; still serving the last good set"
+                );
+                inner.status = KeyStatus::Stale {
+                    error: format!("{e:#}"),
+                };
+            }
+        }
+    }
+
+    /// Watches the folder every `interval` for as long as the process runs.
+    pub fn watch(&self, interval: Duration) {
+        let ring = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let r = ring.clone();
+                // File reads and key parsing are blocking work.
+                let _ = tokio::task::spawn_blocking(move || r.reload_if_changed()).await;
+            }
+        });
+    }
+}
+
+/// What changes when anything in the folder that a key set is made of changes: the manifest's
+/// bytes and each key file's name, size and modification time.
+fn fingerprint(dir: &std::path::Path) -> String {
+    let mut parts = Vec::new();
+    parts.push(std::fs::read(dir.join(keyset::MANIFEST)).unwrap_or_default());
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut files: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".pem"))
+            .map(|e| {
+                let meta = e.metadata().ok();
+                let modified = meta
+                    .as_ref()
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0);
+                format!(
+                    "{}:{}:{}",
+                    e.file_name().to_string_lossy(),
+                    meta.map(|m| m.len()).unwrap_or(0),
+                    modified
+                )
+            })
+            .collect();
+        files.sort();
+        parts.push(files.join("\n").into_bytes());
+    }
+    crate::random::sha256_hex(&parts.concat())
 }
 
 /// Claims of an access token, in the RFC 9068 profile.
@@ -55,8 +188,12 @@ pub fn sign<T: Serialize>(
     let key = keys
         .active(alg)
         .ok_or_else(|| anyhow::anyhow!("no active {} signing key", alg.name()))?;
+    let encoding = key
+        .encoding
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("the active {} key has no private part", alg.name()))?;
     let mut header = Header::new(alg.jwt_algorithm());
     header.kid = Some(key.entry.kid.clone());
     header.typ = Some(typ.to_string());
-    Ok(jsonwebtoken::encode(&header, claims, &key.encoding)?)
+    Ok(jsonwebtoken::encode(&header, claims, encoding)?)
 }

@@ -341,3 +341,72 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Runs the real binary with the repository's config file, from a scratch folder, with no
+/// database or Redis URL inherited from the environment.
+pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let dir = scratch_dir("cli");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_passkey-idp"));
+    cmd.args(args)
+        .current_dir(&dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("RUST_LOG")
+        .env(
+            "PASSKEY_IDP_CONFIG",
+            std::env::current_dir()
+                .expect("cwd")
+                .join("config/default.toml"),
+        );
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run passkey-idp")
+}
+
+/// Verifies a JWT against a JWKS document with josekit, a JOSE implementation independent of
+/// the one that signed it; checks `exp` too. Returns the claims.
+pub fn verify_independently(token: &str, jwks: &Value) -> Result<Value, String> {
+    use base64::Engine;
+    let header_b64 = token.split('.').next().ok_or("not a JWT")?;
+    let header: Value = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header_b64)
+        .ok()
+        .and_then(|h| serde_json::from_slice(&h).ok())
+        .ok_or("unreadable header")?;
+    let kid = header["kid"].as_str().ok_or("no kid")?;
+    let alg = header["alg"].as_str().ok_or("no alg")?;
+    let set =
+        josekit::jwk::JwkSet::from_bytes(serde_json::to_vec(jwks).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+    let jwk = *set
+        .get(kid)
+        .first()
+        .ok_or_else(|| format!("kid {kid} is not in the JWKS"))?;
+    if jwk.algorithm() != Some(alg) {
+        return Err(format!("the JWK for {kid} is not {alg}"));
+    }
+    let err = |e: josekit::JoseError| e.to_string();
+    let (payload, _) = match alg {
+        "ES256" => josekit::jwt::decode_with_verifier(
+            token,
+            &josekit::jws::ES256.verifier_from_jwk(jwk).map_err(err)?,
+        ),
+        "RS256" => josekit::jwt::decode_with_verifier(
+            token,
+            &josekit::jws::RS256.verifier_from_jwk(jwk).map_err(err)?,
+        ),
+        "EdDSA" => josekit::jwt::decode_with_verifier(
+            token,
+            &josekit::jws::EdDSA.verifier_from_jwk(jwk).map_err(err)?,
+        ),
+        other => return Err(format!("unexpected alg {other}")),
+    }
+    .map_err(err)?;
+    let claims = Value::Object(payload.claims_set().clone());
+    let exp = claims["exp"].as_i64().ok_or("no exp")?;
+    if exp < chrono::Utc::now().timestamp() {
+        return Err("expired".into());
+    }
+    Ok(claims)
+}

@@ -5,6 +5,7 @@ mod authenticator;
 mod authenticator_check;
 mod ceremonies;
 mod helpers;
+mod keys;
 mod negative;
 mod ops;
 mod process;

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 
 use crate::authenticator::SoftAuthenticator;
 use crate::helpers::{
-    create_pg_database, spawn_app, spawn_with, test_settings, Backend, TestConfig,
+    create_pg_database, run_cli, spawn_app, spawn_with, test_settings, Backend, TestConfig,
 };
 use crate::on_both_backends;
 
@@ -238,25 +238,6 @@ async fn start_up_failures_name_the_setting() {
         .err()
         .expect("refuses to start");
     assert!(err.to_string().starts_with("REDIS_URL"), "{err:#}");
-}
-
-fn run_cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    let dir = crate::helpers::scratch_dir("cli");
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_passkey-idp"));
-    cmd.args(args)
-        .current_dir(&dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("REDIS_URL")
-        .env(
-            "PASSKEY_IDP_CONFIG",
-            std::env::current_dir()
-                .expect("cwd")
-                .join("config/default.toml"),
-        );
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run passkey-idp")
 }
 
 #[test]

@@ -10,14 +10,27 @@ use serde_json::{json, Value};
 use crate::authenticator::{SoftAuthenticator, Tamper};
 use crate::helpers::{create_pg_database, new_client, redis_url, reply, scratch_dir};
 
-struct Server {
+/// The binary running as a server on a free port, killed when dropped (a failing test leaves
+/// no process behind).
+pub struct Server {
     child: Child,
-    base: String,
-    origin: String,
+    pub base: String,
+    pub origin: String,
+    /// Where the process writes its log (a file, so a busy server never blocks on a full pipe).
+    log: std::path::PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 impl Server {
-    fn start(extra_env: &[(&str, &str)]) -> Server {
+    pub fn start(extra_env: &[(&str, &str)]) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
@@ -37,7 +50,9 @@ impl Server {
             .env("PASSKEY_IDP__SERVER__WORKERS", "1")
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .stderr(Stdio::from(
+                std::fs::File::create(dir.join("stderr.log")).expect("log file"),
+            ));
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
@@ -46,6 +61,7 @@ impl Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
             origin: format!("http://localhost:{port}"),
+            log: dir.join("stderr.log"),
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -58,7 +74,16 @@ impl Server {
         server
     }
 
-    async fn post(
+    pub async fn get(&self, path: &str) -> crate::helpers::Reply {
+        reply(
+            reqwest::get(format!("{}{path}", self.base))
+                .await
+                .expect("request"),
+        )
+        .await
+    }
+
+    pub async fn post(
         &self,
         client: &reqwest::Client,
         path: &str,
@@ -75,7 +100,7 @@ impl Server {
         .await
     }
 
-    fn signal_term(&self) {
+    pub fn signal_term(&self) {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill")
             .args(["-TERM", &pid])
@@ -85,7 +110,7 @@ impl Server {
     }
 
     /// Waits for the process to exit; returns its status and everything it wrote to stderr.
-    fn wait_exit(mut self) -> (std::process::ExitStatus, String) {
+    pub fn wait_exit(mut self) -> (std::process::ExitStatus, String) {
         let deadline = Instant::now() + Duration::from_secs(15);
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -97,11 +122,8 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(50));
         };
-        let mut stderr = String::new();
-        if let Some(mut err) = self.child.stderr.take() {
-            err.read_to_string(&mut stderr).expect("stderr");
-        }
-        (status, stderr)
+        let log = std::fs::read_to_string(&self.log).expect("server log");
+        (status, log)
     }
 }
 

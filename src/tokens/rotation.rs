@@ -1,0 +1,607 @@
+//! The rules that make rotation safe, enforced here rather than left to an operator's memory:
+//!
+//! - a `next` key may sign (`rotate`) only once it has been published for the JWKS cache
+//!   lifetime plus the reload interval, so every relying service's cached JWKS has it;
+//! - a `retiring` key may leave the JWKS (`retire`) only once every token it signed has
+//!   expired: the longest token lifetime plus clock skew, plus the reload interval (other
+//!   instances may sign with it until they reload).
+//!
+//! Every change is made under the key folder's lock on a freshly read manifest, and every
+//! change and refusal is an audit event.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::keyset::{self, KeyAlg, KeyState, Manifest, ManifestEntry, Transition};
+use crate::settings::Settings;
+
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// How long a key is published before it may sign.
+    pub publish_before_signing: Duration,
+    /// How long a key stays published after it stopped signing.
+    pub keep_after_signing: Duration,
+    /// Scheduled rotation period, if any.
+    pub rotate_every: Option<Duration>,
+    /// The algorithm access tokens are signed with (always has an active key).
+    pub access_token_alg: KeyAlg,
+}
+
+impl Policy {
+    pub fn from_settings(s: &Settings) -> Policy {
+        Policy {
+            publish_before_signing: s.jwks_max_age + s.keys_reload_interval,
+            keep_after_signing: s.longest_token_lifetime() + s.clock_skew + s.keys_reload_interval,
+            rotate_every: s.keys_rotate_every,
+            access_token_alg: s.access_token_alg,
+        }
+    }
+}
+
+fn chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// A refusal: the one-line reason, and when the step will be allowed (if time is the reason).
+#[derive(Debug, thiserror::Error)]
+#[error("{reason}")]
+pub struct Refused {
+    pub reason: String,
+    pub allowed_at: Option<DateTime<Utc>>,
+}
+
+fn refuse(
+    action: &str,
+    kid: Option<&str>,
+    reason: String,
+    allowed_at: Option<DateTime<Utc>>,
+) -> anyhow::Error {
+    tracing::warn!(
+        target: "audit",
+        event = "key_refused",
+        action,
+        kid = kid.unwrap_or("-"),
+        reason = %reason,
+        "key change refused"
+    );
+    Refused { reason, allowed_at }.into()
+}
+
+fn audit(action: &str, entry: &ManifestEntry, by: &str) {
+    tracing::info!(
+        target: "audit",
+        event = "key_changed",
+        action,
+        kid = %entry.kid,
+        alg = entry.alg.name(),
+        state = entry.state.name(),
+        by,
+        "key set changed"
+    );
+}
+
+/// `keys generate`: a new key in state `next`. At most one `next` key per algorithm.
+pub fn generate(
+    dir: &Path,
+    alg: KeyAlg,
+    by: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<ManifestEntry> {
+    let _lock = keyset::lock(dir)?;
+    let mut manifest = read_or_empty(dir)?;
+    if let Some(next) = manifest.in_state(alg, KeyState::Next) {
+        return Err(refuse(
+            "generate",
+            Some(&next.kid),
+            format!(
+                "a next {} key ({}) already exists; rotate to it, or revoke it first",
+                alg.name(),
+                next.kid
+            ),
+            None,
+        ));
+    }
+    let kid = keyset::create_key(dir, alg)?;
+    let entry = ManifestEntry {
+        kid,
+        alg,
+        state: KeyState::Next,
+        created_at: now,
+        transitions: vec![Transition {
+            state: KeyState::Next,
+            at: now,
+            by: Some(by.to_string()),
+        }],
+    };
+    manifest.keys.push(entry.clone());
+    keyset::write_manifest(dir, &manifest)?;
+    audit("generate", &entry, by);
+    Ok(entry)
+}
+
+fn read_or_empty(dir: &Path) -> anyhow::Result<Manifest> {
+    if dir.join(keyset::MANIFEST).exists() {
+        keyset::read_manifest(dir)
+    } else {
+        Ok(Manifest::default())
+    }
+}
+
+pub struct Rotated {
+    pub activated: ManifestEntry,
+    pub retiring: Option<ManifestEntry>,
+}
+
+/// `keys rotate`: for one algorithm, `next` → `active` and `active` → `retiring`.
+pub fn rotate(
+    dir: &Path,
+    alg: KeyAlg,
+    force: bool,
+    policy: &Policy,
+    by: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Rotated> {
+    let _lock = keyset::lock(dir)?;
+    let mut manifest = keyset::read_manifest(dir)?;
+    let Some(next) = manifest.in_state(alg, KeyState::Next).cloned() else {
+        return Err(refuse(
+            "rotate",
+            None,
+            format!(
+                "there is no next {} key; run `passkey-idp keys generate --alg {}` first",
+                alg.name(),
+                alg.name()
+            ),
+            None,
+        ));
+    };
+    let allowed_at = next.since() + chrono(policy.publish_before_signing);
+    // With no active key of this algorithm nothing signs yet, so nothing waits on caches.
+    let first_of_alg = manifest.in_state(alg, KeyState::Active).is_none();
+    if now < allowed_at && !force && !first_of_alg {
+        return Err(refuse(
+            "rotate",
+            Some(&next.kid),
+            format!(
+                "key {} has been published only since {}; caches may not have it yet. Rotation is allowed from {} (in {}), or now with --force",
+                next.kid,
+                next.since().format("%Y-%m-%d %H:%M:%S UTC"),
+                allowed_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                human(allowed_at - now)
+            ),
+            Some(allowed_at),
+        ));
+    }
+    let mut retiring = None;
+    if let Some(active) = manifest
+        .keys
+        .iter_mut()
+        .find(|k| k.alg == alg && k.state == KeyState::Active)
+    {
+        active.set_state(KeyState::Retiring, now, by);
+        retiring = Some(active.clone());
+    }
+    let activated = {
+        let entry = manifest
+            .find_mut(&next.kid)
+            .ok_or_else(|| anyhow::anyhow!("next key vanished"))?;
+        entry.set_state(KeyState::Active, now, by);
+        entry.clone()
+    };
+    keyset::write_manifest(dir, &manifest)?;
+    if force && now < allowed_at && !first_of_alg {
+        tracing::warn!(target: "audit", event = "key_forced", action = "rotate", kid = %activated.kid, "rotation forced before the JWKS cache lifetime passed");
+    }
+    audit("rotate", &activated, by);
+    if let Some(r) = &retiring {
+        audit("rotate", r, by);
+    }
+    Ok(Rotated {
+        activated,
+        retiring,
+    })
+}
+
+/// `keys retire`: a `retiring` key leaves the JWKS and its private part is deleted.
+pub fn retire(
+    dir: &Path,
+    kid: &str,
+    force: bool,
+    policy: &Policy,
+    by: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<ManifestEntry> {
+    let _lock = keyset::lock(dir)?;
+    let mut manifest = keyset::read_manifest(dir)?;
+    let Some(entry) = manifest.find(kid).cloned() else {
+        return Err(refuse(
+            "retire",
+            Some(kid),
+            format!("there is no key {kid}"),
+            None,
+        ));
+    };
+    if entry.state != KeyState::Retiring {
+        return Err(refuse(
+            "retire",
+            Some(kid),
+            format!(
+                "key {kid} is {}; only a retiring key can be retired (rotate first)",
+                entry.state.name()
+            ),
+            None,
+        ));
+    }
+    let allowed_at = entry.since() + chrono(policy.keep_after_signing);
+    if now < allowed_at && !force {
+        return Err(refuse(
+            "retire",
+            Some(kid),
+            format!(
+                "tokens signed by {kid} may still be valid until {} (in {}); retire then, or now with --force",
+                allowed_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                human(allowed_at - now)
+            ),
+            Some(allowed_at),
+        ));
+    }
+    let retired = {
+        let e = manifest
+            .find_mut(kid)
+            .ok_or_else(|| anyhow::anyhow!("key vanished"))?;
+        e.set_state(KeyState::Retired, now, by);
+        e.clone()
+    };
+    keyset::write_manifest(dir, &manifest)?;
+    keyset::delete_private_key(dir, kid)?;
+    audit("retire", &retired, by);
+    Ok(retired)
+}
+
+pub struct Revoked {
+    pub revoked: ManifestEntry,
+    /// When the revoked key was the active one: the key that signs in its place.
+    pub replacement: Option<ManifestEntry>,
+}
+
+/// `keys revoke`: emergency. The key leaves the JWKS now and is never trusted again. When it
+/// was the active key, a `next` key of its algorithm is promoted at once, or a new key is
+/// made: signing with a key relying services have not cached yet beats signing with a leaked one.
+pub fn revoke(dir: &Path, kid: &str, by: &str, now: DateTime<Utc>) -> anyhow::Result<Revoked> {
+    let _lock = keyset::lock(dir)?;
+    let mut manifest = keyset::read_manifest(dir)?;
+    let Some(entry) = manifest.find(kid).cloned() else {
+        return Err(refuse(
+            "revoke",
+            Some(kid),
+            format!("there is no key {kid}"),
+            None,
+        ));
+    };
+    if !entry.state.is_published() {
+        return Err(refuse(
+            "revoke",
+            Some(kid),
+            format!("key {kid} is already {}", entry.state.name()),
+            None,
+        ));
+    }
+    let was_active = entry.state == KeyState::Active;
+    let revoked = {
+        let e = manifest
+            .find_mut(kid)
+            .ok_or_else(|| anyhow::anyhow!("key vanished"))?;
+        e.set_state(KeyState::Revoked, now, by);
+        e.clone()
+    };
+    let mut replacement = None;
+    if was_active {
+        if let Some(next) = manifest
+            .keys
+            .iter_mut()
+            .find(|k| k.alg == entry.alg && k.state == KeyState::Next)
+        {
+            next.set_state(KeyState::Active, now, by);
+            replacement = Some(next.clone());
+        } else {
+            let new_kid = keyset::create_key(dir, entry.alg)?;
+            let fresh = ManifestEntry {
+                kid: new_kid,
+                alg: entry.alg,
+                state: KeyState::Active,
+                created_at: now,
+                transitions: vec![Transition {
+                    state: KeyState::Active,
+                    at: now,
+                    by: Some(by.to_string()),
+                }],
+            };
+            manifest.keys.push(fresh.clone());
+            replacement = Some(fresh);
+        }
+    }
+    keyset::write_manifest(dir, &manifest)?;
+    keyset::delete_private_key(dir, kid)?;
+    tracing::warn!(target: "audit", event = "key_changed", action = "revoke", kid = %kid, alg = entry.alg.name(), by, "key revoked");
+    if let Some(r) = &replacement {
+        audit("revoke-replacement", r, by);
+    }
+    Ok(Revoked {
+        revoked,
+        replacement,
+    })
+}
+
+/// One step of scheduled rotation: whatever the rules allow now, for every algorithm that has
+/// an active key. Returns a line per change made. Safe to call from several instances: each
+/// change re-reads the manifest under the folder lock, so a step already taken is not repeated.
+pub fn scheduled_step(
+    dir: &Path,
+    policy: &Policy,
+    by: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<String>> {
+    let Some(every) = policy.rotate_every else {
+        return Ok(Vec::new());
+    };
+    let mut done = Vec::new();
+    let manifest = keyset::read_manifest(dir)?;
+    for &alg in KeyAlg::ALL {
+        let Some(active) = manifest.in_state(alg, KeyState::Active) else {
+            continue;
+        };
+        let due = active.since() + chrono(every);
+        let next = manifest.in_state(alg, KeyState::Next);
+        match next {
+            None if now + chrono(policy.publish_before_signing) >= due => {
+                if let Some(e) = unless_refused(generate(dir, alg, by, now))? {
+                    done.push(format!("generated next {} key {}", alg.name(), e.kid));
+                }
+            }
+            Some(next)
+                if now >= due && now >= next.since() + chrono(policy.publish_before_signing) =>
+            {
+                if let Some(r) = unless_refused(rotate(dir, alg, false, policy, by, now))? {
+                    done.push(format!(
+                        "rotated {}: {} now signs",
+                        alg.name(),
+                        r.activated.kid
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    for entry in manifest
+        .keys
+        .iter()
+        .filter(|k| k.state == KeyState::Retiring)
+    {
+        if now >= entry.since() + chrono(policy.keep_after_signing)
+            && unless_refused(retire(dir, &entry.kid, false, policy, by, now))?.is_some()
+        {
+            done.push(format!("retired {}", entry.kid));
+        }
+    }
+    Ok(done)
+}
+
+/// In a scheduled step, a refusal means someone else (the command line, another instance)
+/// changed the set since it was read: nothing to do this time.
+fn unless_refused<T>(result: anyhow::Result<T>) -> anyhow::Result<Option<T>> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.downcast_ref::<Refused>().is_some() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A line of `keys list`.
+#[derive(Debug, Serialize)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub alg: &'static str,
+    pub state: &'static str,
+    pub created: DateTime<Utc>,
+    pub since: DateTime<Utc>,
+    /// What can happen to the key next, and from when.
+    pub next_transition: Option<String>,
+    pub next_transition_at: Option<DateTime<Utc>>,
+}
+
+pub fn list(dir: &Path, policy: &Policy) -> anyhow::Result<Vec<KeyInfo>> {
+    let manifest = keyset::read_manifest(dir)?;
+    Ok(manifest
+        .keys
+        .iter()
+        .map(|k| {
+            let (what, at) = match k.state {
+                KeyState::Next => (
+                    Some("rotate"),
+                    Some(k.since() + chrono(policy.publish_before_signing)),
+                ),
+                KeyState::Active => match policy.rotate_every {
+                    Some(every) => (Some("scheduled rotation"), Some(k.since() + chrono(every))),
+                    None => (None, None),
+                },
+                KeyState::Retiring => (
+                    Some("retire"),
+                    Some(k.since() + chrono(policy.keep_after_signing)),
+                ),
+                KeyState::Retired | KeyState::Revoked => (None, None),
+            };
+            KeyInfo {
+                kid: k.kid.clone(),
+                alg: k.alg.name(),
+                state: k.state.name(),
+                created: k.created_at,
+                since: k.since(),
+                next_transition: what.map(str::to_string),
+                next_transition_at: at,
+            }
+        })
+        .collect())
+}
+
+/// "3h 5m", "42s": how long until a step is allowed.
+pub fn human(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {}s", s / 60, s % 60),
+        3600..=86399 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d {}h", s / 86400, (s % 86400) / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Policy {
+        Policy {
+            publish_before_signing: Duration::from_secs(600),
+            keep_after_signing: Duration::from_secs(3600),
+            rotate_every: Some(Duration::from_secs(86400)),
+            access_token_alg: KeyAlg::ES256,
+        }
+    }
+
+    fn setup() -> (std::path::PathBuf, String) {
+        let dir = std::env::temp_dir().join(format!("pkidp-rot-{}", uuid::Uuid::new_v4()));
+        let (_, kid) = keyset::KeySet::load_or_create(&dir, KeyAlg::ES256).expect("create");
+        (dir, kid.expect("kid"))
+    }
+
+    #[test]
+    fn rotate_waits_for_caches_unless_forced() {
+        let (dir, first) = setup();
+        let t0 = Utc::now();
+        let next = generate(&dir, KeyAlg::ES256, "test", t0).expect("generate");
+        let err = rotate(
+            &dir,
+            KeyAlg::ES256,
+            false,
+            &policy(),
+            "test",
+            t0 + chrono::Duration::seconds(10),
+        )
+        .err()
+        .expect("refused");
+        let refused = err.downcast_ref::<Refused>().expect("a refusal");
+        assert_eq!(
+            refused.allowed_at,
+            Some(t0 + chrono::Duration::seconds(600))
+        );
+        assert!(refused.reason.contains("--force"), "{}", refused.reason);
+        let r = rotate(
+            &dir,
+            KeyAlg::ES256,
+            false,
+            &policy(),
+            "test",
+            t0 + chrono::Duration::seconds(600),
+        )
+        .expect("allowed");
+        assert_eq!(r.activated.kid, next.kid);
+        assert_eq!(r.retiring.map(|e| e.kid), Some(first.clone()));
+
+        // retire waits for the tokens the old key signed.
+        let t1 = t0 + chrono::Duration::seconds(600);
+        assert!(retire(
+            &dir,
+            &first,
+            false,
+            &policy(),
+            "test",
+            t1 + chrono::Duration::seconds(60)
+        )
+        .is_err());
+        retire(
+            &dir,
+            &first,
+            false,
+            &policy(),
+            "test",
+            t1 + chrono::Duration::seconds(3600),
+        )
+        .expect("retired");
+        assert!(
+            !keyset::key_path(&dir, &first).exists(),
+            "private part deleted"
+        );
+        let set = keyset::KeySet::load(&dir, KeyAlg::ES256).expect("load");
+        assert!(set.published(&first).is_none());
+    }
+
+    #[test]
+    fn the_first_key_of_an_algorithm_needs_no_wait() {
+        let (dir, _) = setup();
+        let now = Utc::now();
+        let e = generate(&dir, KeyAlg::EdDSA, "test", now).expect("generate");
+        let r = rotate(&dir, KeyAlg::EdDSA, false, &policy(), "test", now)
+            .expect("nothing signs EdDSA yet");
+        assert_eq!(r.activated.kid, e.kid);
+        assert!(r.retiring.is_none());
+        let set = keyset::KeySet::load(&dir, KeyAlg::ES256).expect("load");
+        assert!(set.active(KeyAlg::EdDSA).is_some() && set.active(KeyAlg::ES256).is_some());
+    }
+
+    #[test]
+    fn forced_rotation_and_only_one_next_key() {
+        let (dir, _) = setup();
+        let now = Utc::now();
+        generate(&dir, KeyAlg::ES256, "test", now).expect("generate");
+        assert!(
+            generate(&dir, KeyAlg::ES256, "test", now).is_err(),
+            "one next key per algorithm"
+        );
+        rotate(&dir, KeyAlg::ES256, true, &policy(), "test", now).expect("forced");
+        assert!(
+            rotate(&dir, KeyAlg::ES256, true, &policy(), "test", now).is_err(),
+            "no next key left"
+        );
+    }
+
+    #[test]
+    fn revoking_the_active_key_puts_another_in_its_place() {
+        let (dir, first) = setup();
+        let now = Utc::now();
+        let r = revoke(&dir, &first, "test", now).expect("revoked");
+        let replacement = r.replacement.expect("a replacement");
+        let set = keyset::KeySet::load(&dir, KeyAlg::ES256).expect("still usable");
+        assert_eq!(
+            set.active(KeyAlg::ES256).map(|k| k.entry.kid.clone()),
+            Some(replacement.kid)
+        );
+        assert!(set.published(&first).is_none());
+        assert!(
+            revoke(&dir, &first, "test", now).is_err(),
+            "already revoked"
+        );
+    }
+
+    #[test]
+    fn scheduled_steps_make_a_full_cycle() {
+        let (dir, first) = setup();
+        let p = policy();
+        let start = keyset::read_manifest(&dir).expect("m").keys[0].since();
+        let at = |s: i64| start + chrono::Duration::seconds(s);
+        assert!(scheduled_step(&dir, &p, "i1", at(10))
+            .expect("step")
+            .is_empty());
+        // Generated early enough to be published for the cache lifetime when due.
+        let done = scheduled_step(&dir, &p, "i1", at(86400 - 600)).expect("step");
+        assert_eq!(done.len(), 1, "{done:?}");
+        assert!(scheduled_step(&dir, &p, "i2", at(86400 - 300))
+            .expect("step")
+            .is_empty());
+        let done = scheduled_step(&dir, &p, "i2", at(86400)).expect("step");
+        assert!(done[0].starts_with("rotated"), "{done:?}");
+        let done = scheduled_step(&dir, &p, "i1", at(86400 + 3600)).expect("step");
+        assert_eq!(done, vec![format!("retired {first}")]);
+    }
+}
