@@ -55,9 +55,22 @@ drop_old_test_databases() {
     | while read -r db; do psql "$url" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true; done
 }
 
+# The page tests drive Debian's Chromium over the DevTools protocol.
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then return; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Chromium for the page tests"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+      || die "could not install Chromium (apt-get install -y chromium)"
+  else
+    die "Chromium is missing at /usr/bin/chromium: install it (sudo apt-get install -y chromium)"
+  fi
+}
+
 command -v cargo >/dev/null 2>&1 || die "cargo is not installed; install Rust from https://rustup.rs"
 ensure_postgres
 ensure_redis
+ensure_chromium
 drop_old_test_databases
 
 # Style and lints first (skipped with a note where the toolchain lacks rustfmt or clippy).

@@ -1,9 +1,11 @@
 //! passkey-idp: a standalone identity provider where people sign up and sign in with passkeys.
 
+pub mod account;
 pub mod ceremony;
 pub mod cli;
 pub mod db;
 pub mod error;
+pub mod metadata;
 pub mod metrics;
 pub mod random;
 pub mod routes;

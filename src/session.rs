@@ -16,6 +16,9 @@ pub struct Session {
     /// When the person last proved possession of a passkey (seconds since the epoch).
     pub auth_time: i64,
     pub amr: Vec<String>,
+    /// A recovery session: its only power is adding a passkey.
+    #[serde(default)]
+    pub restricted: bool,
 }
 
 fn key(id: &str) -> String {

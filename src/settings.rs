@@ -47,6 +47,7 @@ struct RawSettings {
     session: SessionSection,
     tokens: TokensSection,
     keys: KeysSection,
+    metadata: MetadataSection,
     rate_limit: RateLimitSection,
     log: LogSection,
 }
@@ -115,8 +116,16 @@ struct KeysSection {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct MetadataSection {
+    aaguid_file: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RateLimitSection {
     ceremonies_per_minute: u64,
+    recovery_per_user: u64,
+    recovery_per_address: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -193,6 +202,11 @@ pub struct Settings {
     pub jwks_max_age: Duration,
     pub clock_skew: Duration,
     pub ceremonies_per_minute: u64,
+    /// Recovery attempts allowed per username, and per client address, in 15 minutes.
+    pub recovery_per_user: u64,
+    pub recovery_per_address: u64,
+    /// Operator-supplied AAGUID metadata (names and icons of authenticators).
+    pub aaguid_file: Option<PathBuf>,
     pub log_format: LogFormat,
     pub log_level: String,
 }
@@ -585,6 +599,11 @@ fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
         jwks_max_age,
         clock_skew: secs("tokens.clock_skew_secs", raw.tokens.clock_skew_secs, 0, 600)?,
         ceremonies_per_minute: raw.rate_limit.ceremonies_per_minute,
+        recovery_per_user: raw.rate_limit.recovery_per_user,
+        recovery_per_address: raw.rate_limit.recovery_per_address,
+        aaguid_file: Some(raw.metadata.aaguid_file.trim())
+            .filter(|f| !f.is_empty())
+            .map(PathBuf::from),
         log_format,
         log_level: raw.log.level,
     })

@@ -148,7 +148,10 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     if settings.keys_rotate_every.is_some() {
         crate::tokens::schedule::start(&settings, &store, &instance_id);
     }
+    let authenticators = crate::metadata::AuthenticatorNames::new(settings.aaguid_file.clone())?;
+    authenticators.watch(std::time::Duration::from_secs(10));
     Ok(AppState {
+        authenticators,
         webauthn: Arc::new(webauthn(&settings)?),
         settings: Arc::new(settings),
         db: pool,
@@ -181,6 +184,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
         }
         App::new()
             .app_data(data.clone())
+            .wrap(from_fn(crate::routes::check_origin))
             .wrap(headers)
             .wrap(from_fn(crate::routes::log_request))
             .configure(crate::routes::configure)

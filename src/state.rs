@@ -20,6 +20,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Keys the fake credential ids answered for unknown usernames, so they are stable.
     pub enumeration_secret: Arc<Vec<u8>>,
+    pub authenticators: crate::metadata::AuthenticatorNames,
     /// Names this process in audit events and in the key manifest's history.
     pub instance_id: String,
 }

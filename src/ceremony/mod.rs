@@ -186,6 +186,7 @@ pub async fn sign_in(
         user_id: user_id.to_string(),
         auth_time: now,
         amr: amr.clone(),
+        restricted: false,
     };
     let session_id =
         session::start(&app.store, &session, settings.session_lifetime, old_session).await?;

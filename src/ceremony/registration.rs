@@ -66,8 +66,47 @@ pub async fn begin(app: &AppState, req: BeginRequest) -> Result<Begun, ApiError>
         return Err(username_taken());
     }
 
-    let settings = &app.settings;
     let user_handle = crate::random::bytes(32);
+    let (options, state) = creation_options(
+        app,
+        &user_handle,
+        username.as_str(),
+        &display_name,
+        Vec::new(),
+    )?;
+    let pending = Pending {
+        state,
+        user_id: uuid::Uuid::new_v4().to_string(),
+        user_handle,
+        username: username.as_str().to_string(),
+        email,
+        display_name,
+    };
+    let ceremony_id = crate::random::token();
+    let value = serde_json::to_string(&pending).map_err(ApiError::internal)?;
+    app.store
+        .put(
+            &store_key("register", &ceremony_id),
+            &value,
+            app.settings.challenge_ttl,
+        )
+        .await?;
+    Ok(Begun {
+        options,
+        ceremony_id,
+    })
+}
+
+/// Creation options and the state to keep, with the configured policy; `exclude` lists the
+/// user's existing credentials so one authenticator is not registered twice.
+fn creation_options(
+    app: &AppState,
+    user_handle: &[u8],
+    username: &str,
+    display_name: &str,
+    exclude: Vec<Vec<u8>>,
+) -> Result<(serde_json::Value, RegistrationState), ApiError> {
+    let settings = &app.settings;
     let attestation = match settings.attestation {
         Attestation::None => AttestationConveyancePreference::None,
         Attestation::Indirect => AttestationConveyancePreference::Indirect,
@@ -75,11 +114,12 @@ pub async fn begin(app: &AppState, req: BeginRequest) -> Result<Begun, ApiError>
     };
     let builder = app
         .webauthn
-        .new_challenge_register_builder(&user_handle, username.as_str(), &display_name)
+        .new_challenge_register_builder(user_handle, username, display_name)
         .map_err(|e| map_webauthn_error(&e, Phase::Register))?
         .attestation(attestation)
         .user_verification_policy(uv_policy(settings))
         .require_resident_key(settings.resident_key == ResidentKey::Required)
+        .exclude_credentials((!exclude.is_empty()).then_some(exclude))
         .extensions(Some(RequestRegistrationExtensions {
             cred_protect: None,
             uvm: None,
@@ -97,29 +137,8 @@ pub async fn begin(app: &AppState, req: BeginRequest) -> Result<Begun, ApiError>
             sel.resident_key = Some(ResidentKeyRequirement::Preferred);
         }
     }
-
-    let pending = Pending {
-        state,
-        user_id: uuid::Uuid::new_v4().to_string(),
-        user_handle,
-        username: username.as_str().to_string(),
-        email,
-        display_name,
-    };
-    let ceremony_id = crate::random::token();
-    let value = serde_json::to_string(&pending).map_err(ApiError::internal)?;
-    app.store
-        .put(
-            &store_key("register", &ceremony_id),
-            &value,
-            settings.challenge_ttl,
-        )
-        .await?;
     let options = serde_json::to_value(&ccr).map_err(ApiError::internal)?;
-    Ok(Begun {
-        options,
-        ceremony_id,
-    })
+    Ok((options, state))
 }
 
 fn username_taken() -> ApiError {
@@ -147,24 +166,14 @@ pub async fn finish(
         .and_then(|p| serde_json::from_str(&p).ok())
         .ok_or_else(|| challenge_expired(Phase::Register))?;
 
-    let mut credential = app
-        .webauthn
-        .register_credential(&reg, &pending.state, None)
-        .map_err(|e| map_webauthn_error(&e, Phase::Register))?;
-    // webauthn-rs keeps transports only when an attestation vouches for them. As a hint for
-    // later allowCredentials (never a security decision), keep what the browser reported,
-    // as WebAuthn recommends.
-    if credential.transports.is_none() {
-        credential.transports = reg.response.transports.clone();
-    }
-    let details = AttestedDetails::parse(&reg.response.attestation_object)
-        .ok_or_else(|| ApiError::invalid_request("The attestation object could not be read."))?;
-
     let now = Utc::now().naive_utc();
-    let credential_id = URL_SAFE_NO_PAD.encode(&credential.cred_id);
+    let (new_credential, credential) =
+        verified_credential(app, &reg, &pending.state, &pending.user_id, now)?;
+    let credential_id = new_credential.credential_id.clone();
     let synced = credential.backup_eligible;
     let amr = super::amr(credential.backup_eligible, credential.user_verified);
-    let name = default_name(&credential);
+    let name = new_credential.name.clone();
+    let aaguid = new_credential.aaguid.clone();
     let new_user = NewUser {
         id: pending.user_id.clone(),
         username: pending.username.clone(),
@@ -173,26 +182,6 @@ pub async fn finish(
         user_handle: pending.user_handle,
         created_at: now,
     };
-    let new_credential = NewCredential {
-        credential_id: credential_id.clone(),
-        user_id: pending.user_id.clone(),
-        public_key: details.public_key,
-        aaguid: details.aaguid.to_string(),
-        sign_count: i64::from(credential.counter),
-        credential_type: "public-key".to_string(),
-        attestation_format: serde_json::to_value(&credential.attestation_format)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_else(|| "none".to_string()),
-        transports: serde_json::to_string(&credential.transports).map_err(ApiError::internal)?,
-        backup_eligible: credential.backup_eligible,
-        backup_state: credential.backup_state,
-        name: name.clone(),
-        created_at: now,
-        clone_suspected: false,
-        credential_json: serde_json::to_string(&credential).map_err(ApiError::internal)?,
-    };
-
     enum Conflict {
         Username,
         Credential,
@@ -226,7 +215,7 @@ pub async fn finish(
         event = "registration",
         user_id = %pending.user_id,
         credential_id = %credential_id,
-        aaguid = %details.aaguid,
+        aaguid = %aaguid,
         synced,
         "account created with a passkey"
     );
@@ -247,9 +236,57 @@ fn credential_exists() -> ApiError {
     )
 }
 
-fn default_name(credential: &Credential) -> String {
-    if credential.backup_eligible {
-        "Passkey".to_string()
+/// Verifies a creation response against its ceremony state and builds the row to store for
+/// `user_id`: shared by sign-up and by adding a passkey to an account.
+pub(crate) fn verified_credential(
+    app: &AppState,
+    reg: &RegisterPublicKeyCredential,
+    state: &RegistrationState,
+    user_id: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<(NewCredential, Credential), ApiError> {
+    let mut credential = app
+        .webauthn
+        .register_credential(reg, state, None)
+        .map_err(|e| map_webauthn_error(&e, Phase::Register))?;
+    // webauthn-rs keeps transports only when an attestation vouches for them. As a hint for
+    // later allowCredentials (never a security decision), keep what the browser reported,
+    // as WebAuthn recommends.
+    if credential.transports.is_none() {
+        credential.transports = reg.response.transports.clone();
+    }
+    let details = AttestedDetails::parse(&reg.response.attestation_object)
+        .ok_or_else(|| ApiError::invalid_request("The attestation object could not be read."))?;
+    let row = NewCredential {
+        credential_id: URL_SAFE_NO_PAD.encode(&credential.cred_id),
+        user_id: user_id.to_string(),
+        public_key: details.public_key,
+        aaguid: details.aaguid.to_string(),
+        sign_count: i64::from(credential.counter),
+        credential_type: "public-key".to_string(),
+        attestation_format: serde_json::to_value(&credential.attestation_format)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| "none".to_string()),
+        transports: serde_json::to_string(&credential.transports).map_err(ApiError::internal)?,
+        backup_eligible: credential.backup_eligible,
+        backup_state: credential.backup_state,
+        name: default_name(app, &credential, &details.aaguid),
+        created_at: now,
+        clone_suspected: false,
+        credential_json: serde_json::to_string(&credential).map_err(ApiError::internal)?,
+    };
+    Ok((row, credential))
+}
+
+/// A new passkey is named after its provider when the AAGUID is known ("iCloud Keychain",
+/// "YubiKey 5 NFC"), else by its kind; the person can rename it.
+fn default_name(app: &AppState, credential: &Credential, aaguid: &uuid::Uuid) -> String {
+    let known = app.authenticators.lookup(&aaguid.to_string());
+    if known.name != crate::metadata::UNKNOWN {
+        known.name
+    } else if credential.backup_eligible {
+        "Synced passkey".to_string()
     } else {
         "Device-bound passkey".to_string()
     }
@@ -286,4 +323,108 @@ impl AttestedDetails {
             public_key: rest.get(..key_len)?.to_vec(),
         })
     }
+}
+
+/// Adding a passkey to an existing account (from the account page, or from a recovery session).
+#[derive(Serialize, Deserialize)]
+struct PendingAddition {
+    state: RegistrationState,
+    user_id: String,
+}
+
+pub async fn add_begin(app: &AppState, user_id: &str) -> Result<Begun, ApiError> {
+    let id = user_id.to_string();
+    let (user, creds) = db::run(&app.db, move |conn| {
+        let user = db::users::find_by_id(conn, &id)?;
+        let creds = db::credentials::for_user(conn, &id)?;
+        Ok((user, creds))
+    })
+    .await?;
+    let user = user.ok_or_else(|| {
+        ApiError::unauthorized("login_required", "Your account no longer exists.")
+    })?;
+    let exclude = creds
+        .iter()
+        .filter_map(|c| URL_SAFE_NO_PAD.decode(&c.credential_id).ok())
+        .collect();
+    let (options, state) = creation_options(
+        app,
+        &user.user_handle,
+        &user.username,
+        &user.display_name,
+        exclude,
+    )?;
+    let pending = PendingAddition {
+        state,
+        user_id: user.id,
+    };
+    let ceremony_id = crate::random::token();
+    let value = serde_json::to_string(&pending).map_err(ApiError::internal)?;
+    app.store
+        .put(
+            &store_key("add", &ceremony_id),
+            &value,
+            app.settings.challenge_ttl,
+        )
+        .await?;
+    Ok(Begun {
+        options,
+        ceremony_id,
+    })
+}
+
+pub struct Added {
+    pub credential_id: String,
+    pub name: String,
+    pub synced: bool,
+}
+
+pub async fn add_finish(
+    app: &AppState,
+    user_id: &str,
+    ceremony_id: Option<&str>,
+    body: &[u8],
+) -> Result<Added, ApiError> {
+    let pending = match ceremony_id {
+        Some(id) => app.store.take(&store_key("add", id)).await?,
+        None => None,
+    };
+    let reg: RegisterPublicKeyCredential =
+        parse_response(body, |r: &RegisterPublicKeyCredential| {
+            (r.id.as_str(), r.raw_id.as_slice(), r.type_.as_str())
+        })?;
+    // The ceremony must have been started by this same user.
+    let pending: PendingAddition = pending
+        .and_then(|p| serde_json::from_str(&p).ok())
+        .filter(|p: &PendingAddition| p.user_id == user_id)
+        .ok_or_else(|| challenge_expired(Phase::Register))?;
+    let now = Utc::now().naive_utc();
+    let (row, credential) = verified_credential(app, &reg, &pending.state, user_id, now)?;
+    let added = Added {
+        credential_id: row.credential_id.clone(),
+        name: row.name.clone(),
+        synced: credential.backup_eligible,
+    };
+    let result = db::run(&app.db, move |conn| {
+        if db::credentials::find(conn, &row.credential_id)?.is_some() {
+            return Ok(false);
+        }
+        db::credentials::insert(conn, &row)?;
+        Ok(true)
+    })
+    .await;
+    match result {
+        Ok(true) => {}
+        Ok(false) => return Err(credential_exists()),
+        Err(e) if e.is_unique_violation() => return Err(credential_exists()),
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(
+        target: "security",
+        event = "passkey_added",
+        user_id = %user_id,
+        credential_id = %added.credential_id,
+        "passkey added to an account"
+    );
+    Ok(added)
 }

@@ -71,3 +71,62 @@ pub fn flag_clone(conn: &mut AnyConnection, credential_id: &str) -> Result<(), D
         .execute(conn)?;
     Ok(())
 }
+
+pub fn rename(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    credential_id: &str,
+    name: &str,
+) -> Result<bool, DbError> {
+    let updated = diesel::update(creds::table)
+        .filter(creds::credential_id.eq(credential_id))
+        .filter(creds::user_id.eq(user_id))
+        .set(creds::name.eq(name))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+pub enum Deleted {
+    Yes,
+    NotFound,
+    LastCredential,
+}
+
+/// Deletes one of the user's credentials unless it is their last. The user's row is written
+/// first, which serialises concurrent deletes for one user on both backends (a row lock in
+/// Postgres, the write lock in SQLite), so two deletes cannot together remove every passkey.
+pub fn delete_unless_last(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    credential_id: &str,
+) -> Result<Deleted, DbError> {
+    use super::schema::users;
+    conn.transaction::<_, DbError, _>(|conn| {
+        diesel::update(users::table.filter(users::id.eq(user_id)))
+            .set(users::id.eq(user_id))
+            .execute(conn)?;
+        let owned: i64 = creds::table
+            .filter(creds::user_id.eq(user_id))
+            .count()
+            .get_result(conn)?;
+        let exists = creds::table
+            .filter(creds::user_id.eq(user_id))
+            .filter(creds::credential_id.eq(credential_id))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0;
+        if !exists {
+            return Ok(Deleted::NotFound);
+        }
+        if owned <= 1 {
+            return Ok(Deleted::LastCredential);
+        }
+        diesel::delete(
+            creds::table
+                .filter(creds::user_id.eq(user_id))
+                .filter(creds::credential_id.eq(credential_id)),
+        )
+        .execute(conn)?;
+        Ok(Deleted::Yes)
+    })
+}

@@ -4,6 +4,7 @@
 
 pub mod credentials;
 pub mod models;
+pub mod recovery_codes;
 pub mod schema;
 pub mod users;
 

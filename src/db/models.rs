@@ -65,3 +65,22 @@ pub struct NewCredential {
     pub clone_suspected: bool,
     pub credential_json: String,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::recovery_codes)]
+pub struct RecoveryCode {
+    pub id: String,
+    pub user_id: String,
+    pub code_hash: String,
+    pub created_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = super::schema::recovery_codes)]
+pub struct NewRecoveryCode {
+    pub id: String,
+    pub user_id: String,
+    pub code_hash: String,
+    pub created_at: NaiveDateTime,
+}

@@ -1,6 +1,16 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    recovery_codes (id) {
+        id -> Text,
+        user_id -> Text,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         username -> Text,
@@ -31,6 +41,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(webauthn_credentials -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, webauthn_credentials,);
+diesel::allow_tables_to_appear_in_same_query!(recovery_codes, users, webauthn_credentials,);

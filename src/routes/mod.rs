@@ -1,6 +1,7 @@
 //! Thin actix handlers, one file per area, plus what they share: body reading, cookies, the
 //! request log and the JSON error for anything unmatched.
 
+mod account;
 mod ops;
 mod pages;
 mod webauthn;
@@ -26,11 +27,125 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(webauthn::register_finish)
         .service(webauthn::login_begin)
         .service(webauthn::login_finish)
+        .service(account::list)
+        .service(account::rename)
+        .service(account::remove)
+        .service(account::add_begin)
+        .service(account::add_finish)
+        .service(account::recovery_codes)
+        .service(account::recover)
+        .service(account::logout)
         .service(wellknown::jwks)
         .service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)
-        .service(pages::index);
+        .service(pages::index)
+        .service(pages::login)
+        .service(pages::register)
+        .service(pages::account)
+        .service(pages::recover)
+        .service(pages::assets);
+}
+
+pub struct SignedIn {
+    pub session_id: String,
+    pub session: crate::session::Session,
+}
+
+/// The session of the request's cookie, if it is still alive.
+pub async fn current_session(
+    req: &HttpRequest,
+    app: &AppState,
+) -> Result<Option<SignedIn>, ApiError> {
+    let Some(id) = read_cookie(req, &app.settings, crate::session::COOKIE) else {
+        return Ok(None);
+    };
+    Ok(crate::session::get(&app.store, &id)
+        .await?
+        .map(|session| SignedIn {
+            session_id: id,
+            session,
+        }))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// A session from a passkey sign-in.
+    Full,
+    /// A passkey sign-in, or a recovery session (which may only add a passkey).
+    FullOrRecovery,
+}
+
+pub async fn require_session(
+    req: &HttpRequest,
+    app: &AppState,
+    need: Need,
+) -> Result<SignedIn, ApiError> {
+    let signed_in = current_session(req, app).await?.ok_or_else(|| {
+        ApiError::unauthorized(
+            "login_required",
+            "You are not signed in, or your session ended; sign in again.",
+        )
+    })?;
+    if signed_in.session.restricted && need == Need::Full {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::FORBIDDEN,
+            "login_required",
+            "A recovery session can only add a new passkey; add one, then sign in with it.",
+        ));
+    }
+    Ok(signed_in)
+}
+
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// CSRF defence for everything a session cookie authorises: a state-changing request that a
+/// browser marks as coming from another site (Origin or Sec-Fetch-Site) is refused. SameSite
+/// cookies and the JSON-only bodies are the other two layers.
+pub async fn check_origin(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    let state_changing = !matches!(
+        *req.method(),
+        actix_web::http::Method::GET
+            | actix_web::http::Method::HEAD
+            | actix_web::http::Method::OPTIONS
+    );
+    let path = req.path();
+    let cookie_authorised = ["/webauthn/", "/account", "/logout", "/recover"]
+        .iter()
+        .any(|p| path.starts_with(p));
+    if state_changing && cookie_authorised {
+        let issuer = req
+            .app_data::<web::Data<AppState>>()
+            .map(|a| a.settings.issuer.clone())
+            .unwrap_or_default();
+        let header = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let foreign_origin = header("origin").is_some_and(|o| o != issuer);
+        let cross_site = header("sec-fetch-site").is_some_and(|s| s == "cross-site");
+        if foreign_origin || cross_site {
+            tracing::warn!(target: "security", event = "csrf_refused", route = %path, "cross-site request refused");
+            let err = ApiError::new(
+                actix_web::http::StatusCode::FORBIDDEN,
+                "invalid_request",
+                "This request came from another site and was refused; use this site's own pages.",
+            );
+            let res = actix_web::ResponseError::error_response(&err);
+            return Ok(req.into_response(res).map_into_right_body());
+        }
+    }
+    next.call(req).await.map(|r| r.map_into_left_body())
 }
 
 pub async fn not_found() -> Result<HttpResponse, ApiError> {

@@ -1,27 +1,224 @@
-//! Server-rendered pages (askama). The full sign-up and sign-in pages build on this layout.
+//! Hosted pages (askama, server-rendered) and the plain JavaScript and CSS they load, all
+//! served by passkey-idp itself (the CSP allows nothing else).
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use askama::Template;
+use serde::Deserialize;
 
+use super::{current_session, see_other};
 use crate::error::ApiError;
 use crate::state::AppState;
+
+fn html(page: impl Template) -> Result<HttpResponse, ApiError> {
+    let body = page.render().map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body))
+}
 
 #[derive(Template)]
 #[template(path = "index.html")]
 struct Index<'a> {
+    rp_name: &'a str,
     issuer: &'a str,
-    rp_id: &'a str,
 }
 
 #[get("/")]
 pub async fn index(app: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let page = Index {
+    html(Index {
+        rp_name: &app.settings.rp_name,
         issuer: &app.settings.issuer,
-        rp_id: &app.settings.rp_id,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct Login<'a> {
+    rp_name: &'a str,
+    next: &'a str,
+    login_hint: &'a str,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    login_hint: Option<String>,
+}
+
+/// Where to go after sign-in: a path on this site only.
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
+        _ => "/account",
     }
-    .render()
-    .map_err(ApiError::internal)?;
+}
+
+#[get("/login")]
+pub async fn login(
+    app: web::Data<AppState>,
+    query: web::Query<LoginQuery>,
+) -> Result<HttpResponse, ApiError> {
+    html(Login {
+        rp_name: &app.settings.rp_name,
+        next: safe_next(query.next.as_deref()),
+        login_hint: query.login_hint.as_deref().unwrap_or(""),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct Register<'a> {
+    rp_name: &'a str,
+}
+
+#[get("/register")]
+pub async fn register(app: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    html(Register {
+        rp_name: &app.settings.rp_name,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "recover.html")]
+struct Recover<'a> {
+    rp_name: &'a str,
+}
+
+#[get("/recover")]
+pub async fn recover(app: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    html(Recover {
+        rp_name: &app.settings.rp_name,
+    })
+}
+
+struct PasskeyRow {
+    id: String,
+    name: String,
+    initial: String,
+    authenticator: String,
+    icon_light: Option<String>,
+    icon_dark: Option<String>,
+    synced: bool,
+    created: String,
+    last_used: Option<String>,
+    clone_suspected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct Account<'a> {
+    rp_name: &'a str,
+    username: String,
+    display_name: String,
+    welcome: bool,
+    credentials: Vec<PasskeyRow>,
+    unused_codes: i64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AccountQuery {
+    welcome: Option<String>,
+}
+
+#[get("/account")]
+pub async fn account(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<AccountQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(signed_in) = current_session(&req, &app)
+        .await?
+        .filter(|s| !s.session.restricted)
+    else {
+        return Ok(see_other("/login?next=/account"));
+    };
+    let user_id = signed_in.session.user_id.clone();
+    let uid = user_id.clone();
+    let user = crate::db::run(&app.db, move |conn| {
+        crate::db::users::find_by_id(conn, &uid)
+    })
+    .await?;
+    let Some(user) = user else {
+        return Ok(see_other("/login"));
+    };
+    let fmt = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    let credentials = crate::account::credentials(&app, &user_id)
+        .await?
+        .into_iter()
+        .map(|c| PasskeyRow {
+            initial: c
+                .authenticator
+                .name
+                .chars()
+                .next()
+                .unwrap_or('P')
+                .to_uppercase()
+                .to_string(),
+            authenticator: c.authenticator.name,
+            icon_light: c.authenticator.icon_light,
+            icon_dark: c.authenticator.icon_dark,
+            id: c.id,
+            name: c.name,
+            synced: c.synced,
+            created: fmt(c.created),
+            last_used: c.last_used.map(fmt),
+            clone_suspected: c.clone_suspected,
+        })
+        .collect();
+    html(Account {
+        rp_name: &app.settings.rp_name,
+        username: user.username,
+        display_name: user.display_name,
+        welcome: query.welcome.is_some(),
+        credentials,
+        unused_codes: crate::account::unused_recovery_codes(&app, &user_id).await?,
+    })
+}
+
+/// The pages' CSS and JavaScript, built into the binary.
+const STATIC: &[(&str, &str, &str)] = &[
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("../../templates/static/app.css"),
+    ),
+    (
+        "webauthn.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../templates/static/webauthn.js"),
+    ),
+    (
+        "login.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../templates/static/login.js"),
+    ),
+    (
+        "register.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../templates/static/register.js"),
+    ),
+    (
+        "account.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../templates/static/account.js"),
+    ),
+    (
+        "recover.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../templates/static/recover.js"),
+    ),
+];
+
+#[get("/static/{file}")]
+pub async fn assets(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let (_, content_type, body) = STATIC
+        .iter()
+        .find(|(name, _, _)| *name == file.as_str())
+        .ok_or_else(ApiError::not_found)?;
     Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(page))
+        .content_type(*content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(*body))
 }

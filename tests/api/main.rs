@@ -1,11 +1,14 @@
 //! One integration-test binary: the real server on a random port, real Postgres, real Redis,
 //! and a software authenticator that produces genuine WebAuthn responses.
 
+mod account;
 mod authenticator;
 mod authenticator_check;
+mod browser;
 mod ceremonies;
 mod helpers;
 mod keys;
 mod negative;
 mod ops;
+mod pages;
 mod process;

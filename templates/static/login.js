@@ -1,0 +1,73 @@
+"use strict";
+// Three ways in, on one page: passkey autofill (conditional mediation), the "Sign in with a
+// passkey" button (usernameless), and username-first for security keys.
+(() => {
+  const root = document.getElementById("login");
+  const next = root ? root.dataset.next : "";
+  const button = document.getElementById("passkey-signin");
+  const form = document.getElementById("username-form");
+  let autofill = null; // AbortController of the pending conditional request
+
+  function done(result) {
+    Passkeys.say("Signed in.", "ok");
+    window.location.assign(result && result.redirect ? result.redirect : Passkeys.safeNext(next));
+  }
+
+  function stopAutofill() {
+    if (autofill) {
+      autofill.abort();
+      autofill = null;
+    }
+  }
+
+  async function startAutofill() {
+    if (!Passkeys.supported() || !PublicKeyCredential.isConditionalMediationAvailable) return;
+    if (!(await PublicKeyCredential.isConditionalMediationAvailable())) return;
+    autofill = new AbortController();
+    try {
+      const result = await Passkeys.signIn({}, { mediation: "conditional", signal: autofill.signal });
+      done(result);
+    } catch (e) {
+      // Aborted (the button or the form took over), or nothing to offer: stay quiet, the
+      // person has not asked for anything yet.
+      if (e && (e.name === "AbortError" || e.name === "NotAllowedError")) return;
+      Passkeys.fail(e);
+    }
+  }
+
+  async function withPasskey(body) {
+    stopAutofill();
+    if (!Passkeys.supported()) {
+      Passkeys.say(Passkeys.explain(new Error()), "error");
+      return;
+    }
+    busy(true);
+    Passkeys.say("Follow your browser's passkey prompt…");
+    try {
+      done(await Passkeys.signIn(body));
+    } catch (e) {
+      Passkeys.fail(e);
+      startAutofill();
+    } finally {
+      busy(false);
+    }
+  }
+
+  function busy(on) {
+    Passkeys.busy(button, on);
+    Passkeys.busy(form.querySelector("button"), on);
+  }
+
+  button.addEventListener("click", () => withPasskey({}));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const username = form.username.value.trim();
+    if (!username) {
+      Passkeys.say("Enter your username, or use the “Sign in with a passkey” button.", "error");
+      form.username.focus();
+      return;
+    }
+    withPasskey({ username });
+  });
+  startAutofill();
+})();

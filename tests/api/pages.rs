@@ -1,0 +1,356 @@
+//! The hosted pages in a real headless Chromium with a WebAuthn virtual authenticator (CTAP2,
+//! internal transport, resident keys, user verification), against the real server on Postgres
+//! and Redis. Each page is saved as a screenshot under `test-artifacts/screenshots/`.
+//!
+//! Headless Chromium resolves a conditional (autofill) request at once when the authenticator
+//! holds a passkey for the site, and rejects it at once when it does not. Tests of the other
+//! two ways in first let that request fail (user verification off while the page loads).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::browser::{AuthenticatorOptions, Browser, Page};
+use crate::helpers::{spawn_app, Backend, TestApp};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn shot(page: &mut Page, name: &str) {
+    let path = PathBuf::from("test-artifacts/screenshots").join(format!("{name}.png"));
+    page.screenshot(&path).expect("screenshot");
+}
+
+/// Runs `f` with a browser page and a virtual authenticator, on a blocking thread.
+async fn in_browser<F>(app: &TestApp, f: F)
+where
+    F: FnOnce(&mut Page, String, &str) + Send + 'static,
+{
+    let origin = app.origin.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut browser =
+            Browser::launch().expect("Chromium starts (the test command installs it)");
+        let mut page = browser.new_page().expect("a page");
+        page.enable_webauthn().expect("WebAuthn domain");
+        let authenticator = page
+            .add_virtual_authenticator(AuthenticatorOptions::default())
+            .expect("virtual authenticator");
+        f(&mut page, authenticator, &origin);
+    })
+    .await
+    .expect("browser test");
+}
+
+fn status(page: &mut Page) -> String {
+    page.text("#status").expect("status")
+}
+
+fn wait_status(page: &mut Page, contains: &str) {
+    let js = format!(
+        "document.getElementById('status') && document.getElementById('status').innerText.includes({})",
+        serde_json::to_string(contains).expect("json")
+    );
+    if page.wait_for(&js, WAIT).is_err() {
+        panic!("status never said {contains:?}; it says {:?}", status(page));
+    }
+}
+
+fn wait_path(page: &mut Page, path: &str) {
+    let js = format!(
+        "window.location.pathname === {}",
+        serde_json::to_string(path).expect("json")
+    );
+    if page.wait_for(&js, WAIT).is_err() {
+        panic!(
+            "never reached {path}; at {:?} with status {:?}",
+            page.url().unwrap_or_default(),
+            status(page)
+        );
+    }
+    page.wait_for("document.readyState === 'complete'", WAIT)
+        .expect("loaded");
+}
+
+fn sign_up(page: &mut Page, origin: &str, username: &str, display_name: &str) {
+    page.goto(&format!("{origin}/register"))
+        .expect("register page");
+    page.type_into("#username", username).expect("type");
+    if !display_name.is_empty() {
+        page.type_into("#display_name", display_name).expect("type");
+    }
+    page.click("#register-form button[type=submit]")
+        .expect("submit");
+    wait_path(page, "/account");
+}
+
+fn passkey_count(page: &mut Page) -> usize {
+    page.eval("document.querySelectorAll('#passkeys .passkey').length")
+        .expect("count")
+        .as_u64()
+        .unwrap_or(0) as usize
+}
+
+/// Signs out. The login page it lands on would sign straight back in by autofill (headless
+/// Chromium answers conditional requests at once), so user verification is off meanwhile.
+fn sign_out(page: &mut Page, authenticator: &str) {
+    page.set_user_verified(authenticator, false)
+        .expect("uv off");
+    page.click("button[data-action=logout]").expect("sign out");
+    wait_path(page, "/login");
+    std::thread::sleep(Duration::from_millis(300));
+    page.set_user_verified(authenticator, true).expect("uv on");
+}
+
+/// Loads /login so that its autofill request fails (as when nothing is offered), then turns
+/// user verification back on for the way in under test.
+fn login_page_without_autofill(page: &mut Page, origin: &str, authenticator: &str) {
+    page.set_user_verified(authenticator, false)
+        .expect("uv off");
+    page.goto(&format!("{origin}/login")).expect("login page");
+    std::thread::sleep(Duration::from_millis(300));
+    page.set_user_verified(authenticator, true).expect("uv on");
+    assert_eq!(status(page), "", "a failed autofill request says nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_sign_out_and_every_way_to_sign_in() {
+    let app = spawn_app(Backend::Postgres).await;
+    in_browser(&app, |page, authenticator, origin| {
+        page.goto(&format!("{origin}/register")).expect("register");
+        shot(page, "register");
+        sign_up(page, origin, "alice", "Alice Example");
+        assert!(page
+            .text("#welcome")
+            .expect("welcome")
+            .contains("Add a second passkey"));
+        assert!(page
+            .text("#welcome")
+            .expect("welcome")
+            .contains("Save recovery codes"));
+        assert_eq!(passkey_count(page), 1);
+        assert!(page
+            .text("#passkeys")
+            .expect("list")
+            .contains("This device only"));
+        shot(page, "account-welcome");
+        // Shown once: a reload has no welcome box.
+        page.goto(&format!("{origin}/account")).expect("account");
+        assert_eq!(
+            page.eval("!!document.getElementById('welcome')")
+                .expect("eval"),
+            false
+        );
+
+        sign_out(page, &authenticator);
+        shot(page, "login");
+        // Signed out for real: the account page sends us to sign in.
+        page.set_user_verified(&authenticator, false)
+            .expect("uv off");
+        page.goto(&format!("{origin}/account")).expect("account");
+        wait_path(page, "/login");
+
+        // Username-first.
+        login_page_without_autofill(page, origin, &authenticator);
+        page.type_into("#username", "alice").expect("type");
+        page.click("#username-form button[type=submit]")
+            .expect("continue");
+        wait_path(page, "/account");
+        sign_out(page, &authenticator);
+
+        // Usernameless: the button.
+        login_page_without_autofill(page, origin, &authenticator);
+        page.click("#passkey-signin").expect("button");
+        wait_path(page, "/account");
+        sign_out(page, &authenticator);
+
+        // Autofill: the conditional request started on load signs in.
+        let hint = page
+            .eval("document.getElementById('username').getAttribute('autocomplete')")
+            .expect("attr");
+        assert_eq!(hint, "username webauthn");
+        page.goto(&format!("{origin}/login")).expect("login");
+        wait_path(page, "/account");
+        let creds = page.credentials(&authenticator).expect("credentials");
+        assert_eq!(creds.len(), 1);
+        assert!(
+            creds[0]["signCount"].as_u64().unwrap_or(0) >= 3,
+            "three sign-ins: {creds:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_prompts_and_errors_speak_plainly() {
+    let app = spawn_app(Backend::Postgres).await;
+    in_browser(&app, |page, authenticator, origin| {
+        sign_up(page, origin, "bob", "");
+        sign_out(page, &authenticator);
+        // The person closes the passkey prompt.
+        login_page_without_autofill(page, origin, &authenticator);
+        page.set_user_verified(&authenticator, false)
+            .expect("uv off");
+        page.click("#passkey-signin").expect("button");
+        wait_status(page, "Nothing happened — try again");
+        let class = page
+            .eval("document.getElementById('status').className")
+            .expect("class");
+        assert_eq!(
+            class, "status",
+            "a cancelled prompt is not shown as an error"
+        );
+        shot(page, "login-cancelled");
+        page.set_user_verified(&authenticator, true).expect("uv on");
+
+        // A username that is taken, in words.
+        page.goto(&format!("{origin}/register")).expect("register");
+        page.type_into("#username", "bob").expect("type");
+        page.click("#register-form button[type=submit]")
+            .expect("submit");
+        wait_status(page, "That username is taken");
+        let text = status(page);
+        assert!(
+            !text.contains("username_taken") && !text.contains("409"),
+            "{text}"
+        );
+        shot(page, "register-taken");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manage_passkeys_on_the_account_page() {
+    let app = spawn_app(Backend::Postgres).await;
+    in_browser(&app, |page, first, origin| {
+        sign_up(page, origin, "carol", "Carol");
+        // The same authenticator again: refused kindly (excludeCredentials).
+        page.click("#passkeys ~ button[data-action=add-passkey]")
+            .expect("add");
+        wait_status(page, "already has a passkey");
+        assert_eq!(passkey_count(page), 1);
+
+        // A second device: a security key.
+        page.remove_virtual_authenticator(&first)
+            .expect("put the phone away");
+        let key = page
+            .add_virtual_authenticator(AuthenticatorOptions {
+                transport: "usb",
+                ..AuthenticatorOptions::default()
+            })
+            .expect("security key");
+        page.click("#passkeys ~ button[data-action=add-passkey]")
+            .expect("add");
+        page.wait_for(
+            "document.querySelectorAll('#passkeys .passkey').length === 2",
+            WAIT,
+        )
+        .unwrap_or_else(|_| panic!("second passkey not listed; status {:?}", status(page)));
+        shot(page, "account-two-passkeys");
+
+        // Rename the second, with a name that tries to be HTML.
+        page.click("#passkeys .passkey:nth-child(2) button[data-action=rename]")
+            .expect("rename");
+        page.eval("document.querySelector('form.rename input').value = ''")
+            .expect("clear");
+        page.type_into(
+            "form.rename input",
+            "<img src=x onerror=\"window.__xss=1\">Blue key",
+        )
+        .expect("type");
+        page.click("form.rename button[type=submit]").expect("save");
+        wait_status(page, "Renamed");
+        page.goto(&format!("{origin}/account")).expect("reload");
+        let names = page.text("#passkeys").expect("list");
+        assert!(
+            names.contains("<img src=x onerror=\"window.__xss=1\">Blue key"),
+            "{names}"
+        );
+        assert_eq!(page.eval("window.__xss === undefined").expect("eval"), true);
+
+        // Delete the first (asks first), then the last one is refused.
+        page.click("#passkeys .passkey:nth-child(1) button[data-action=delete]")
+            .expect("delete");
+        page.click("form.confirm-delete button[type=submit]")
+            .expect("confirm");
+        wait_status(page, "Deleted");
+        assert_eq!(passkey_count(page), 1);
+        page.click("#passkeys .passkey button[data-action=delete]")
+            .expect("delete");
+        page.click("form.confirm-delete button[type=submit]")
+            .expect("confirm");
+        wait_status(page, "only passkey");
+        page.goto(&format!("{origin}/account")).expect("reload");
+        assert_eq!(passkey_count(page), 1);
+        let _ = key;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_codes_get_a_person_back_in() {
+    let app = spawn_app(Backend::Postgres).await;
+    in_browser(&app, |page, phone, origin| {
+        let authenticator = phone.clone();
+        sign_up(page, origin, "dave", "Dave");
+        page.click("#recovery-title ~ button[data-action=recovery-codes]")
+            .expect("codes");
+        page.wait_for(
+            "document.querySelectorAll('#code-list li').length === 10",
+            WAIT,
+        )
+        .expect("ten codes shown");
+        let code = page.text("#code-list li:nth-child(2)").expect("a code");
+        shot(page, "account-recovery-codes");
+        sign_out(page, &authenticator);
+
+        // The phone is lost.
+        page.remove_virtual_authenticator(&phone).expect("lost");
+        let new_phone = page
+            .add_virtual_authenticator(AuthenticatorOptions::default())
+            .expect("new phone");
+        page.goto(&format!("{origin}/recover")).expect("recover");
+        shot(page, "recover");
+        page.type_into("#username", "dave").expect("type");
+        page.type_into("#code", &code).expect("type");
+        page.click("#recover-form button[type=submit]")
+            .expect("continue");
+        page.wait_for("!document.getElementById('step-passkey').hidden", WAIT)
+            .unwrap_or_else(|_| panic!("code not accepted: {:?}", status(page)));
+        page.click("#create-passkey").expect("create");
+        page.wait_for("!document.getElementById('step-done').hidden", WAIT)
+            .unwrap_or_else(|_| panic!("passkey not created: {:?}", status(page)));
+        shot(page, "recover-done");
+        // Sign in with the new passkey (autofill on the login page).
+        page.click("#signin-link").expect("sign in");
+        wait_path(page, "/account");
+        assert_eq!(passkey_count(page), 2);
+        assert_eq!(page.credentials(&new_phone).expect("creds").len(), 1);
+        sign_out(page, &new_phone);
+
+        // The same code a second time is refused.
+        page.goto(&format!("{origin}/recover")).expect("recover");
+        page.type_into("#username", "dave").expect("type");
+        page.type_into("#code", &code).expect("type");
+        page.click("#recover-form button[type=submit]")
+            .expect("continue");
+        wait_status(page, "don't match, or the code was already used");
+        shot(page, "recover-refused");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_script_in_a_display_name_stays_text() {
+    let app = spawn_app(Backend::Postgres).await;
+    in_browser(&app, |page, _, origin| {
+        let evil = "<img src=x onerror=\"window.__xss=1\"><script>x()</script>";
+        sign_up(page, origin, "eve", evil);
+        assert_eq!(page.text("#account-name").expect("name"), evil);
+        assert_eq!(page.eval("window.__xss === undefined").expect("eval"), true);
+        assert_eq!(
+            page.eval("document.querySelectorAll('main img[src=x], main script').length")
+                .expect("eval"),
+            0
+        );
+        shot(page, "account-xss-inert");
+    })
+    .await;
+}
