@@ -28,6 +28,42 @@ pub enum Command {
     /// Manage the signing key set.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the relying services (OIDC clients).
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientsCommand {
+    /// Register a relying service; a confidential client's secret is printed once.
+    Add {
+        #[arg(long = "client-id")]
+        client_id: String,
+        /// Exact redirect URI (repeat for several); matched byte for byte.
+        #[arg(long = "redirect-uri", required = true, num_args = 1..)]
+        redirect_uris: Vec<String>,
+        /// A public client (no secret; PKCE proves possession).
+        #[arg(long)]
+        public: bool,
+        #[arg(long)]
+        name: Option<String>,
+        /// Where RP-initiated logout may return to (repeat for several).
+        #[arg(long = "post-logout-redirect-uri", num_args = 1..)]
+        post_logout_redirect_uris: Vec<String>,
+        /// Allowed scopes (default: "openid profile email offline_access").
+        #[arg(long)]
+        scopes: Option<String>,
+        /// ID token signing algorithm: RS256 (default), ES256 or EdDSA.
+        #[arg(long = "id-token-alg")]
+        id_token_alg: Option<String>,
+    },
+    /// The registered clients (and those declared in oidc.clients_file).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a registered client.
+    Remove { client_id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -164,4 +200,113 @@ pub fn run_keys(cmd: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Runs a `clients` command against the configured database.
+pub async fn run_clients(cmd: ClientsCommand, settings: &Settings) -> anyhow::Result<()> {
+    use crate::oidc::clients;
+    let pool = crate::startup::connect_database(settings).await?;
+    let declared = match &settings.clients_file {
+        Some(path) => clients::load_file(path)?,
+        None => Default::default(),
+    };
+    let run = move |f: Box<
+        dyn FnOnce(&mut crate::db::AnyConnection) -> anyhow::Result<()> + Send,
+    >|
+          -> anyhow::Result<()> {
+        let mut conn = pool
+            .get()
+            .map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?;
+        f(&mut conn)
+    };
+    match cmd {
+        ClientsCommand::Add {
+            client_id,
+            redirect_uris,
+            public,
+            name,
+            post_logout_redirect_uris,
+            scopes,
+            id_token_alg,
+        } => {
+            if declared.contains_key(&client_id) {
+                anyhow::bail!(
+                    "client {client_id} is declared in oidc.clients_file; change it there"
+                );
+            }
+            let keys_dir = settings.keys_dir.clone();
+            run(Box::new(move |conn| {
+                let (client, secret) = clients::add(
+                    conn,
+                    clients::NewClient {
+                        client_id: &client_id,
+                        name: name.as_deref(),
+                        redirect_uris,
+                        post_logout_redirect_uris,
+                        public,
+                        scopes: scopes.as_deref(),
+                        id_token_alg: id_token_alg.as_deref(),
+                    },
+                )?;
+                rotation::ensure_active(&keys_dir, client.id_token_alg, "cli", Utc::now())?;
+                println!(
+                    "registered {} client {} (ID tokens {}; scopes: {})",
+                    if client.public {
+                        "public"
+                    } else {
+                        "confidential"
+                    },
+                    client.client_id,
+                    client.id_token_alg.name(),
+                    client.scopes.join(" ")
+                );
+                for uri in &client.redirect_uris {
+                    println!("  redirect URI: {uri}");
+                }
+                match secret {
+                    Some(secret) => {
+                        println!("client secret (shown once, store it now): {secret}");
+                    }
+                    None => println!("public client: no secret; the client must use PKCE (S256)."),
+                }
+                tracing::info!(target: "audit", event = "client_added", client_id = %client.client_id, public = client.public, "client registered");
+                Ok(())
+            }))
+        }
+        ClientsCommand::List { json } => run(Box::new(move |conn| {
+            let all = clients::list(conn, &declared)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            } else {
+                println!(
+                    "{:<24} {:<12} {:<8} {:<8} REDIRECT URIS",
+                    "CLIENT ID", "TYPE", "ID TOKEN", "SOURCE"
+                );
+                for c in all {
+                    println!(
+                        "{:<24} {:<12} {:<8} {:<8} {}",
+                        c.client_id,
+                        if c.public { "public" } else { "confidential" },
+                        c.id_token_alg.name(),
+                        c.source,
+                        c.redirect_uris.join(" ")
+                    );
+                }
+            }
+            Ok(())
+        })),
+        ClientsCommand::Remove { client_id } => run(Box::new(move |conn| {
+            if declared.contains_key(&client_id) {
+                anyhow::bail!(
+                    "client {client_id} is declared in oidc.clients_file; remove it there"
+                );
+            }
+            if !crate::db::clients::remove(conn, &client_id)? {
+                anyhow::bail!("there is no registered client {client_id}");
+            }
+            println!("removed client {client_id}: its codes and refresh tokens are refused from now on (access tokens run out within their lifetime).");
+            tracing::info!(target: "audit", event = "client_removed", client_id = %client_id, "client removed");
+            Ok(())
+        })),
+    }
 }

@@ -7,6 +7,7 @@ pub mod db;
 pub mod error;
 pub mod metadata;
 pub mod metrics;
+pub mod oidc;
 pub mod random;
 pub mod routes;
 pub mod session;

@@ -24,6 +24,7 @@ fn main() -> ExitCode {
                 .await
                 .map_err(Into::into),
             Command::Keys(cmd) => passkey_idp::cli::run_keys(cmd, &settings),
+            Command::Clients(cmd) => passkey_idp::cli::run_clients(cmd, &settings).await,
             Command::Migrate => {
                 let pool = startup::connect_database(&settings).await?;
                 drop(pool);

@@ -48,6 +48,7 @@ struct RawSettings {
     tokens: TokensSection,
     keys: KeysSection,
     metadata: MetadataSection,
+    oidc: OidcSection,
     rate_limit: RateLimitSection,
     log: LogSection,
 }
@@ -112,6 +113,15 @@ struct KeysSection {
     dir: String,
     reload_interval_secs: u64,
     rotate_every: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OidcSection {
+    clients_file: String,
+    code_ttl_secs: u64,
+    id_token_lifetime_secs: u64,
+    refresh_token_lifetime_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -207,6 +217,12 @@ pub struct Settings {
     pub recovery_per_address: u64,
     /// Operator-supplied AAGUID metadata (names and icons of authenticators).
     pub aaguid_file: Option<PathBuf>,
+    /// Clients declared in a file (configuration as code), besides the registered ones.
+    pub clients_file: Option<PathBuf>,
+    pub code_ttl: Duration,
+    pub id_token_lifetime: Duration,
+    /// Absolute lifetime of a refresh token family (rotation does not extend it).
+    pub refresh_token_lifetime: Duration,
     pub log_format: LogFormat,
     pub log_level: String,
 }
@@ -276,7 +292,7 @@ impl Settings {
 
     /// The longest time any token this service signs stays valid.
     pub fn longest_token_lifetime(&self) -> Duration {
-        self.access_token_lifetime
+        self.access_token_lifetime.max(self.id_token_lifetime)
     }
 }
 
@@ -601,6 +617,22 @@ fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
         ceremonies_per_minute: raw.rate_limit.ceremonies_per_minute,
         recovery_per_user: raw.rate_limit.recovery_per_user,
         recovery_per_address: raw.rate_limit.recovery_per_address,
+        clients_file: Some(raw.oidc.clients_file.trim())
+            .filter(|f| !f.is_empty())
+            .map(PathBuf::from),
+        code_ttl: secs("oidc.code_ttl_secs", raw.oidc.code_ttl_secs, 1, 60)?,
+        id_token_lifetime: secs(
+            "oidc.id_token_lifetime_secs",
+            raw.oidc.id_token_lifetime_secs,
+            1,
+            86400,
+        )?,
+        refresh_token_lifetime: secs(
+            "oidc.refresh_token_lifetime_secs",
+            raw.oidc.refresh_token_lifetime_secs,
+            60,
+            365 * 86400,
+        )?,
         aaguid_file: Some(raw.metadata.aaguid_file.trim())
             .filter(|f| !f.is_empty())
             .map(PathBuf::from),

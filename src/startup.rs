@@ -15,7 +15,7 @@ use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store::{ChallengeStore, MemoryStore, RedisStore};
-use crate::tokens::{keyset, KeyRing, KeySet};
+use crate::tokens::{keyset, rotation, KeyRing, KeySet};
 
 pub struct Application {
     port: u16,
@@ -121,6 +121,10 @@ pub fn webauthn(settings: &Settings) -> anyhow::Result<WebauthnCore> {
 async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let pool = connect_database(&settings).await?;
     let store = connect_store(&settings).await?;
+    let declared_clients = match &settings.clients_file {
+        Some(path) => crate::oidc::clients::load_file(path).context("oidc.clients_file")?,
+        None => Default::default(),
+    };
     let dir = settings.keys_dir.clone();
     let (keys, created) =
         KeySet::load_or_create(&dir, settings.access_token_alg).with_context(|| {
@@ -140,6 +144,16 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             "no signing key found: created one, active from now"
         );
     }
+    // ID tokens are RS256 unless a client asks for another algorithm (OpenID Connect's
+    // default); every algorithm a client uses needs an active key.
+    let mut algs = vec![crate::tokens::KeyAlg::RS256];
+    algs.extend(declared_clients.values().map(|c| c.id_token_alg));
+    let mut keys = keys;
+    for alg in algs {
+        if rotation::ensure_active(&dir, alg, "start-up", chrono::Utc::now())?.is_some() {
+            keys = KeySet::load(&dir, settings.access_token_alg)?;
+        }
+    }
     let enumeration_secret = keyset::load_or_create_secret(&dir, "enumeration.secret")
         .with_context(|| format!("PASSKEY_IDP_KEYS_DIR: {}", dir.display()))?;
     let keys = KeyRing::new(dir, settings.access_token_alg, keys);
@@ -151,6 +165,7 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let authenticators = crate::metadata::AuthenticatorNames::new(settings.aaguid_file.clone())?;
     authenticators.watch(std::time::Duration::from_secs(10));
     Ok(AppState {
+        declared_clients: Arc::new(declared_clients),
         authenticators,
         webauthn: Arc::new(webauthn(&settings)?),
         settings: Arc::new(settings),

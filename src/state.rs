@@ -21,6 +21,8 @@ pub struct AppState {
     /// Keys the fake credential ids answered for unknown usernames, so they are stable.
     pub enumeration_secret: Arc<Vec<u8>>,
     pub authenticators: crate::metadata::AuthenticatorNames,
+    /// Clients declared in `oidc.clients_file` (registered ones are in the database).
+    pub declared_clients: Arc<std::collections::HashMap<String, crate::oidc::Client>>,
     /// Names this process in audit events and in the key manifest's history.
     pub instance_id: String,
 }

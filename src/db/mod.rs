@@ -2,9 +2,11 @@
 //! diesel `MultiConnection` so every query is written once. Diesel blocks, so [`run`] moves both
 //! the pool checkout and the query onto actix's blocking thread pool.
 
+pub mod clients;
 pub mod credentials;
 pub mod models;
 pub mod recovery_codes;
+pub mod refresh_tokens;
 pub mod schema;
 pub mod users;
 

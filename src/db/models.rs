@@ -84,3 +84,32 @@ pub struct NewRecoveryCode {
     pub code_hash: String,
     pub created_at: NaiveDateTime,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::oauth_clients)]
+pub struct ClientRow {
+    pub client_id: String,
+    pub name: String,
+    pub secret_sha256: Option<String>,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub scopes: String,
+    pub id_token_alg: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::refresh_tokens)]
+pub struct RefreshTokenRow {
+    pub token_sha256: String,
+    pub family_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: String,
+    pub auth_time: i64,
+    pub amr: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}

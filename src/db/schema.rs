@@ -1,12 +1,41 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    oauth_clients (client_id) {
+        client_id -> Text,
+        name -> Text,
+        secret_sha256 -> Nullable<Text>,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        scopes -> Text,
+        id_token_alg -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     recovery_codes (id) {
         id -> Text,
         user_id -> Text,
         code_hash -> Text,
         created_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_sha256) {
+        token_sha256 -> Text,
+        family_id -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        scope -> Text,
+        auth_time -> BigInt,
+        amr -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
     }
 }
 
@@ -42,6 +71,13 @@ diesel::table! {
 }
 
 diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(webauthn_credentials -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(recovery_codes, users, webauthn_credentials,);
+diesel::allow_tables_to_appear_in_same_query!(
+    oauth_clients,
+    recovery_codes,
+    refresh_tokens,
+    users,
+    webauthn_credentials,
+);

@@ -2,6 +2,7 @@
 //! request log and the JSON error for anything unmatched.
 
 mod account;
+mod oidc;
 mod ops;
 mod pages;
 mod webauthn;
@@ -36,6 +37,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(account::recover)
         .service(account::logout)
         .service(wellknown::jwks)
+        .service(oidc::discovery)
+        .service(oidc::authorize)
+        .service(oidc::authorize_continue)
+        .service(oidc::token_endpoint)
+        .service(oidc::userinfo)
+        .service(oidc::end_session)
+        .service(oidc::revoke)
         .service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)

@@ -335,6 +335,48 @@ pub fn revoke(dir: &Path, kid: &str, by: &str, now: DateTime<Utc>) -> anyhow::Re
     })
 }
 
+/// Makes sure `alg` has an active key, creating one that signs at once when it has none: with
+/// no key of that algorithm, nothing signed with it can be cached or outstanding. Returns the
+/// key it activated, if any.
+pub fn ensure_active(
+    dir: &Path,
+    alg: KeyAlg,
+    by: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<ManifestEntry>> {
+    let _lock = keyset::lock(dir)?;
+    let mut manifest = read_or_empty(dir)?;
+    if manifest.in_state(alg, KeyState::Active).is_some() {
+        return Ok(None);
+    }
+    let entry = if let Some(next) = manifest
+        .keys
+        .iter_mut()
+        .find(|k| k.alg == alg && k.state == KeyState::Next)
+    {
+        next.set_state(KeyState::Active, now, by);
+        next.clone()
+    } else {
+        let kid = keyset::create_key(dir, alg)?;
+        let fresh = ManifestEntry {
+            kid,
+            alg,
+            state: KeyState::Active,
+            created_at: now,
+            transitions: vec![Transition {
+                state: KeyState::Active,
+                at: now,
+                by: Some(by.to_string()),
+            }],
+        };
+        manifest.keys.push(fresh.clone());
+        fresh
+    };
+    keyset::write_manifest(dir, &manifest)?;
+    audit("activate-first", &entry, by);
+    Ok(Some(entry))
+}
+
 /// One step of scheduled rotation: whatever the rules allow now, for every algorithm that has
 /// an active key. Returns a line per change made. Safe to call from several instances: each
 /// change re-reads the manifest under the folder lock, so a step already taken is not repeated.

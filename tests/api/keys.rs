@@ -21,6 +21,7 @@ const FAST: &[(&str, &str)] = &[
     ("PASSKEY_IDP__TOKENS__JWKS_MAX_AGE_SECS", "1"),
     ("PASSKEY_IDP__KEYS__RELOAD_INTERVAL_SECS", "1"),
     ("PASSKEY_IDP__TOKENS__ACCESS_TOKEN_LIFETIME_SECS", "2"),
+    ("PASSKEY_IDP__OIDC__ID_TOKEN_LIFETIME_SECS", "2"),
     ("PASSKEY_IDP__TOKENS__CLOCK_SKEW_SECS", "0"),
 ];
 
@@ -65,11 +66,13 @@ fn key_list(keys_dir: &Path) -> Vec<Value> {
     serde_json::from_str::<Vec<Value>>(&out).expect("keys list --json")
 }
 
+/// The ES256 key in `state` (ES256 signs access tokens; an RS256 key for ID tokens is
+/// managed the same way alongside).
 fn kid_in(list: &[Value], state: &str) -> String {
     list.iter()
-        .find(|k| k["state"] == state)
+        .find(|k| k["state"] == state && k["alg"] == "ES256")
         .and_then(|k| k["kid"].as_str())
-        .unwrap_or_else(|| panic!("no {state} key in {list:?}"))
+        .unwrap_or_else(|| panic!("no {state} ES256 key in {list:?}"))
         .to_string()
 }
 
@@ -77,11 +80,13 @@ async fn jwks_of(app: &TestApp) -> Value {
     app.get("/.well-known/jwks.json").await.assert_ok().clone()
 }
 
+/// The ES256 kids in a JWKS.
 fn kids(jwks: &Value) -> Vec<String> {
     jwks["keys"]
         .as_array()
         .expect("keys")
         .iter()
+        .filter(|k| k["alg"] == "ES256")
         .filter_map(|k| k["kid"].as_str().map(str::to_string))
         .collect()
 }
@@ -527,7 +532,7 @@ async fn scheduled_rotation_runs_the_full_cycle_once() {
     );
     let k2 = entries
         .iter()
-        .find(|k| k["transitions"][0]["state"] == "next")
+        .find(|k| k["alg"] == "ES256" && k["transitions"][0]["state"] == "next")
         .and_then(|k| k["kid"].as_str())
         .expect("a scheduled next key")
         .to_string();
@@ -542,10 +547,16 @@ async fn scheduled_rotation_runs_the_full_cycle_once() {
         );
     }
     // Never two next keys of one algorithm: no transition was performed twice.
-    let next_count = entries.iter().filter(|k| k["state"] == "next").count();
+    let es256 = |k: &&Value| k["alg"] == "ES256";
+    let next_count = entries
+        .iter()
+        .filter(es256)
+        .filter(|k| k["state"] == "next")
+        .count();
     assert!(next_count <= 1, "{manifest}");
     let generated: Vec<&Value> = entries
         .iter()
+        .filter(es256)
         .filter(|k| k["transitions"][0]["state"] == "next")
         .collect();
     assert!(generated.len() <= 2, "one key per cycle: {manifest}");

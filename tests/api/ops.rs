@@ -49,10 +49,16 @@ async fn jwks_is_cacheable_and_revalidates(backend: Backend) {
     assert!(cache.contains("max-age=300"), "{cache}");
     let jwks: serde_json::Value = res.json().await.expect("json");
     let keys = jwks["keys"].as_array().expect("keys");
-    assert_eq!(keys.len(), 1);
-    assert_eq!(keys[0]["use"], "sig");
-    assert_eq!(keys[0]["alg"], "ES256");
-    assert!(keys[0].get("d").is_none());
+    // ES256 for access tokens, RS256 for ID tokens (OpenID Connect's default).
+    let mut algs: Vec<&str> = keys.iter().filter_map(|k| k["alg"].as_str()).collect();
+    algs.sort();
+    assert_eq!(algs, ["ES256", "RS256"]);
+    for key in keys {
+        assert_eq!(key["use"], "sig");
+        for private in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(key.get(private).is_none(), "{private} published");
+        }
+    }
     let again = app
         .client
         .get(app.url("/.well-known/jwks.json"))

@@ -1,0 +1,339 @@
+//! Relying services ("clients"): registered with `passkey-idp clients add` (in the database) or
+//! declared in a file (`oidc.clients_file`) for deployments configured as code.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use crate::db::{self, models::ClientRow, AnyConnection, DbError};
+use crate::tokens::KeyAlg;
+
+pub const SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    /// SHA-256 (hex) of the secret; `None` for a public client.
+    #[serde(skip)]
+    pub secret_sha256: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub id_token_alg: KeyAlg,
+    pub public: bool,
+    /// "database" or "config".
+    pub source: &'static str,
+}
+
+impl Client {
+    /// Constant-time comparison of a presented secret with the stored hash.
+    pub fn secret_matches(&self, presented: &str) -> bool {
+        match &self.secret_sha256 {
+            Some(stored) => {
+                let presented = crate::random::sha256_hex(presented.as_bytes());
+                openssl::memcmp::eq(presented.as_bytes(), stored.as_bytes())
+            }
+            None => false,
+        }
+    }
+
+    pub fn allows_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+fn from_row(row: ClientRow) -> anyhow::Result<Client> {
+    Ok(Client {
+        public: row.secret_sha256.is_none(),
+        client_id: row.client_id,
+        name: row.name,
+        secret_sha256: row.secret_sha256,
+        redirect_uris: serde_json::from_str(&row.redirect_uris)?,
+        post_logout_redirect_uris: serde_json::from_str(&row.post_logout_redirect_uris)?,
+        scopes: row.scopes.split_whitespace().map(str::to_string).collect(),
+        id_token_alg: KeyAlg::parse(&row.id_token_alg).unwrap_or(KeyAlg::RS256),
+        source: "database",
+    })
+}
+
+/// A redirect URI a client may register: absolute, no fragment; https, or http only on a
+/// loopback host (development, native apps), or a private-use scheme (`com.example.app:/cb`)
+/// for native apps. It is later matched byte for byte.
+pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
+    let parsed =
+        url::Url::parse(uri).map_err(|e| format!("'{uri}' is not an absolute URI ({e})"))?;
+    if parsed.fragment().is_some() {
+        return Err(format!("'{uri}' has a fragment; redirect URIs must not"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!("'{uri}' contains credentials"));
+    }
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = match parsed.host() {
+                Some(url::Host::Domain(d)) => d == "localhost",
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            if loopback {
+                Ok(())
+            } else {
+                Err(format!("'{uri}' uses http; only https (or http on localhost) is allowed"))
+            }
+        }
+        "javascript" | "data" | "file" | "vbscript" => Err(format!("'{uri}' uses a forbidden scheme")),
+        scheme if scheme.contains('.') => Ok(()),
+        _ => Err(format!(
+            "'{uri}': use https, http on localhost, or a private-use scheme such as com.example.app:/callback"
+        )),
+    }
+}
+
+/// Clients declared in a TOML file: `[[client]]` tables with `client_id`, `name`,
+/// `redirect_uris`, optional `secret_sha256` (absent: a public client),
+/// `post_logout_redirect_uris`, `scopes` and `id_token_alg`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientsFile {
+    #[serde(default)]
+    client: Vec<FileClient>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileClient {
+    client_id: String,
+    name: Option<String>,
+    secret_sha256: Option<String>,
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
+    scopes: Option<String>,
+    id_token_alg: Option<String>,
+}
+
+pub fn load_file(path: &Path) -> anyhow::Result<HashMap<String, Client>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file: ClientsFile = toml::from_str(&text)
+        .with_context(|| format!("{} is not a valid clients file", path.display()))?;
+    let mut clients = HashMap::new();
+    for c in file.client {
+        let client = build(
+            &c.client_id,
+            c.name.as_deref(),
+            c.secret_sha256,
+            c.redirect_uris,
+            c.post_logout_redirect_uris,
+            c.scopes.as_deref(),
+            c.id_token_alg.as_deref(),
+            "config",
+        )
+        .with_context(|| format!("{}: client {}", path.display(), c.client_id))?;
+        if let Some(h) = &client.secret_sha256 {
+            if h.len() != 64 || !h.chars().all(|ch| ch.is_ascii_hexdigit()) {
+                bail!(
+                    "{}: client {}: secret_sha256 must be 64 hex digits",
+                    path.display(),
+                    client.client_id
+                );
+            }
+        }
+        if clients.insert(client.client_id.clone(), client).is_some() {
+            bail!(
+                "{}: client {} is declared twice",
+                path.display(),
+                c.client_id
+            );
+        }
+    }
+    Ok(clients)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    client_id: &str,
+    name: Option<&str>,
+    secret_sha256: Option<String>,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
+    scopes: Option<&str>,
+    id_token_alg: Option<&str>,
+    source: &'static str,
+) -> anyhow::Result<Client> {
+    if client_id.is_empty()
+        || client_id.len() > 128
+        || !client_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
+    {
+        bail!("a client id is 1 to 128 characters of letters, digits and - . _ ~");
+    }
+    if redirect_uris.is_empty() {
+        bail!("at least one redirect URI is required");
+    }
+    for uri in redirect_uris.iter().chain(&post_logout_redirect_uris) {
+        check_redirect_uri(uri).map_err(anyhow::Error::msg)?;
+    }
+    let scopes: Vec<String> = scopes
+        .unwrap_or("openid profile email offline_access")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+        bail!("unknown scope '{bad}'; scopes are: {}", SCOPES.join(" "));
+    }
+    if !scopes.iter().any(|s| s == "openid") {
+        bail!("the scopes must include openid");
+    }
+    let id_token_alg = match id_token_alg {
+        None => KeyAlg::RS256,
+        Some(a) => KeyAlg::parse(a)
+            .ok_or_else(|| anyhow::anyhow!("'{a}' is not one of: RS256, ES256, EdDSA"))?,
+    };
+    Ok(Client {
+        client_id: client_id.to_string(),
+        name: name.unwrap_or(client_id).to_string(),
+        public: secret_sha256.is_none(),
+        secret_sha256,
+        redirect_uris,
+        post_logout_redirect_uris,
+        scopes,
+        id_token_alg,
+        source,
+    })
+}
+
+/// Looks a client up: clients declared in the file first, then the database.
+pub fn find(
+    conn: &mut AnyConnection,
+    declared: &HashMap<String, Client>,
+    client_id: &str,
+) -> Result<Option<Client>, DbError> {
+    if let Some(c) = declared.get(client_id) {
+        return Ok(Some(c.clone()));
+    }
+    match db::clients::find(conn, client_id)? {
+        Some(row) => from_row(row).map(Some).map_err(|e| {
+            DbError::Blocking(format!(
+                "client {client_id} is stored in an unreadable form: {e}"
+            ))
+        }),
+        None => Ok(None),
+    }
+}
+
+pub struct NewClient<'a> {
+    pub client_id: &'a str,
+    pub name: Option<&'a str>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub public: bool,
+    pub scopes: Option<&'a str>,
+    pub id_token_alg: Option<&'a str>,
+}
+
+/// Registers a client; returns it and, for a confidential client, its secret (shown once).
+pub fn add(
+    conn: &mut AnyConnection,
+    new: NewClient<'_>,
+) -> anyhow::Result<(Client, Option<String>)> {
+    let secret = (!new.public).then(crate::random::token);
+    let client = build(
+        new.client_id,
+        new.name,
+        secret
+            .as_deref()
+            .map(|s| crate::random::sha256_hex(s.as_bytes())),
+        new.redirect_uris,
+        new.post_logout_redirect_uris,
+        new.scopes,
+        new.id_token_alg,
+        "database",
+    )?;
+    if db::clients::find(conn, &client.client_id)?.is_some() {
+        bail!(
+            "a client with id {} already exists; remove it first",
+            client.client_id
+        );
+    }
+    db::clients::insert(
+        conn,
+        &ClientRow {
+            client_id: client.client_id.clone(),
+            name: client.name.clone(),
+            secret_sha256: client.secret_sha256.clone(),
+            redirect_uris: serde_json::to_string(&client.redirect_uris)?,
+            post_logout_redirect_uris: serde_json::to_string(&client.post_logout_redirect_uris)?,
+            scopes: client.scopes.join(" "),
+            id_token_alg: client.id_token_alg.name().to_string(),
+            created_at: Utc::now().naive_utc(),
+        },
+    )?;
+    Ok((client, secret))
+}
+
+pub fn list(
+    conn: &mut AnyConnection,
+    declared: &HashMap<String, Client>,
+) -> anyhow::Result<Vec<Client>> {
+    let mut all: Vec<Client> = declared.values().cloned().collect();
+    for row in db::clients::all(conn)? {
+        all.push(from_row(row)?);
+    }
+    all.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_are_checked() {
+        for ok in [
+            "https://app.example.com/callback",
+            "https://app.example.com/cb?x=1",
+            "http://localhost:3000/cb",
+            "http://127.0.0.1:8000/cb",
+            "com.example.app:/callback",
+        ] {
+            assert!(check_redirect_uri(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "/relative",
+            "http://app.example.com/cb",
+            "https://app.example.com/cb#frag",
+            "https://user:pw@app.example.com/cb",
+            "javascript:alert(1)",
+            "ftp://x/y",
+        ] {
+            assert!(check_redirect_uri(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn secrets_compare_by_hash() {
+        let client = build(
+            "app",
+            None,
+            Some(crate::random::sha256_hex(b"s3cret")),
+            vec!["https://a.example/cb".into()],
+            vec![],
+            None,
+            None,
+            "config",
+        )
+        .expect("client");
+        assert!(client.secret_matches("s3cret"));
+        assert!(!client.secret_matches("s3cret "));
+        assert!(!client.public);
+        assert_eq!(client.id_token_alg, KeyAlg::RS256);
+    }
+}
