@@ -304,7 +304,11 @@ pub async fn authorize(
     if let Some(hint) = p.login_hint.as_deref().filter(|h| h.len() <= 64) {
         login.append_pair("login_hint", hint);
     }
-    Ok(Outcome::SignIn(format!("/login?{}", login.finish())))
+    Ok(Outcome::SignIn(format!(
+        "{}/login?{}",
+        app.settings.issuer,
+        login.finish()
+    )))
 }
 
 /// After the sign-in page: the pending request is taken (once) and answered if the session

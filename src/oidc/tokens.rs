@@ -276,10 +276,11 @@ pub async fn redeem_code(
         .await?
         .is_some()
     {
+        // Of concurrent redemptions this one won the code, but another arrived before the
+        // marker above existed and could not revoke what is issued here: do it now. The
+        // response still carries the tokens (one redemption wins); they are dead on arrival.
+        tracing::warn!(target: "security", event = "code_reuse", "authorization code reused during redemption; revoking what it issued");
         revoke_redeemed(app, &redeemed).await?;
-        return Err(invalid_grant(
-            "The authorization code was used twice; everything it issued is revoked.",
-        ));
     }
     tracing::info!(target: "security", event = "tokens_issued", client_id = %client.client_id, user_id = %grant.user_id, grant = "authorization_code", "tokens issued");
     Ok(TokenResponse {

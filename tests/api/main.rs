@@ -9,6 +9,7 @@ mod ceremonies;
 mod helpers;
 mod keys;
 mod negative;
+mod oidc;
 mod ops;
 mod pages;
 mod process;

@@ -1,0 +1,780 @@
+//! OIDC-lite: the classic OAuth attacks, each refused with its exact error, over HTTP.
+//! (The whole flow with a certified relying-party library, in a browser, is in `oidc_flow.rs`.)
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::{json, Value};
+
+use crate::authenticator::SoftAuthenticator;
+use crate::helpers::{
+    new_client, reply, spawn_app, spawn_with, Backend, Reply, TestApp, TestConfig,
+};
+
+pub const REDIRECT: &str = "http://localhost:9/cb";
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+pub struct Registered {
+    pub id: String,
+    pub secret: Option<String>,
+}
+
+pub async fn register(
+    app: &TestApp,
+    id: &str,
+    public: bool,
+    redirects: &[&str],
+    logout: &[&str],
+) -> Registered {
+    let (id, redirects, logout) = (
+        id.to_string(),
+        redirects.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        logout.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+    );
+    let secret = app
+        .query(move |conn| {
+            let (_, secret) = passkey_idp::oidc::clients::add(
+                conn,
+                passkey_idp::oidc::clients::NewClient {
+                    client_id: &id,
+                    name: None,
+                    redirect_uris: redirects,
+                    post_logout_redirect_uris: logout,
+                    public,
+                    scopes: None,
+                    id_token_alg: None,
+                },
+            )
+            .map_err(|e| passkey_idp::db::DbError::Migration(e.to_string()))?;
+            Ok((id, secret))
+        })
+        .await;
+    Registered {
+        id: secret.0,
+        secret: secret.1,
+    }
+}
+
+/// The /authorize query for `client`, with overrides (a `None` value drops the parameter).
+pub fn authorize_query(client: &str, overrides: &[(&str, Option<&str>)]) -> String {
+    let mut params: Vec<(String, String)> = [
+        ("response_type", "code"),
+        ("client_id", client),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid profile email offline_access"),
+        ("state", "st&ate=1 ü"),
+        ("nonce", "n-0S6_WzA2Mj"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in overrides {
+        params.retain(|(name, _)| name != k);
+        if let Some(v) = v {
+            params.push((k.to_string(), v.to_string()));
+        }
+    }
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &params {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+pub async fn authorize(
+    app: &TestApp,
+    client: &str,
+    overrides: &[(&str, Option<&str>)],
+) -> reqwest::Response {
+    app.client
+        .get(app.url(&format!(
+            "/authorize?{}",
+            authorize_query(client, overrides)
+        )))
+        .send()
+        .await
+        .expect("authorize")
+}
+
+/// The query of the 303's Location.
+pub fn location_params(res: &reqwest::Response) -> (String, Vec<(String, String)>) {
+    assert_eq!(res.status(), 303, "expected a redirect");
+    let location = res.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    let url = url::Url::parse(&location).expect("absolute location");
+    let params = url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let base = format!(
+        "{}://{}{}",
+        url.scheme(),
+        url.host_str().unwrap_or(""),
+        url.path()
+    );
+    let base = match url.port() {
+        Some(p) => base.replacen(
+            url.host_str().unwrap_or(""),
+            &format!("{}:{p}", url.host_str().unwrap_or("")),
+            1,
+        ),
+        None => base,
+    };
+    (base, params)
+}
+
+pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A signed-in browser (cookie jar) of a new user.
+pub async fn signed_in(app: &TestApp, username: &str) {
+    app.sign_up(username, &mut SoftAuthenticator::synced())
+        .await;
+}
+
+pub async fn code(app: &TestApp, client: &str) -> String {
+    let res = authorize(app, client, &[]).await;
+    let (base, params) = location_params(&res);
+    assert_eq!(base, REDIRECT, "{params:?}");
+    param(&params, "code").expect("a code").to_string()
+}
+
+pub async fn token(app: &TestApp, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> Reply {
+    let mut req = app.client.post(app.url("/token")).form(form);
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    reply(req.send().await.expect("token")).await
+}
+
+pub async fn redeem(app: &TestApp, c: &Registered, code: &str) -> Reply {
+    let secret = c.secret.as_deref();
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    if secret.is_none() {
+        form.push(("client_id", c.id.as_str()));
+    }
+    token(app, &form, secret.map(|s| (c.id.as_str(), s))).await
+}
+
+pub async fn userinfo(app: &TestApp, access_token: &str) -> Reply {
+    reply(
+        app.client
+            .get(app.url("/userinfo"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("userinfo"),
+    )
+    .await
+}
+
+#[track_caller]
+fn assert_oauth_error(r: &Reply, status: u16, code: &str) {
+    assert_eq!((r.status.as_u16(), r.error()), (status, code), "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_document() {
+    let app = spawn_app(Backend::Embedded).await;
+    // Host and X-Forwarded-* never change the issuer.
+    let res = app
+        .client
+        .get(app.url("/.well-known/openid-configuration"))
+        .header("Host", "evil.example")
+        .header("X-Forwarded-Host", "evil.example")
+        .header("X-Forwarded-Proto", "https")
+        .send()
+        .await
+        .expect("discovery");
+    let d: Value = res.json().await.expect("json");
+    assert_eq!(d["issuer"], app.origin.as_str());
+    assert_eq!(
+        d["authorization_endpoint"],
+        format!("{}/authorize", app.origin)
+    );
+    assert_eq!(d["response_types_supported"], json!(["code"]));
+    assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(d["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(
+        d["scopes_supported"],
+        json!(["openid", "profile", "email", "offline_access"])
+    );
+    for m in ["client_secret_basic", "client_secret_post", "none"] {
+        assert!(d["token_endpoint_auth_methods_supported"]
+            .as_array()
+            .expect("list")
+            .contains(&json!(m)));
+    }
+    assert!(!d.to_string().contains("evil.example"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unregistered_and_look_alike_redirect_uris_are_never_redirected_to() {
+    let app = spawn_app(Backend::Embedded).await;
+    let c = register(&app, "app", false, &[REDIRECT], &[]).await;
+    signed_in(&app, "alice").await;
+    for evil in [
+        "http://localhost:9/cb/",
+        "http://LOCALHOST:9/cb",
+        "http://localhost:9/CB",
+        "http://localhost:9/cb?x=1",
+        "http://localhost:10/cb",
+        "http://localhost:9@evil.example/cb",
+        "http://evil.example@localhost:9/cb",
+        "http://localhost:9/%2e%2e/cb",
+        "http://localhost:9/x/../cb",
+        "https://localhost:9/cb",
+        "http://localhost:9/cb#x",
+        "",
+    ] {
+        let res = authorize(&app, &c.id, &[("redirect_uri", Some(evil))]).await;
+        assert_eq!(res.status(), 400, "{evil}");
+        assert!(
+            res.headers().get("location").is_none(),
+            "{evil}: never redirected"
+        );
+        let html = res.text().await.expect("page");
+        assert!(html.contains("can't be used"), "{evil}: an error page");
+    }
+    let res = authorize(&app, &c.id, &[("redirect_uri", None)]).await;
+    assert_eq!(res.status(), 400);
+    let res = authorize(&app, "nobody", &[]).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.headers().get("location").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_errors_go_back_with_state_and_iss() {
+    let app = spawn_app(Backend::Embedded).await;
+    let c = register(&app, "app", false, &[REDIRECT], &[]).await;
+    let cases: Vec<(Vec<(&str, Option<&str>)>, &str)> = vec![
+        (
+            vec![("code_challenge", None), ("code_challenge_method", None)],
+            "invalid_request",
+        ),
+        (
+            vec![("code_challenge_method", Some("plain"))],
+            "invalid_request",
+        ),
+        (vec![("code_challenge_method", None)], "invalid_request"),
+        (
+            vec![("code_challenge", Some("too-short"))],
+            "invalid_request",
+        ),
+        (
+            vec![("response_type", Some("token"))],
+            "unsupported_response_type",
+        ),
+        (
+            vec![("response_type", Some("code id_token"))],
+            "unsupported_response_type",
+        ),
+        (vec![("scope", Some("profile email"))], "invalid_scope"),
+        (vec![("scope", Some("openid admin"))], "invalid_scope"),
+        (vec![("prompt", Some("none"))], "login_required"),
+        (vec![("request", Some("eyJ"))], "request_not_supported"),
+        (vec![("max_age", Some("-1"))], "invalid_request"),
+    ];
+    for (overrides, expected) in cases {
+        let res = authorize(&app, &c.id, &overrides).await;
+        let (base, params) = location_params(&res);
+        assert_eq!(base, REDIRECT);
+        assert_eq!(
+            param(&params, "error"),
+            Some(expected),
+            "{overrides:?}: {params:?}"
+        );
+        assert_eq!(
+            param(&params, "state"),
+            Some("st&ate=1 ü"),
+            "state echoed exactly"
+        );
+        assert_eq!(
+            param(&params, "iss"),
+            Some(app.origin.as_str()),
+            "RFC 9207 iss"
+        );
+        assert!(param(&params, "code").is_none());
+    }
+    // No session: to the sign-in page (on the issuer, whatever Host says), with the hint.
+    let res = app
+        .client
+        .get(app.url(&format!(
+            "/authorize?{}",
+            authorize_query(&c.id, &[("login_hint", Some("alice"))])
+        )))
+        .header("Host", "evil.example")
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().expect("ascii");
+    assert!(
+        location.starts_with(&format!("{}/login?", app.origin)),
+        "{location}"
+    );
+    assert!(location.contains("login_hint=alice"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_session_gets_a_code_at_once_and_prompt_login_asks_again() {
+    let app = spawn_app(Backend::Postgres).await;
+    let c = register(&app, "app", false, &[REDIRECT], &[]).await;
+    signed_in(&app, "alice").await;
+    let res = authorize(&app, &c.id, &[]).await;
+    let (_, params) = location_params(&res);
+    assert!(param(&params, "code").is_some_and(|c| c.len() >= 43));
+    assert_eq!(param(&params, "state"), Some("st&ate=1 ü"));
+    assert_eq!(param(&params, "iss"), Some(app.origin.as_str()));
+    // prompt=none with a session: fine.
+    let res = authorize(&app, &c.id, &[("prompt", Some("none"))]).await;
+    assert!(param(&location_params(&res).1, "code").is_some());
+    // prompt=login and max_age=0: back to the sign-in page.
+    for forcing in [("prompt", Some("login")), ("max_age", Some("0"))] {
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let res = authorize(&app, &c.id, &[forcing]).await;
+        let location = res.headers()["location"]
+            .to_str()
+            .expect("ascii")
+            .to_string();
+        assert!(
+            location.starts_with(&format!("{}/login?", app.origin)),
+            "{forcing:?}: {location}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codes_are_single_use_and_reuse_revokes_what_they_issued() {
+    let app = spawn_app(Backend::Postgres).await;
+    let c = register(&app, "app", false, &[REDIRECT], &[]).await;
+    signed_in(&app, "alice").await;
+    let code = code(&app, &c.id).await;
+    let first = redeem(&app, &c, &code).await;
+    let tokens = first.assert_ok().clone();
+    assert_eq!(first.headers["cache-control"], "no-store");
+    let access = tokens["access_token"].as_str().expect("access").to_string();
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_string();
+    userinfo(&app, &access).await.assert_ok();
+
+    assert_oauth_error(&redeem(&app, &c, &code).await, 400, "invalid_grant");
+    assert_oauth_error(&userinfo(&app, &access).await, 401, "invalid_token");
+    let r = token(
+        &app,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        Some((&c.id, c.secret.as_deref().expect("secret"))),
+    )
+    .await;
+    assert_oauth_error(&r, 400, "invalid_grant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_redemptions_have_one_winner() {
+    let app = spawn_app(Backend::Postgres).await;
+    let c = register(&app, "app", true, &[REDIRECT], &[]).await;
+    signed_in(&app, "alice").await;
+    let code = code(&app, &c.id).await;
+    let replies = futures_util::future::join_all((0..8).map(|_| redeem(&app, &c, &code))).await;
+    let wins = replies.iter().filter(|r| r.status == 200).count();
+    assert_eq!(
+        wins,
+        1,
+        "{:?}",
+        replies
+            .iter()
+            .map(|r| r.body.to_string())
+            .collect::<Vec<_>>()
+    );
+    for r in replies.iter().filter(|r| r.status != 200) {
+        assert_oauth_error(r, 400, "invalid_grant");
+    }
+    // The others' attempts count as reuse: what the winner got is revoked.
+    let winner = replies.iter().find(|r| r.status == 200).expect("winner");
+    let access = winner.body["access_token"].as_str().expect("access");
+    assert_oauth_error(&userinfo(&app, access).await, 401, "invalid_token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_codes_and_codes_bound_to_their_client_and_redirect_uri() {
+    let app = spawn_with(
+        TestConfig::new(Backend::Postgres).with("PASSKEY_IDP__OIDC__CODE_TTL_SECS", "1"),
+    )
+    .await;
+    let c = register(
+        &app,
+        "app",
+        false,
+        &[REDIRECT, "http://localhost:9/other"],
+        &[],
+    )
+    .await;
+    let other = register(&app, "other", false, &[REDIRECT], &[]).await;
+    signed_in(&app, "alice").await;
+
+    let expired = code(&app, &c.id).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_oauth_error(&redeem(&app, &c, &expired).await, 400, "invalid_grant");
+
+    let stolen = code(&app, &c.id).await;
+    assert_oauth_error(&redeem(&app, &other, &stolen).await, 400, "invalid_grant");
+
+    let moved = code(&app, &c.id).await;
+    let r = token(
+        &app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &moved),
+            ("redirect_uri", "http://localhost:9/other"),
+            ("code_verifier", VERIFIER),
+        ],
+        Some((&c.id, c.secret.as_deref().expect("secret"))),
+    )
+    .await;
+    assert_oauth_error(&r, 400, "invalid_grant");
+
+    // PKCE: a wrong verifier, and none at all.
+    let pkce = code(&app, &c.id).await;
+    let wrong = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK";
+    let r = token(
+        &app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &pkce),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", wrong),
+        ],
+        Some((&c.id, c.secret.as_deref().expect("secret"))),
+    )
+    .await;
+    assert_oauth_error(&r, 400, "invalid_grant");
+    let pkce = code(&app, &c.id).await;
+    let r = token(
+        &app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &pkce),
+            ("redirect_uri", REDIRECT),
+        ],
+        Some((&c.id, c.secret.as_deref().expect("secret"))),
+    )
+    .await;
+    assert_oauth_error(&r, 400, "invalid_request");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_authentication_failures_are_invalid_client() {
+    let app = spawn_app(Backend::Embedded).await;
+    let c = register(&app, "app", false, &[REDIRECT], &[]).await;
+    let public = register(&app, "spa", true, &[REDIRECT], &[]).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", "x"),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let r = token(&app, &form, Some((&c.id, "wrong-secret"))).await;
+    assert_oauth_error(&r, 401, "invalid_client");
+    assert!(r.headers["www-authenticate"]
+        .to_str()
+        .expect("ascii")
+        .starts_with("Basic"));
+    for header in [
+        "Basic !!!notbase64",
+        "Basic Zm9v",
+        "Basic ",
+        "Bearer abc",
+        "Basic OmZvbw==",
+    ] {
+        let res = app
+            .client
+            .post(app.url("/token"))
+            .header("Authorization", header)
+            .form(&form)
+            .send()
+            .await
+            .expect("token");
+        assert_oauth_error(&reply(res).await, 401, "invalid_client");
+    }
+    // Two methods at once; a confidential client without its secret; a secret for a public client.
+    let mut both = form.to_vec();
+    both.push(("client_secret", "x"));
+    assert_oauth_error(
+        &token(&app, &both, Some((&c.id, "x"))).await,
+        401,
+        "invalid_client",
+    );
+    let mut no_secret = form.to_vec();
+    no_secret.push(("client_id", &c.id));
+    assert_oauth_error(&token(&app, &no_secret, None).await, 401, "invalid_client");
+    let mut public_with_secret = form.to_vec();
+    public_with_secret.push(("client_id", &public.id));
+    public_with_secret.push(("client_secret", "anything"));
+    assert_oauth_error(
+        &token(&app, &public_with_secret, None).await,
+        401,
+        "invalid_client",
+    );
+    // client_secret_post works like Basic.
+    let mut post = form.to_vec();
+    post.push(("client_id", &c.id));
+    let secret = c.secret.clone().expect("secret");
+    post.push(("client_secret", &secret));
+    assert_oauth_error(&token(&app, &post, None).await, 400, "invalid_grant");
+    // Not a form; unknown grant types.
+    let res = app
+        .client
+        .post(app.url("/token"))
+        .json(&json!({"grant_type": "x"}))
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(res.status(), 400);
+    let r = token(&app, &[("grant_type", "password")], Some((&c.id, &secret))).await;
+    assert_oauth_error(&r, 400, "unsupported_grant_type");
+}
+
+async fn refresh(app: &TestApp, t: String, who: (String, String)) -> Reply {
+    token(
+        app,
+        &[("grant_type", "refresh_token"), ("refresh_token", &t)],
+        Some((&who.0, &who.1)),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
+    let app = spawn_app(Backend::Postgres).await;
+    let c = register(&app, "app", false, &[REDIRECT], &[]).await;
+    let other = register(&app, "other", false, &[REDIRECT], &[]).await;
+    signed_in(&app, "alice").await;
+    let code = code(&app, &c.id).await;
+    let tokens = redeem(&app, &c, &code).await.assert_ok().clone();
+    let r1 = tokens["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_string();
+    let secret = c.secret.clone().expect("secret");
+    let me = (c.id.clone(), secret.clone());
+    // Another client cannot use it.
+    let r = refresh(
+        &app,
+        r1.clone(),
+        (other.id.clone(), other.secret.clone().expect("secret")),
+    )
+    .await;
+    assert_oauth_error(&r, 400, "invalid_grant");
+    let second = refresh(&app, r1.clone(), me.clone())
+        .await
+        .assert_ok()
+        .clone();
+    let r2 = second["refresh_token"]
+        .as_str()
+        .expect("rotated")
+        .to_string();
+    assert_ne!(r1, r2);
+    assert!(second["id_token"].is_string());
+    // The old one again: refused, and the whole family with it.
+    assert_oauth_error(&refresh(&app, r1, me.clone()).await, 400, "invalid_grant");
+    assert_oauth_error(&refresh(&app, r2, me.clone()).await, 400, "invalid_grant");
+
+    // Without offline_access there is no refresh token.
+    let res = authorize(&app, &c.id, &[("scope", Some("openid"))]).await;
+    let code = param(&location_params(&res).1, "code")
+        .expect("code")
+        .to_string();
+    let tokens = redeem(&app, &c, &code).await.assert_ok().clone();
+    assert!(tokens.get("refresh_token").is_none());
+}
+
+fn b64(v: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(v.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn userinfo_refuses_forged_tokens_and_id_tokens() {
+    let app = spawn_app(Backend::Postgres).await;
+    let c = register(&app, "app", false, &[REDIRECT], &[]).await;
+    signed_in(&app, "alice").await;
+    let code = code(&app, &c.id).await;
+    let tokens = redeem(&app, &c, &code).await.assert_ok().clone();
+    let access = tokens["access_token"].as_str().expect("access");
+    let id_token = tokens["id_token"].as_str().expect("id");
+    let info = userinfo(&app, access).await.assert_ok().clone();
+    assert_eq!(info["preferred_username"], "alice");
+
+    let parts: Vec<&str> = access.split('.').collect();
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).expect("b64")).expect("json");
+    let kid = header["kid"].as_str().expect("kid");
+    // alg: none
+    let none = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "typ": "at+jwt", "kid": kid})),
+        parts[1]
+    );
+    // HS256 keyed with something public (the classic key-confusion attack)
+    let hs_header = b64(&json!({"alg": "HS256", "typ": "at+jwt", "kid": kid}));
+    let signing_input = format!("{hs_header}.{}", parts[1]);
+    let jwks = app.get("/.well-known/jwks.json").await.body;
+    let key = openssl::pkey::PKey::hmac(jwks.to_string().as_bytes()).expect("hmac key");
+    let mut signer =
+        openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key).expect("signer");
+    signer.update(signing_input.as_bytes()).expect("update");
+    let hs256 = format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signer.sign_to_vec().expect("sign"))
+    );
+    // A well-formed ES256 token from a key we never published.
+    let claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("json");
+    let group =
+        openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).expect("group");
+    let rogue =
+        openssl::pkey::PKey::from_ec_key(openssl::ec::EcKey::generate(&group).expect("key"))
+            .expect("pkey");
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some("rogue".into());
+    header.typ = Some("at+jwt".into());
+    let unknown_kid = jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_ec_der(&rogue.private_key_to_pkcs8().expect("pkcs8")),
+    )
+    .expect("sign");
+    // Our kid, the rogue key's signature.
+    header.kid = Some(kid.to_string());
+    let wrong_sig = jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_ec_der(&rogue.private_key_to_pkcs8().expect("pkcs8")),
+    )
+    .expect("sign");
+    for (what, forged) in [
+        ("alg none", none.as_str()),
+        ("HS256", hs256.as_str()),
+        ("unknown kid", unknown_kid.as_str()),
+        ("wrong signature", wrong_sig.as_str()),
+        ("an ID token", id_token),
+        ("garbage", "not.a.jwt"),
+    ] {
+        let r = userinfo(&app, forged).await;
+        assert_oauth_error(&r, 401, "invalid_token");
+        let challenge = r.headers["www-authenticate"].to_str().expect("ascii");
+        assert!(
+            challenge.starts_with("Bearer") && challenge.contains("error=\"invalid_token\""),
+            "{what}: {challenge}"
+        );
+    }
+    let none = reply(
+        app.client
+            .get(app.url("/userinfo"))
+            .send()
+            .await
+            .expect("userinfo"),
+    )
+    .await;
+    assert_eq!(none.status, 401);
+
+    // A revoked access token is refused until it expires; revoking an unknown token is a 200.
+    let secret = c.secret.clone().expect("secret");
+    let revoke = |t: String| {
+        let req = app
+            .client
+            .post(app.url("/revoke"))
+            .basic_auth(&c.id, Some(&secret))
+            .form(&[("token", t.as_str())]);
+        async move { req.send().await.expect("revoke").status() }
+    };
+    assert_eq!(revoke(access.to_string()).await, 200);
+    assert_oauth_error(&userinfo(&app, access).await, 401, "invalid_token");
+    assert_eq!(revoke("unknown".to_string()).await, 200);
+    let bad = app
+        .client
+        .post(app.url("/revoke"))
+        .basic_auth(&c.id, Some("wrong"))
+        .form(&[("token", "x")])
+        .send()
+        .await
+        .expect("revoke");
+    assert_oauth_error(&reply(bad).await, 401, "invalid_client");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_ends_the_session_and_returns_only_to_registered_uris() {
+    let app = spawn_app(Backend::Postgres).await;
+    let back = "http://localhost:9/bye";
+    let c = register(&app, "app", false, &[REDIRECT], &[back]).await;
+    signed_in(&app, "alice").await;
+    let code = code(&app, &c.id).await;
+    let id_token = redeem(&app, &c, &code).await.assert_ok()["id_token"]
+        .as_str()
+        .expect("id")
+        .to_string();
+
+    // A look-alike return address: signed out, but shown a page rather than sent there.
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("id_token_hint", &id_token)
+        .append_pair("post_logout_redirect_uri", "http://localhost:9/bye/")
+        .append_pair("state", "s1");
+    let res = app
+        .client
+        .get(app.url(&format!("/logout?{}", q.finish())))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("location").is_none());
+    assert_eq!(
+        app.get("/account/credentials").await.status,
+        401,
+        "the IdP session ended"
+    );
+
+    signed_in(&app, "alice2").await;
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("id_token_hint", &id_token)
+        .append_pair("post_logout_redirect_uri", back)
+        .append_pair("state", "s 2");
+    let res = app
+        .client
+        .get(app.url(&format!("/logout?{}", q.finish())))
+        .send()
+        .await
+        .expect("logout");
+    let (base, params) = location_params(&res);
+    assert_eq!(base, back);
+    assert_eq!(param(&params, "state"), Some("s 2"));
+    assert_eq!(app.get("/account/credentials").await.status, 401);
+
+    // No hint: a page, never a redirect.
+    let stranger = TestApp {
+        client: new_client(),
+        address: app.address.clone(),
+        origin: app.origin.clone(),
+        app: app.app.clone(),
+    };
+    let res = stranger
+        .client
+        .get(stranger.url(&format!("/logout?post_logout_redirect_uri={back}")))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(res.status(), 200);
+}
