@@ -210,15 +210,10 @@ pub async fn run_clients(cmd: ClientsCommand, settings: &Settings) -> anyhow::Re
         Some(path) => clients::load_file(path)?,
         None => Default::default(),
     };
-    let run = move |f: Box<
-        dyn FnOnce(&mut crate::db::AnyConnection) -> anyhow::Result<()> + Send,
-    >|
-          -> anyhow::Result<()> {
-        let mut conn = pool
-            .get()
-            .map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?;
-        f(&mut conn)
-    };
+    let mut conn = pool
+        .get()
+        .map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?;
+    let conn = &mut *conn;
     match cmd {
         ClientsCommand::Add {
             client_id,
@@ -235,7 +230,7 @@ pub async fn run_clients(cmd: ClientsCommand, settings: &Settings) -> anyhow::Re
                 );
             }
             let keys_dir = settings.keys_dir.clone();
-            run(Box::new(move |conn| {
+            {
                 let (client, secret) = clients::add(
                     conn,
                     clients::NewClient {
@@ -271,9 +266,9 @@ pub async fn run_clients(cmd: ClientsCommand, settings: &Settings) -> anyhow::Re
                 }
                 tracing::info!(target: "audit", event = "client_added", client_id = %client.client_id, public = client.public, "client registered");
                 Ok(())
-            }))
+            }
         }
-        ClientsCommand::List { json } => run(Box::new(move |conn| {
+        ClientsCommand::List { json } => {
             let all = clients::list(conn, &declared)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&all)?);
@@ -294,8 +289,8 @@ pub async fn run_clients(cmd: ClientsCommand, settings: &Settings) -> anyhow::Re
                 }
             }
             Ok(())
-        })),
-        ClientsCommand::Remove { client_id } => run(Box::new(move |conn| {
+        }
+        ClientsCommand::Remove { client_id } => {
             if declared.contains_key(&client_id) {
                 anyhow::bail!(
                     "client {client_id} is declared in oidc.clients_file; remove it there"
@@ -307,6 +302,6 @@ pub async fn run_clients(cmd: ClientsCommand, settings: &Settings) -> anyhow::Re
             println!("removed client {client_id}: its codes and refresh tokens are refused from now on (access tokens run out within their lifetime).");
             tracing::info!(target: "audit", event = "client_removed", client_id = %client_id, "client removed");
             Ok(())
-        })),
+        }
     }
 }

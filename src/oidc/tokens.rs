@@ -472,7 +472,7 @@ pub async fn verify_access_token(app: &AppState, token: &str) -> Result<AccessCl
         app,
         token,
         "at+jwt",
-        Some(&[app.settings.audience.clone()]),
+        Some(std::slice::from_ref(&app.settings.audience)),
         false,
     )?;
     if app
@@ -538,7 +538,7 @@ pub async fn revoke(
             app,
             token,
             "at+jwt",
-            Some(&[app.settings.audience.clone()]),
+            Some(std::slice::from_ref(&app.settings.audience)),
             false,
         ) {
             if claims.client_id == client.client_id {

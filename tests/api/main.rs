@@ -10,6 +10,7 @@ mod helpers;
 mod keys;
 mod negative;
 mod oidc;
+mod oidc_flow;
 mod ops;
 mod pages;
 mod process;

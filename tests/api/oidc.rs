@@ -260,7 +260,8 @@ async fn unregistered_and_look_alike_redirect_uris_are_never_redirected_to() {
 async fn request_errors_go_back_with_state_and_iss() {
     let app = spawn_app(Backend::Embedded).await;
     let c = register(&app, "app", false, &[REDIRECT], &[]).await;
-    let cases: Vec<(Vec<(&str, Option<&str>)>, &str)> = vec![
+    type Overrides<'a> = Vec<(&'a str, Option<&'a str>)>;
+    let cases: Vec<(Overrides, &str)> = vec![
         (
             vec![("code_challenge", None), ("code_challenge_method", None)],
             "invalid_request",

@@ -1,0 +1,287 @@
+//! The whole OIDC flow with the `openidconnect` crate — a relying-party library nobody on this
+//! team wrote — unmodified: discovery, authorization with PKCE, state and nonce, the passkey
+//! sign-in in headless Chromium, code exchange, ID token validation by the library, userinfo,
+//! refresh, revocation and RP-initiated logout.
+
+use std::io::{BufRead, BufReader, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use openidconnect::core::{
+    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
+    CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+    CoreUserInfoClaims,
+};
+use openidconnect::{
+    AdditionalProviderMetadata, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
+    Nonce, OAuth2TokenResponse, PkceCodeChallenge, ProviderMetadata, RedirectUrl, RevocationUrl,
+    Scope, TokenResponse,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::browser::{AuthenticatorOptions, Browser};
+use crate::helpers::{spawn_app, Backend};
+use crate::oidc::register;
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+struct RevocationMetadata {
+    revocation_endpoint: String,
+}
+impl AdditionalProviderMetadata for RevocationMetadata {}
+
+type Metadata = ProviderMetadata<
+    RevocationMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+/// The relying service's own little web server: records each request path, answers 200.
+fn relying_service() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut line = String::new();
+            if BufReader::new(&stream).read_line(&mut line).is_ok() {
+                if let Some(path) = line.split_whitespace().nth(1) {
+                    log.lock().expect("lock").push(path.to_string());
+                }
+            }
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+        }
+    });
+    (port, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certified_relying_party_library_runs_the_whole_flow() {
+    let app = spawn_app(Backend::Postgres).await;
+    let (rp_port, rp_seen) = relying_service();
+    let redirect = format!("http://localhost:{rp_port}/callback");
+    let signed_out = format!("http://localhost:{rp_port}/signed-out");
+    let c = register(&app, "notes-app", false, &[&redirect], &[&signed_out]).await;
+
+    let http = openidconnect::reqwest::ClientBuilder::new()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    let issuer = IssuerUrl::new(app.origin.clone()).expect("issuer");
+    let metadata = Metadata::discover_async(issuer, &http)
+        .await
+        .expect("discovery");
+    let revocation = metadata.additional_metadata().revocation_endpoint.clone();
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(c.id.clone()),
+        Some(ClientSecret::new(c.secret.clone().expect("secret"))),
+    )
+    .set_redirect_uri(RedirectUrl::new(redirect.clone()).expect("redirect"))
+    .set_revocation_url(RevocationUrl::new(revocation).expect("revocation"));
+
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, csrf, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("profile".into()))
+        .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("offline_access".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+
+    // The person: signs up once, signs out, then follows the service's sign-in link and
+    // signs in with the passkey on the hosted page.
+    let origin = app.origin.clone();
+    let auth_url = auth_url.to_string();
+    let callback_prefix = redirect.clone();
+    let landed = tokio::task::spawn_blocking(move || {
+        let mut browser = Browser::launch().expect("Chromium");
+        let mut page = browser.new_page().expect("page");
+        page.enable_webauthn().expect("webauthn");
+        let authenticator = page
+            .add_virtual_authenticator(AuthenticatorOptions::default())
+            .expect("authenticator");
+        page.goto(&format!("{origin}/register")).expect("register");
+        page.type_into("#username", "rita").expect("type");
+        page.type_into("#email", "rita@example.com").expect("type");
+        page.click("#register-form button[type=submit]")
+            .expect("submit");
+        page.wait_for("location.pathname === '/account'", Duration::from_secs(10))
+            .expect("signed up");
+        page.set_user_verified(&authenticator, false)
+            .expect("uv off");
+        page.click("button[data-action=logout]").expect("sign out");
+        page.wait_for("location.pathname === '/login'", Duration::from_secs(10))
+            .expect("signed out");
+        page.set_user_verified(&authenticator, true).expect("uv on");
+
+        page.goto(&auth_url).expect("authorize");
+        let js = format!(
+            "location.href.startsWith({})",
+            serde_json::to_string(&callback_prefix).expect("json")
+        );
+        if page.wait_for(&js, Duration::from_secs(15)).is_err() {
+            panic!("never came back to the service: at {:?}", page.url());
+        }
+        let landed = page.url().expect("url");
+        std::fs::create_dir_all("test-artifacts/screenshots").ok();
+        (landed, browser, page, authenticator)
+    })
+    .await
+    .expect("browser");
+    let (landed, browser, mut page, authenticator) = landed;
+    let landed = url::Url::parse(&landed).expect("callback url");
+    let q = |name: &str| {
+        landed
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    assert_eq!(
+        q("state").as_deref(),
+        Some(csrf.secret().as_str()),
+        "state echoed"
+    );
+    assert_eq!(
+        q("iss").as_deref(),
+        Some(app.origin.as_str()),
+        "RFC 9207 iss"
+    );
+    let code = q("code").expect("code");
+    assert!(rp_seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .any(|p| p.starts_with("/callback?")));
+
+    // Code exchange and ID token validation, by the library.
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .expect("token endpoint")
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("code exchange");
+    let id_token = tokens.id_token().expect("an ID token");
+    let claims = id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .expect("the library validates the ID token")
+        .clone();
+    assert!(claims.auth_time().is_some());
+    let amr: Vec<String> = claims
+        .auth_method_refs()
+        .expect("amr")
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert!(
+        amr.contains(&"hwk".to_string())
+            && amr.contains(&"user".to_string())
+            && amr.contains(&"mfa".to_string()),
+        "{amr:?}"
+    );
+    let at_hash = claims.access_token_hash().expect("at_hash");
+    assert!(!at_hash.to_string().is_empty());
+
+    // Userinfo, for the ID token's subject.
+    let info: CoreUserInfoClaims = client
+        .user_info(
+            tokens.access_token().clone(),
+            Some(claims.subject().clone()),
+        )
+        .expect("userinfo endpoint")
+        .request_async(&http)
+        .await
+        .expect("userinfo");
+    assert_eq!(info.preferred_username().map(|u| u.as_str()), Some("rita"));
+    assert_eq!(info.email().map(|e| e.as_str()), Some("rita@example.com"));
+
+    // Refresh: new tokens, rotated refresh token, same subject.
+    let refresh = tokens
+        .refresh_token()
+        .expect("a refresh token (offline_access)")
+        .clone();
+    let refreshed = client
+        .exchange_refresh_token(&refresh)
+        .expect("token endpoint")
+        .request_async(&http)
+        .await
+        .expect("refresh");
+    assert_ne!(
+        refreshed.refresh_token().map(|r| r.secret()),
+        Some(refresh.secret())
+    );
+    let second = client
+        .exchange_refresh_token(&refresh)
+        .expect("token endpoint")
+        .request_async(&http)
+        .await;
+    assert!(second.is_err(), "a used refresh token is refused");
+
+    // Revoke the access token: userinfo refuses it from now on.
+    // (The library refuses to send revocation requests to a non-https endpoint, which the
+    // test server on localhost is; so this one RFC 7009 request is made by hand.)
+    let revoked = http
+        .post(format!("{}/revoke", app.origin))
+        .basic_auth(&c.id, c.secret.as_deref())
+        .form(&[
+            ("token", refreshed.access_token().secret().as_str()),
+            ("token_type_hint", "access_token"),
+        ])
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(revoked.status(), 200);
+    let after: Result<CoreUserInfoClaims, _> = client
+        .user_info(refreshed.access_token().clone(), None)
+        .expect("userinfo endpoint")
+        .request_async(&http)
+        .await;
+    assert!(after.is_err(), "a revoked access token is refused");
+
+    // RP-initiated logout: back to the service's registered address, with its state; the IdP
+    // session is over.
+    let logout = format!(
+        "{}/logout?{}",
+        app.origin,
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("id_token_hint", &id_token.to_string())
+            .append_pair("post_logout_redirect_uri", &signed_out)
+            .append_pair("state", "bye")
+            .finish()
+    );
+    let origin = app.origin.clone();
+    tokio::task::spawn_blocking(move || {
+        let _browser = browser;
+        page.goto(&logout).expect("logout");
+        page.wait_for(
+            "location.pathname === '/signed-out'",
+            Duration::from_secs(10),
+        )
+        .unwrap_or_else(|_| panic!("not sent back after logout: {:?}", page.url()));
+        assert!(page.url().expect("url").ends_with("state=bye"));
+        // (The login page would sign straight back in by autofill; keep it from doing so.)
+        page.set_user_verified(&authenticator, false)
+            .expect("uv off");
+        page.goto(&format!("{origin}/account")).expect("account");
+        page.wait_for("location.pathname === '/login'", Duration::from_secs(10))
+            .expect("signed out at the IdP");
+    })
+    .await
+    .expect("browser");
+}
