@@ -779,3 +779,203 @@ async fn logout_ends_the_session_and_returns_only_to_registered_uris() {
         .expect("logout");
     assert_eq!(res.status(), 200);
 }
+
+#[test]
+fn clients_command_line() {
+    let db = crate::helpers::create_pg_database();
+    let keys = crate::helpers::scratch_dir("cli-keys").join("keys");
+    let keys = keys.display().to_string();
+    let env = [
+        ("DATABASE_URL", db.as_str()),
+        ("PASSKEY_IDP_KEYS_DIR", keys.as_str()),
+    ];
+    let run = |args: &[&str]| crate::helpers::run_cli(args, &env);
+
+    let out = run(&[
+        "clients",
+        "add",
+        "--client-id",
+        "notes",
+        "--redirect-uri",
+        "https://notes.example.com/cb",
+        "--name",
+        "Notes",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let secret = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("client secret (shown once, store it now): "))
+        .expect("the secret is printed once");
+    assert!(secret.len() >= 43);
+    let out = run(&[
+        "clients",
+        "add",
+        "--client-id",
+        "spa",
+        "--public",
+        "--redirect-uri",
+        "http://localhost:3000/cb",
+        "--id-token-alg",
+        "EdDSA",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("secret ("));
+
+    let out = run(&["clients", "list", "--json"]);
+    let list: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let ids: Vec<&str> = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|c| c["client_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["notes", "spa"]);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(secret),
+        "secrets are never listed"
+    );
+    // The EdDSA client got an active EdDSA key for its ID tokens.
+    let keys_out = crate::helpers::run_cli(
+        &["keys", "list", "--json"],
+        &[("PASSKEY_IDP_KEYS_DIR", keys.as_str())],
+    );
+    let key_list: Value = serde_json::from_slice(&keys_out.stdout).expect("keys json");
+    assert!(key_list
+        .as_array()
+        .expect("keys")
+        .iter()
+        .any(|k| k["alg"] == "EdDSA" && k["state"] == "active"));
+
+    for (args, reason) in [
+        (
+            vec![
+                "clients",
+                "add",
+                "--client-id",
+                "notes",
+                "--redirect-uri",
+                "https://x.example/cb",
+            ],
+            "already exists",
+        ),
+        (
+            vec![
+                "clients",
+                "add",
+                "--client-id",
+                "bad",
+                "--redirect-uri",
+                "http://evil.example/cb",
+            ],
+            "only https",
+        ),
+        (
+            vec![
+                "clients",
+                "add",
+                "--client-id",
+                "bad",
+                "--redirect-uri",
+                "https://x.example/cb#f",
+            ],
+            "fragment",
+        ),
+        (
+            vec![
+                "clients",
+                "add",
+                "--client-id",
+                "bad id",
+                "--redirect-uri",
+                "https://x.example/cb",
+            ],
+            "client id",
+        ),
+        (vec!["clients", "remove", "nobody"], "no registered client"),
+    ] {
+        let out = run(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr.trim_end().lines().last().unwrap_or("");
+        assert!(
+            last.starts_with("passkey-idp: ") && last.contains(reason),
+            "{args:?}: {stderr}"
+        );
+    }
+    let out = run(&["clients", "remove", "spa"]);
+    assert!(out.status.success());
+    let out = run(&["clients", "list"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("notes") && !text.contains("spa"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_declared_as_code() {
+    let dir = crate::helpers::scratch_dir("clients-file");
+    let file = dir.join("clients.toml");
+    let secret = "a-long-random-secret-from-the-deployment-vault";
+    let hash = {
+        let digest = openssl::sha::sha256(secret.as_bytes());
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    std::fs::write(
+        &file,
+        format!(
+            "[[client]]\nclient_id = \"declared\"\nname = \"Declared\"\nsecret_sha256 = \"{hash}\"\nredirect_uris = [\"{REDIRECT}\"]\nid_token_alg = \"ES256\"\n"
+        ),
+    )
+    .expect("write");
+    let app = spawn_with(TestConfig::new(Backend::Embedded).with(
+        "PASSKEY_IDP__OIDC__CLIENTS_FILE",
+        &file.display().to_string(),
+    ))
+    .await;
+    signed_in(&app, "alice").await;
+    let c = Registered {
+        id: "declared".into(),
+        secret: Some(secret.into()),
+    };
+    let code = code(&app, &c.id).await;
+    let tokens = redeem(&app, &c, &code).await.assert_ok().clone();
+    let header =
+        jsonwebtoken::decode_header(tokens["id_token"].as_str().expect("id")).expect("header");
+    assert_eq!(
+        header.alg,
+        jsonwebtoken::Algorithm::ES256,
+        "the declared ID token algorithm"
+    );
+
+    // A broken file stops the start with a message naming the setting.
+    std::fs::write(
+        &file,
+        "[[client]]\nclient_id = \"x\"\nredirect_uris = [\"http://evil.example/cb\"]\n",
+    )
+    .expect("write");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let config = TestConfig::new(Backend::Embedded).with(
+        "PASSKEY_IDP__OIDC__CLIENTS_FILE",
+        &file.display().to_string(),
+    );
+    let (settings, _, _) = crate::helpers::test_settings(&config, port);
+    let err = passkey_idp::startup::Application::build_on(settings, listener)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        format!("{err:#}").starts_with("oidc.clients_file"),
+        "{err:#}"
+    );
+}
