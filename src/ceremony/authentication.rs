@@ -9,7 +9,7 @@ use webauthn_rs_core::error::WebauthnError;
 use webauthn_rs_core::proto::{AuthenticationState, Credential, PublicKeyCredential};
 
 use super::registration::uv_policy;
-use super::{challenge_expired, map_webauthn_error, parse_response, store_key, Phase, Username};
+use super::{challenge_expired, map_webauthn_error, parse_response, Phase, Username};
 use crate::db::{self, models::StoredCredential};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -107,15 +107,7 @@ pub async fn begin(app: &AppState, req: BeginRequest) -> Result<Begun, ApiError>
         user_id,
         discoverable: username.is_none(),
     };
-    let ceremony_id = crate::random::token();
-    let value = serde_json::to_string(&pending).map_err(ApiError::internal)?;
-    app.store
-        .put(
-            &store_key("login", &ceremony_id),
-            &value,
-            app.settings.challenge_ttl,
-        )
-        .await?;
+    let ceremony_id = super::keep(app, "login", &pending).await?;
     Ok(Begun {
         options,
         ceremony_id,
@@ -136,16 +128,11 @@ pub async fn finish(
     ceremony_id: Option<&str>,
     body: &[u8],
 ) -> Result<Authenticated, ApiError> {
-    let pending = match ceremony_id {
-        Some(id) => app.store.take(&store_key("login", id)).await?,
-        None => None,
-    };
+    let pending = super::take(app, "login", ceremony_id).await?;
     let rsp: PublicKeyCredential = parse_response(body, |r: &PublicKeyCredential| {
         (r.id.as_str(), r.raw_id.as_slice(), r.type_.as_str())
     })?;
-    let mut pending: Pending = pending
-        .and_then(|p| serde_json::from_str(&p).ok())
-        .ok_or_else(|| challenge_expired(Phase::Login))?;
+    let mut pending: Pending = pending.ok_or_else(|| challenge_expired(Phase::Login))?;
 
     let credential_id = URL_SAFE_NO_PAD.encode(&rsp.raw_id);
     let lookup_id = credential_id.clone();

@@ -147,11 +147,47 @@ fn first_clause(message: &str) -> String {
     message[..cut].trim().trim_end_matches(':').to_string()
 }
 
-pub(crate) fn store_key(kind: &str, ceremony_id: &str) -> String {
+fn store_key(kind: &str, ceremony_id: &str) -> String {
     format!(
         "ceremony:{kind}:{}",
         crate::random::sha256_hex(ceremony_id.as_bytes())
     )
+}
+
+/// Keeps a ceremony's state in the challenge store, for the challenge TTL, under a new random
+/// id: the value of the browser's ceremony cookie. The store key is the id's hash.
+pub(crate) async fn keep<T: serde::Serialize>(
+    app: &AppState,
+    kind: &str,
+    pending: &T,
+) -> Result<String, ApiError> {
+    let ceremony_id = crate::random::token();
+    let value = serde_json::to_string(pending).map_err(ApiError::internal)?;
+    app.store
+        .put(
+            &store_key(kind, &ceremony_id),
+            &value,
+            app.settings.challenge_ttl,
+        )
+        .await?;
+    Ok(ceremony_id)
+}
+
+/// Takes a ceremony's state out in one atomic step, so a ceremony finishes at most once,
+/// whether that finish succeeds or fails. `None` when missing, expired or already used.
+pub(crate) async fn take<T: DeserializeOwned>(
+    app: &AppState,
+    kind: &str,
+    ceremony_id: Option<&str>,
+) -> Result<Option<T>, ApiError> {
+    let Some(id) = ceremony_id else {
+        return Ok(None);
+    };
+    Ok(app
+        .store
+        .take(&store_key(kind, id))
+        .await?
+        .and_then(|v| serde_json::from_str(&v).ok()))
 }
 
 /// RFC 8176 methods for a passkey sign-in: `hwk` for a device-bound key, `swk` for one that can

@@ -11,7 +11,7 @@ use webauthn_rs_core::proto::{
     RequestRegistrationExtensions, ResidentKeyRequirement, UserVerificationPolicy,
 };
 
-use super::{challenge_expired, map_webauthn_error, parse_response, store_key, Phase, Username};
+use super::{challenge_expired, map_webauthn_error, parse_response, Phase, Username};
 use crate::db::{self, models::NewCredential, models::NewUser, DbError};
 use crate::error::ApiError;
 use crate::settings::{Attestation, ResidentKey, Settings, UserVerification};
@@ -82,15 +82,7 @@ pub async fn begin(app: &AppState, req: BeginRequest) -> Result<Begun, ApiError>
         email,
         display_name,
     };
-    let ceremony_id = crate::random::token();
-    let value = serde_json::to_string(&pending).map_err(ApiError::internal)?;
-    app.store
-        .put(
-            &store_key("register", &ceremony_id),
-            &value,
-            app.settings.challenge_ttl,
-        )
-        .await?;
+    let ceremony_id = super::keep(app, "register", &pending).await?;
     Ok(Begun {
         options,
         ceremony_id,
@@ -154,17 +146,12 @@ pub async fn finish(
     body: &[u8],
 ) -> Result<Registered, ApiError> {
     // Take the state first: a failed finish consumes the ceremony as well.
-    let pending = match ceremony_id {
-        Some(id) => app.store.take(&store_key("register", id)).await?,
-        None => None,
-    };
+    let pending = super::take(app, "register", ceremony_id).await?;
     let reg: RegisterPublicKeyCredential =
         parse_response(body, |r: &RegisterPublicKeyCredential| {
             (r.id.as_str(), r.raw_id.as_slice(), r.type_.as_str())
         })?;
-    let pending: Pending = pending
-        .and_then(|p| serde_json::from_str(&p).ok())
-        .ok_or_else(|| challenge_expired(Phase::Register))?;
+    let pending: Pending = pending.ok_or_else(|| challenge_expired(Phase::Register))?;
 
     let now = Utc::now().naive_utc();
     let (new_credential, credential) =
@@ -358,15 +345,7 @@ pub async fn add_begin(app: &AppState, user_id: &str) -> Result<Begun, ApiError>
         state,
         user_id: user.id,
     };
-    let ceremony_id = crate::random::token();
-    let value = serde_json::to_string(&pending).map_err(ApiError::internal)?;
-    app.store
-        .put(
-            &store_key("add", &ceremony_id),
-            &value,
-            app.settings.challenge_ttl,
-        )
-        .await?;
+    let ceremony_id = super::keep(app, "add", &pending).await?;
     Ok(Begun {
         options,
         ceremony_id,
@@ -385,17 +364,13 @@ pub async fn add_finish(
     ceremony_id: Option<&str>,
     body: &[u8],
 ) -> Result<Added, ApiError> {
-    let pending = match ceremony_id {
-        Some(id) => app.store.take(&store_key("add", id)).await?,
-        None => None,
-    };
+    let pending = super::take(app, "add", ceremony_id).await?;
     let reg: RegisterPublicKeyCredential =
         parse_response(body, |r: &RegisterPublicKeyCredential| {
             (r.id.as_str(), r.raw_id.as_slice(), r.type_.as_str())
         })?;
     // The ceremony must have been started by this same user.
     let pending: PendingAddition = pending
-        .and_then(|p| serde_json::from_str(&p).ok())
         .filter(|p: &PendingAddition| p.user_id == user_id)
         .ok_or_else(|| challenge_expired(Phase::Register))?;
     let now = Utc::now().naive_utc();

@@ -158,6 +158,49 @@ fn oauth_error(e: ApiError) -> HttpResponse {
     res
 }
 
+/// `client_secret_post` credentials (RFC 6749 §2.3.1), in any form that authenticates a client.
+#[derive(Debug, Default, Deserialize)]
+pub struct ClientAuthFields {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+trait ClientForm: serde::de::DeserializeOwned {
+    fn auth(&self) -> &ClientAuthFields;
+}
+
+impl ClientForm for TokenForm {
+    fn auth(&self) -> &ClientAuthFields {
+        &self.auth
+    }
+}
+
+impl ClientForm for RevokeForm {
+    fn auth(&self) -> &ClientAuthFields {
+        &self.auth
+    }
+}
+
+/// Reads a form and authenticates the client that sent it (Basic header or form fields).
+async fn authenticated<F: ClientForm>(
+    app: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<(oidc::Client, F), ApiError> {
+    let basic = basic_credentials(req)?;
+    let form: F = read_form(req, payload, app).await?;
+    let client = oidc::authenticate(
+        app,
+        oidc::ClientCredentials {
+            basic,
+            form_id: form.auth().client_id.clone(),
+            form_secret: form.auth().client_secret.clone(),
+        },
+    )
+    .await?;
+    Ok((client, form))
+}
+
 #[derive(Debug, Deserialize)]
 pub struct TokenForm {
     grant_type: Option<String>,
@@ -166,8 +209,8 @@ pub struct TokenForm {
     code_verifier: Option<String>,
     refresh_token: Option<String>,
     scope: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
+    #[serde(flatten)]
+    auth: ClientAuthFields,
 }
 
 #[post("/token")]
@@ -176,24 +219,11 @@ pub async fn token_endpoint(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let basic = match basic_credentials(&req) {
-        Ok(b) => b,
-        Err(e) => return oauth_error(e),
-    };
-    let form: TokenForm = match read_form(&req, payload, &app).await {
-        Ok(f) => f,
+    let (client, form) = match authenticated::<TokenForm>(&app, &req, payload).await {
+        Ok(found) => found,
         Err(e) => return oauth_error(e),
     };
     let result = async {
-        let client = oidc::authenticate(
-            &app,
-            oidc::ClientCredentials {
-                basic,
-                form_id: form.client_id.clone(),
-                form_secret: form.client_secret.clone(),
-            },
-        )
-        .await?;
         match form.grant_type.as_deref() {
             Some("authorization_code") => {
                 oidc::redeem_code(
@@ -347,8 +377,8 @@ pub async fn end_session(
 pub struct RevokeForm {
     token: Option<String>,
     token_type_hint: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
+    #[serde(flatten)]
+    auth: ClientAuthFields,
 }
 
 #[post("/revoke")]
@@ -357,24 +387,11 @@ pub async fn revoke(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let basic = match basic_credentials(&req) {
-        Ok(b) => b,
-        Err(e) => return oauth_error(e),
-    };
-    let form: RevokeForm = match read_form(&req, payload, &app).await {
-        Ok(f) => f,
+    let (client, form) = match authenticated::<RevokeForm>(&app, &req, payload).await {
+        Ok(found) => found,
         Err(e) => return oauth_error(e),
     };
     let result = async {
-        let client = oidc::authenticate(
-            &app,
-            oidc::ClientCredentials {
-                basic,
-                form_id: form.client_id.clone(),
-                form_secret: form.client_secret.clone(),
-            },
-        )
-        .await?;
         let token = form
             .token
             .as_deref()

@@ -104,6 +104,20 @@ pub struct ManifestEntry {
 }
 
 impl ManifestEntry {
+    pub fn new(kid: String, alg: KeyAlg, state: KeyState, at: DateTime<Utc>, by: &str) -> Self {
+        ManifestEntry {
+            kid,
+            alg,
+            state,
+            created_at: at,
+            transitions: vec![Transition {
+                state,
+                at,
+                by: Some(by.to_string()),
+            }],
+        }
+    }
+
     /// When the key last entered its current state.
     pub fn since(&self) -> DateTime<Utc> {
         self.transitions
@@ -167,17 +181,13 @@ impl KeySet {
                 let kid = create_key(dir, alg)?;
                 let mut manifest = Manifest::default();
                 let now = Utc::now();
-                manifest.keys.push(ManifestEntry {
-                    kid: kid.clone(),
+                manifest.keys.push(ManifestEntry::new(
+                    kid.clone(),
                     alg,
-                    state: KeyState::Active,
-                    created_at: now,
-                    transitions: vec![Transition {
-                        state: KeyState::Active,
-                        at: now,
-                        by: Some("first start".into()),
-                    }],
-                });
+                    KeyState::Active,
+                    now,
+                    "first start",
+                ));
                 write_manifest(dir, &manifest)?;
                 Some(kid)
             }

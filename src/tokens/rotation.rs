@@ -15,7 +15,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::keyset::{self, KeyAlg, KeyState, Manifest, ManifestEntry, Transition};
+use super::keyset::{self, KeyAlg, KeyState, Manifest, ManifestEntry};
 use crate::settings::Settings;
 
 #[derive(Debug, Clone)]
@@ -105,17 +105,7 @@ pub fn generate(
         ));
     }
     let kid = keyset::create_key(dir, alg)?;
-    let entry = ManifestEntry {
-        kid,
-        alg,
-        state: KeyState::Next,
-        created_at: now,
-        transitions: vec![Transition {
-            state: KeyState::Next,
-            at: now,
-            by: Some(by.to_string()),
-        }],
-    };
+    let entry = ManifestEntry::new(kid, alg, KeyState::Next, now, by);
     manifest.keys.push(entry.clone());
     keyset::write_manifest(dir, &manifest)?;
     audit("generate", &entry, by);
@@ -297,32 +287,11 @@ pub fn revoke(dir: &Path, kid: &str, by: &str, now: DateTime<Utc>) -> anyhow::Re
         e.set_state(KeyState::Revoked, now, by);
         e.clone()
     };
-    let mut replacement = None;
-    if was_active {
-        if let Some(next) = manifest
-            .keys
-            .iter_mut()
-            .find(|k| k.alg == entry.alg && k.state == KeyState::Next)
-        {
-            next.set_state(KeyState::Active, now, by);
-            replacement = Some(next.clone());
-        } else {
-            let new_kid = keyset::create_key(dir, entry.alg)?;
-            let fresh = ManifestEntry {
-                kid: new_kid,
-                alg: entry.alg,
-                state: KeyState::Active,
-                created_at: now,
-                transitions: vec![Transition {
-                    state: KeyState::Active,
-                    at: now,
-                    by: Some(by.to_string()),
-                }],
-            };
-            manifest.keys.push(fresh.clone());
-            replacement = Some(fresh);
-        }
-    }
+    let replacement = if was_active {
+        Some(sign_now(dir, &mut manifest, entry.alg, now, by)?)
+    } else {
+        None
+    };
     keyset::write_manifest(dir, &manifest)?;
     keyset::delete_private_key(dir, kid)?;
     tracing::warn!(target: "audit", event = "key_changed", action = "revoke", kid = %kid, alg = entry.alg.name(), by, "key revoked");
@@ -349,32 +318,38 @@ pub fn ensure_active(
     if manifest.in_state(alg, KeyState::Active).is_some() {
         return Ok(None);
     }
-    let entry = if let Some(next) = manifest
+    let entry = sign_now(dir, &mut manifest, alg, now, by)?;
+    keyset::write_manifest(dir, &manifest)?;
+    audit("activate-first", &entry, by);
+    Ok(Some(entry))
+}
+
+/// Puts a key of `alg` to signing at once (in `manifest`, which the caller writes): the `next`
+/// key if there is one, else a new key.
+fn sign_now(
+    dir: &Path,
+    manifest: &mut Manifest,
+    alg: KeyAlg,
+    now: DateTime<Utc>,
+    by: &str,
+) -> anyhow::Result<ManifestEntry> {
+    if let Some(next) = manifest
         .keys
         .iter_mut()
         .find(|k| k.alg == alg && k.state == KeyState::Next)
     {
         next.set_state(KeyState::Active, now, by);
-        next.clone()
-    } else {
-        let kid = keyset::create_key(dir, alg)?;
-        let fresh = ManifestEntry {
-            kid,
-            alg,
-            state: KeyState::Active,
-            created_at: now,
-            transitions: vec![Transition {
-                state: KeyState::Active,
-                at: now,
-                by: Some(by.to_string()),
-            }],
-        };
-        manifest.keys.push(fresh.clone());
-        fresh
-    };
-    keyset::write_manifest(dir, &manifest)?;
-    audit("activate-first", &entry, by);
-    Ok(Some(entry))
+        return Ok(next.clone());
+    }
+    let fresh = ManifestEntry::new(
+        keyset::create_key(dir, alg)?,
+        alg,
+        KeyState::Active,
+        now,
+        by,
+    );
+    manifest.keys.push(fresh.clone());
+    Ok(fresh)
 }
 
 /// One step of scheduled rotation: whatever the rules allow now, for every algorithm that has
