@@ -979,3 +979,89 @@ async fn clients_declared_as_code() {
         "{err:#}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn id_token_hints_from_a_retiring_key_are_still_accepted() {
+    use passkey_idp::tokens::{rotation, KeyAlg};
+    let app = spawn_with(
+        TestConfig::new(Backend::Embedded).with("PASSKEY_IDP__KEYS__RELOAD_INTERVAL_SECS", "1"),
+    )
+    .await;
+    let back = "http://localhost:9/bye";
+    let c = register(&app, "app", false, &[REDIRECT], &[back]).await;
+    signed_in(&app, "alice").await;
+    let code = code(&app, &c.id).await;
+    let id_token = redeem(&app, &c, &code).await.assert_ok()["id_token"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let old_kid = jsonwebtoken::decode_header(&id_token)
+        .expect("header")
+        .kid
+        .expect("kid");
+
+    // Rotate the ID-token key: the old one is retiring (still published).
+    let dir = app.app.keys.dir().to_path_buf();
+    let policy = rotation::Policy::from_settings(&app.app.settings);
+    let now = chrono::Utc::now();
+    rotation::generate(&dir, KeyAlg::RS256, "test", now).expect("generate");
+    rotation::rotate(&dir, KeyAlg::RS256, true, &policy, "test", now).expect("rotate");
+    let logout_url = |hint: &str| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("id_token_hint", hint)
+            .append_pair("post_logout_redirect_uri", back)
+            .append_pair("state", "s");
+        app.url(&format!("/logout?{}", q.finish()))
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    let res = app
+        .client
+        .get(logout_url(&id_token))
+        .send()
+        .await
+        .expect("logout");
+    let (base, _) = location_params(&res);
+    assert_eq!(base, back, "a hint signed by a retiring key is accepted");
+
+    // Once retired, the hint no longer names a client: signed out, but no redirect.
+    rotation::retire(&dir, &old_kid, true, &policy, "test", chrono::Utc::now()).expect("retire");
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    let res = app
+        .client
+        .get(logout_url(&id_token))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("location").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorize_and_userinfo_also_take_post() {
+    let app = spawn_app(Backend::Embedded).await;
+    let c = register(&app, "app", false, &[REDIRECT], &[]).await;
+    signed_in(&app, "alice").await;
+    let res = app
+        .client
+        .post(app.url("/authorize"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(authorize_query(&c.id, &[]))
+        .send()
+        .await
+        .expect("authorize");
+    let (base, params) = location_params(&res);
+    assert_eq!(base, REDIRECT);
+    let code = param(&params, "code").expect("code").to_string();
+    let tokens = redeem(&app, &c, &code).await.assert_ok().clone();
+    let access = tokens["access_token"].as_str().expect("access");
+    let info = reply(
+        app.client
+            .post(app.url("/userinfo"))
+            .form(&[("access_token", access)])
+            .send()
+            .await
+            .expect("userinfo"),
+    )
+    .await;
+    assert_eq!(info.assert_ok()["preferred_username"], "alice");
+}
