@@ -199,7 +199,7 @@ fn load(path: &std::path::Path) -> Result<FileState, String> {
 mod tests {
     use super::*;
 
-    const SNAPSHOT: &str = "../shared/data/aaguid.json";
+    const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/aaguid.json");
 
     #[test]
     fn built_in_names_and_unknown_fallback() {

@@ -63,11 +63,12 @@ impl Server {
             origin: format!("http://localhost:{port}"),
             log: dir.join("stderr.log"),
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        // The port is bound before start-up finishes (keys, migrations); wait for an answer.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !answers_health(port) {
             assert!(
                 Instant::now() < deadline,
-                "passkey-idp did not start listening"
+                "passkey-idp did not start serving"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -125,6 +126,24 @@ impl Server {
         let log = std::fs::read_to_string(&self.log).expect("server log");
         (status, log)
     }
+}
+
+/// Whether `GET /healthz` on the port answers 200.
+fn answers_health(port: u16) -> bool {
+    use std::io::Write;
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 200")
 }
 
 fn cookie_values(reply: &crate::helpers::Reply) -> Vec<String> {
