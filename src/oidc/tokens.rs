@@ -568,10 +568,13 @@ pub struct LogoutParams {
 }
 
 pub enum EndSession {
-    /// Back to the relying service.
+    /// Signed out; back to the relying service.
     Redirect(String),
-    /// No (valid) place to return to: show the "signed out" page.
+    /// Signed out; no (valid) place to return to: show the "signed out" page.
     Page,
+    /// No valid id_token_hint: anyone could have sent the person here, so ask before signing
+    /// out (RP-Initiated Logout §2; no logout CSRF).
+    Confirm,
 }
 
 #[derive(Deserialize)]
@@ -584,9 +587,12 @@ struct HintClaims {
 /// client_id).
 pub async fn end_session(app: &AppState, p: &LogoutParams) -> Result<EndSession, ApiError> {
     let hinted_client = match p.id_token_hint.as_deref() {
+        None => return Ok(EndSession::Confirm),
         Some(hint) => {
             // Still accepted when expired or signed by a retiring key: it names, not authorises.
-            let claims: HintClaims = verify(app, hint, "JWT", None, true)?;
+            let Ok(claims) = verify::<HintClaims>(app, hint, "JWT", None, true) else {
+                return Ok(EndSession::Confirm);
+            };
             match claims.aud {
                 serde_json::Value::String(s) => Some(s),
                 serde_json::Value::Array(a) => {
@@ -595,7 +601,6 @@ pub async fn end_session(app: &AppState, p: &LogoutParams) -> Result<EndSession,
                 _ => None,
             }
         }
-        None => None,
     };
     if let (Some(hinted), Some(named)) = (&hinted_client, &p.client_id) {
         if hinted != named {

@@ -338,6 +338,8 @@ pub async fn userinfo(
 #[template(path = "logged_out.html")]
 struct LoggedOut<'a> {
     rp_name: &'a str,
+    /// Ask first (no valid id_token_hint) rather than report.
+    confirm: bool,
 }
 
 /// RP-initiated logout: the IdP session ends, then back to a registered URI or a page.
@@ -347,29 +349,37 @@ pub async fn end_session(
     req: HttpRequest,
     query: web::Query<oidc::LogoutParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let outcome = oidc::end_session(&app, &query).await;
+    let outcome = oidc::end_session(&app, &query).await?;
+    let page = |confirm: bool| {
+        LoggedOut {
+            rp_name: &app.settings.rp_name,
+            confirm,
+        }
+        .render()
+        .map_err(ApiError::internal)
+    };
+    if let oidc::EndSession::Confirm = outcome {
+        return Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(page(true)?));
+    }
     if let Some(id) = super::read_cookie(&req, &app.settings, session::COOKIE) {
         session::end(&app.store, &id).await?;
     }
+    tracing::info!(target: "security", event = "logout", "session ended by RP-initiated logout");
     let removal = removal_cookie(&app.settings, session::COOKIE);
     match outcome {
-        Ok(oidc::EndSession::Redirect(to)) => {
+        oidc::EndSession::Redirect(to) => {
             let mut res = see_other(&to);
             res.add_cookie(&removal).map_err(ApiError::internal)?;
             Ok(res)
         }
-        Ok(oidc::EndSession::Page) | Err(_) => {
-            let body = LoggedOut {
-                rp_name: &app.settings.rp_name,
-            }
-            .render()
-            .map_err(ApiError::internal)?;
-            Ok(HttpResponse::Ok()
-                .cookie(removal)
-                .content_type("text/html; charset=utf-8")
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .body(body))
-        }
+        _ => Ok(HttpResponse::Ok()
+            .cookie(removal)
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(page(false)?)),
     }
 }
 

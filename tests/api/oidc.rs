@@ -6,9 +6,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::authenticator::SoftAuthenticator;
-use crate::helpers::{
-    new_client, reply, spawn_app, spawn_with, Backend, Reply, TestApp, TestConfig,
-};
+use crate::helpers::{reply, spawn_app, spawn_with, Backend, Reply, TestApp, TestConfig};
 
 pub const REDIRECT: &str = "http://localhost:9/cb";
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -764,20 +762,35 @@ async fn logout_ends_the_session_and_returns_only_to_registered_uris() {
     assert_eq!(param(&params, "state"), Some("s 2"));
     assert_eq!(app.get("/account/credentials").await.status, 401);
 
-    // No hint: a page, never a redirect.
-    let stranger = TestApp {
-        client: new_client(),
-        address: app.address.clone(),
-        origin: app.origin.clone(),
-        app: app.app.clone(),
-    };
-    let res = stranger
+    // No hint: anyone could have sent the person here. Nothing ends and nobody is redirected;
+    // the page asks first (no logout CSRF).
+    signed_in(&app, "alice3").await;
+    let res = app
         .client
-        .get(stranger.url(&format!("/logout?post_logout_redirect_uri={back}")))
+        .get(app.url(&format!("/logout?post_logout_redirect_uri={back}")))
         .send()
         .await
         .expect("logout");
     assert_eq!(res.status(), 200);
+    assert!(res.headers().get("location").is_none());
+    assert!(res.text().await.expect("page").contains("Sign out of"));
+    assert_eq!(
+        app.get("/account/credentials").await.status,
+        200,
+        "still signed in"
+    );
+    let forged = app
+        .client
+        .get(app.url("/logout?id_token_hint=not.a.token"))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(forged.status(), 200);
+    assert_eq!(
+        app.get("/account/credentials").await.status,
+        200,
+        "a forged hint ends nothing"
+    );
 }
 
 #[test]
@@ -912,7 +925,11 @@ fn clients_command_line() {
         );
     }
     let out = run(&["clients", "remove", "spa"]);
-    assert!(out.status.success());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = run(&["clients", "list"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("notes") && !text.contains("spa"), "{text}");

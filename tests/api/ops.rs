@@ -257,9 +257,12 @@ fn cli_migrate_and_one_line_failures() {
     );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("migrations applied"));
     // A second run is a no-op that also succeeds.
-    assert!(run_cli(&["migrate"], &[("DATABASE_URL", &url)])
-        .status
-        .success());
+    let again = run_cli(&["migrate"], &[("DATABASE_URL", &url)]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
 
     let embedded = run_cli(&["migrate"], &[]);
     assert!(
