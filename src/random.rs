@@ -18,12 +18,14 @@ pub fn token() -> String {
     URL_SAFE_NO_PAD.encode(bytes(32))
 }
 
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Hex SHA-256, for store keys derived from secrets (the secret itself is never a key).
 pub fn sha256_hex(data: &[u8]) -> String {
-    openssl::sha::sha256(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&openssl::sha::sha256(data))
 }
 
 pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {

@@ -291,7 +291,7 @@ pub async fn log_request(
     next: actix_web::middleware::Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let start = Instant::now();
-    let request_id = hex(&crate::random::bytes(8));
+    let request_id = crate::random::hex(&crate::random::bytes(8));
     let method = req.method().to_string();
     let app = req.app_data::<web::Data<AppState>>().cloned();
     let span = tracing::info_span!("request", request_id = %request_id);
@@ -322,10 +322,6 @@ pub async fn log_request(
             .insert(header::HeaderName::from_static("x-request-id"), v);
     }
     Ok(res)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub fn no_store(mut res: HttpResponse) -> HttpResponse {
