@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against real Postgres and Redis on their standard local ports.
-# Starts them when they are installed but stopped; stops with a clear message when they
-# cannot be had. TEST_DATABASE_URL / TEST_REDIS_URL point the suite elsewhere.
+# Starts them when they are installed but stopped. When they (or Chromium) are missing and the
+# script runs as root on a machine with apt-get, it installs them from Debian's packages;
+# otherwise it stops with a message that says what to install. TEST_DATABASE_URL /
+# TEST_REDIS_URL point the suite elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,31 +21,105 @@ wait_port() {
   die "$what did not start listening on 127.0.0.1:$port within 30 s"
 }
 
+# Installing is done only as root with apt-get (a fresh Debian machine or container).
+can_install() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
+
+# One `apt-get update` for all the installs of a run.
+apt_updated=
+apt_install() {
+  local what=$1
+  shift
+  if [ -z "$apt_updated" ]; then
+    say "updating the package lists (apt-get update)"
+    apt-get update -qq >/dev/null || die "apt-get update failed; install $* yourself (apt-get install -y $*)"
+    apt_updated=1
+  fi
+  say "installing $what (apt-get install -y $*)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null \
+    || die "could not install $what (apt-get install -y $*)"
+}
+
+postgres_installed() {
+  command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ] && [ -n "$(ls /etc/postgresql 2>/dev/null)" ]
+}
+
+# A fresh Debian cluster asks for a password (scram-sha-256) on TCP; the suite connects as user
+# postgres without one. Only for a cluster this script installed: loopback connections as
+# postgres are trusted.
+trust_loopback_postgres() {
+  local hba=/etc/postgresql/$1/main/pg_hba.conf tmp
+  [ -f "$hba" ] || die "$hba is missing; cannot allow the test suite to connect"
+  grep -q '^# passkey-idp test suite' "$hba" && return 0
+  say "allowing user postgres without a password on 127.0.0.1 and ::1 ($hba)"
+  tmp=$(mktemp)
+  {
+    printf '# passkey-idp test suite (scripts/test.sh): user postgres, loopback only, no password.\n'
+    printf 'host all postgres 127.0.0.1/32 trust\n'
+    printf 'host all postgres ::1/128 trust\n'
+    cat "$hba"
+  } >"$tmp"
+  cat "$tmp" >"$hba" # in place: keeps the file's owner and mode
+  rm -f "$tmp"
+}
+
 ensure_postgres() {
   if [ -n "${TEST_DATABASE_URL:-}" ] || port_open 5432; then return; fi
-  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ] && [ -n "$(ls /etc/postgresql 2>/dev/null)" ]; then
-    local version
-    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  local installed_here=
+  if ! postgres_installed; then
+    if can_install; then
+      apt_install Postgres postgresql
+      installed_here=1
+      postgres_installed || die "postgresql was installed but no cluster exists under /etc/postgresql; create one (pg_createcluster) or set TEST_DATABASE_URL"
+    else
+      die "Postgres is not running on 127.0.0.1:5432 and is not installed: install it (sudo apt-get install -y postgresql) and let user postgres connect over 127.0.0.1 without a password (trust in pg_hba.conf), or set TEST_DATABASE_URL"
+    fi
+  fi
+  local version
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  if [ -n "$installed_here" ]; then
+    trust_loopback_postgres "$version"
+  fi
+  # The package may have started the cluster already (then it only needs to re-read pg_hba.conf).
+  if pg_ctlcluster --skip-systemctl-redirect "$version" main status >/dev/null 2>&1; then
+    pg_ctlcluster --skip-systemctl-redirect "$version" main reload \
+      || die "could not reload Postgres $version/main; reload it yourself or set TEST_DATABASE_URL"
+  else
     say "Postgres is stopped; starting cluster $version/main"
     pg_ctlcluster --skip-systemctl-redirect "$version" main start \
       || die "could not start Postgres $version/main; start it yourself or set TEST_DATABASE_URL"
-    wait_port 5432 Postgres
-  else
-    die "Postgres is not running on 127.0.0.1:5432 and is not installed (apt-get install -y postgresql), or set TEST_DATABASE_URL"
   fi
+  wait_port 5432 Postgres
 }
 
 ensure_redis() {
   if [ -n "${TEST_REDIS_URL:-}" ] || port_open 6379; then return; fi
-  if command -v redis-server >/dev/null 2>&1; then
-    say "Redis is stopped; starting it"
-    mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
-    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
-      --dir /var/lib/redis --logfile /var/log/redis/ci.log \
-      || die "could not start Redis; start it yourself or set TEST_REDIS_URL"
-    wait_port 6379 Redis
-  else
-    die "Redis is not running on 127.0.0.1:6379 and is not installed (apt-get install -y redis-server), or set TEST_REDIS_URL"
+  if ! command -v redis-server >/dev/null 2>&1; then
+    if can_install; then
+      apt_install Redis redis-server
+      # The package may have started its own server already.
+      port_open 6379 && return
+    else
+      die "Redis is not running on 127.0.0.1:6379 and is not installed: install it (sudo apt-get install -y redis-server), or set TEST_REDIS_URL"
+    fi
+  fi
+  say "starting Redis on 127.0.0.1:6379"
+  mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log \
+    || die "could not start Redis; start it yourself or set TEST_REDIS_URL"
+  wait_port 6379 Redis
+}
+
+# The suite signs in to Postgres as user postgres without a password (or with TEST_DATABASE_URL):
+# say so now rather than in a hundred failing tests.
+check_postgres_login() {
+  command -v psql >/dev/null 2>&1 || return 0
+  local url=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} error
+  if ! error=$(psql "$url" -Atc 'SELECT 1' 2>&1 >/dev/null); then
+    if [ -n "${TEST_DATABASE_URL:-}" ]; then
+      die "cannot connect to Postgres at TEST_DATABASE_URL (${error%%$'\n'*})"
+    fi
+    die "cannot connect to Postgres as user postgres on 127.0.0.1:5432 (${error%%$'\n'*}); add 'host all postgres 127.0.0.1/32 trust' at the top of pg_hba.conf and reload Postgres, or set TEST_DATABASE_URL"
   fi
 }
 
@@ -58,10 +134,8 @@ drop_old_test_databases() {
 # The page tests drive Debian's Chromium over the DevTools protocol.
 ensure_chromium() {
   if [ -x /usr/bin/chromium ]; then return; fi
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "installing Chromium for the page tests"
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
-      || die "could not install Chromium (apt-get install -y chromium)"
+  if can_install; then
+    apt_install Chromium chromium
   else
     die "Chromium is missing at /usr/bin/chromium: install it (sudo apt-get install -y chromium)"
   fi
@@ -69,6 +143,7 @@ ensure_chromium() {
 
 command -v cargo >/dev/null 2>&1 || die "cargo is not installed; install Rust from https://rustup.rs"
 ensure_postgres
+check_postgres_login
 ensure_redis
 ensure_chromium
 drop_old_test_databases

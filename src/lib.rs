@@ -1,19 +1,23 @@
 //! passkey-idp: a standalone identity provider where people sign up and sign in with passkeys.
+//!
+//! `routes` is the HTTP layer and the only module that knows the web framework; `startup` wires the
+//! services together. Everything else is the domain and its storage.
 
 pub mod account;
 pub mod ceremony;
 pub mod cli;
 pub mod db;
-pub mod error;
+pub mod ephemeral;
+pub mod fault;
 pub mod metadata;
 pub mod metrics;
 pub mod oidc;
 pub mod random;
+pub mod rate_limit;
 pub mod routes;
 pub mod session;
 pub mod settings;
+pub mod signing;
 pub mod startup;
 pub mod state;
-pub mod store;
 pub mod telemetry;
-pub mod tokens;

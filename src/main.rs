@@ -7,6 +7,11 @@ use passkey_idp::startup::{self, Application};
 use passkey_idp::{db, telemetry};
 
 fn main() -> ExitCode {
+    // OpenSSL first, with its exit-time cleanup turned off (rust-openssl initialises with
+    // OPENSSL_INIT_NO_ATEXIT). Otherwise libpq initialises it and registers that cleanup, which
+    // can run while a pool thread is still in a TLS handshake with Postgres: a crash at exit
+    // after the command had done its work.
+    openssl::init();
     let cli = Cli::parse();
     let settings = match Settings::load() {
         Ok(settings) => settings,

@@ -199,7 +199,7 @@ fn load(path: &std::path::Path) -> Result<FileState, String> {
 mod tests {
     use super::*;
 
-    const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/aaguid.json");
+    const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/aaguid.json");
 
     #[test]
     fn built_in_names_and_unknown_fallback() {
@@ -217,13 +217,13 @@ mod tests {
     #[test]
     fn operator_file_overrides_and_reloads() {
         if !std::path::Path::new(SNAPSHOT).exists() {
-            panic!("the shared AAGUID snapshot is missing at {SNAPSHOT}");
+            panic!("the AAGUID fixture is missing at {SNAPSHOT}");
         }
         let dir = std::env::temp_dir().join(format!("pkidp-meta-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("dir");
         let file = dir.join("aaguid.json");
-        std::fs::copy(SNAPSHOT, &file).expect("copy snapshot");
-        let names = AuthenticatorNames::new(Some(file.clone())).expect("loads the real snapshot");
+        std::fs::copy(SNAPSHOT, &file).expect("copy fixture");
+        let names = AuthenticatorNames::new(Some(file.clone())).expect("loads the fixture");
         let onepassword = names.lookup("bada5566-a7aa-401f-bd96-45619a55120d");
         assert_eq!(onepassword.name, "1Password");
         assert!(onepassword

@@ -6,9 +6,10 @@ use base64::Engine;
 /// `n` bytes from OpenSSL's CSPRNG.
 pub fn bytes(n: usize) -> Vec<u8> {
     let mut buf = vec![0u8; n];
-    // OpenSSL's RAND_bytes fails only when the OS gives it no entropy at all; there is no
-    // safe way to continue without randomness.
-    #[allow(clippy::expect_used)]
+    #[expect(
+        clippy::expect_used,
+        reason = "RAND_bytes fails only when the OS gives no entropy at all; there is no safe way to continue without randomness"
+    )]
     openssl::rand::rand_bytes(&mut buf).expect("the system random number generator failed");
     buf
 }
@@ -36,6 +37,9 @@ pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
         signer.update(data)?;
         signer.sign_to_vec()
     };
-    #[allow(clippy::expect_used)]
+    #[expect(
+        clippy::expect_used,
+        reason = "HMAC-SHA256 over in-memory bytes fails only if OpenSSL itself is broken"
+    )]
     compute().expect("HMAC-SHA256 with OpenSSL failed")
 }

@@ -1,14 +1,15 @@
-//! IdP sessions: an opaque 256-bit id in an HttpOnly cookie; the store keeps only the SHA-256
-//! of the id, with a TTL, so a leaked store dump cannot be replayed as cookies.
+//! IdP sessions: an opaque 256-bit id held by the browser; the ephemeral store keeps only the
+//! SHA-256 of the id, with a TTL, so a leaked store dump cannot be replayed as cookies.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ephemeral::{Ephemeral, Key, StoreError};
 use crate::random;
-use crate::store::{ChallengeStore, StoreError};
 
-pub const COOKIE: &str = "pkidp_session";
+/// A recovery session lasts long enough to create one passkey.
+pub const RECOVERY_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
@@ -21,34 +22,71 @@ pub struct Session {
     pub restricted: bool,
 }
 
-fn key(id: &str) -> String {
-    format!("session:{}", random::sha256_hex(id.as_bytes()))
+/// Why a request that needs a session is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    #[error("not signed in, or the session ended")]
+    NotSignedIn,
+    #[error("a recovery session can only add a passkey")]
+    RecoveryOnly,
 }
 
-/// Starts a session and returns its id. An `old` session presented with the request is
-/// ended first, so every sign-in gets a new id (no session fixation).
-pub async fn start(
-    store: &ChallengeStore,
-    session: &Session,
-    ttl: Duration,
-    old: Option<&str>,
-) -> Result<String, StoreError> {
-    if let Some(old) = old {
-        store.delete(&key(old)).await?;
+/// What a request may do with the session it presents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// A session from a passkey sign-in.
+    Full,
+    /// A passkey sign-in, or a recovery session (which may only add a passkey).
+    FullOrRecovery,
+}
+
+impl Session {
+    /// Checks that this session may do what `need` asks.
+    pub fn allows(&self, need: Need) -> Result<(), Denied> {
+        if self.restricted && need == Need::Full {
+            return Err(Denied::RecoveryOnly);
+        }
+        Ok(())
     }
-    let id = random::token();
-    let value = serde_json::to_string(session).unwrap_or_default();
-    store.put(&key(&id), &value, ttl).await?;
-    Ok(id)
 }
 
-pub async fn get(store: &ChallengeStore, id: &str) -> Result<Option<Session>, StoreError> {
-    Ok(store
-        .get(&key(id))
-        .await?
-        .and_then(|v| serde_json::from_str(&v).ok()))
+#[derive(Clone)]
+pub struct Sessions {
+    store: Ephemeral,
+    lifetime: Duration,
 }
 
-pub async fn end(store: &ChallengeStore, id: &str) -> Result<(), StoreError> {
-    store.delete(&key(id)).await
+impl Sessions {
+    pub fn new(store: Ephemeral, lifetime: Duration) -> Sessions {
+        Sessions { store, lifetime }
+    }
+
+    pub fn lifetime(&self) -> Duration {
+        self.lifetime
+    }
+
+    /// Starts a session and returns its id. An `old` session presented with the request is
+    /// ended first, so every sign-in gets a new id (no session fixation). A restricted
+    /// (recovery) session lives [`RECOVERY_LIFETIME`].
+    pub async fn start(&self, session: &Session, old: Option<&str>) -> Result<String, StoreError> {
+        if let Some(old) = old {
+            self.end(old).await?;
+        }
+        let ttl = if session.restricted {
+            RECOVERY_LIFETIME
+        } else {
+            self.lifetime
+        };
+        let id = random::token();
+        self.store.put_json(Key::Session(&id), session, ttl).await?;
+        Ok(id)
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        self.store.get_json(Key::Session(id)).await
+    }
+
+    pub async fn end(&self, id: &str) -> Result<(), StoreError> {
+        self.store.delete(Key::Session(id)).await
+    }
 }

@@ -10,12 +10,17 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use webauthn_rs_core::WebauthnCore;
 
-use crate::db;
+use crate::account::Accounts;
+use crate::ceremony::Passkeys;
+use crate::db::{self, Db};
+use crate::ephemeral::{Ephemeral, MemoryStore, RedisStore};
 use crate::metrics::Metrics;
+use crate::oidc::{Clients, Provider};
+use crate::rate_limit::RateLimits;
+use crate::session::Sessions;
 use crate::settings::Settings;
+use crate::signing::{keyset, rotation, KeyAlg, KeyRing, KeySet, TokenIssuer};
 use crate::state::AppState;
-use crate::store::{ChallengeStore, MemoryStore, RedisStore};
-use crate::tokens::{keyset, rotation, KeyRing, KeySet};
 
 pub struct Application {
     port: u16,
@@ -70,9 +75,9 @@ impl Application {
     }
 }
 
-pub async fn connect_store(settings: &Settings) -> anyhow::Result<ChallengeStore> {
+pub async fn connect_store(settings: &Settings) -> anyhow::Result<Ephemeral> {
     match &settings.redis_url {
-        None => Ok(ChallengeStore::Memory(MemoryStore::new())),
+        None => Ok(Ephemeral::Memory(MemoryStore::new())),
         Some(url) => {
             let store = RedisStore::connect(
                 url,
@@ -86,21 +91,21 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<ChallengeStore
                     db::redact(url)
                 )
             })?;
-            Ok(ChallengeStore::Redis(store))
+            Ok(Ephemeral::Redis(store))
         }
     }
 }
 
 /// Connects the database (blocking, so off the async executor) and applies migrations.
-pub async fn connect_database(settings: &Settings) -> anyhow::Result<db::Pool> {
+pub async fn connect_database(settings: &Settings) -> anyhow::Result<Db> {
     let settings = settings.clone();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<db::Pool> {
-        let pool = db::connect(&settings)?;
-        let applied = db::migrate(&pool).context("DATABASE_URL: migrations failed")?;
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
+        let db = db::connect(&settings)?;
+        let applied = db.migrate().context("DATABASE_URL: migrations failed")?;
         for m in applied {
             tracing::info!(migration = %m, "applied database migration");
         }
-        Ok(pool)
+        Ok(db)
     })
     .await
     .context("database start-up task failed")?
@@ -118,16 +123,15 @@ pub fn webauthn(settings: &Settings) -> anyhow::Result<WebauthnCore> {
     ))
 }
 
-async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
-    let pool = connect_database(&settings).await?;
-    let store = connect_store(&settings).await?;
-    let declared_clients = match &settings.clients_file {
-        Some(path) => crate::oidc::clients::load_file(path).context("oidc.clients_file")?,
-        None => Default::default(),
-    };
+/// Loads the key set (creating the first key on a fresh start), makes sure every algorithm in
+/// use has an active key, and keeps it current: reloads, and scheduled rotation if configured.
+fn load_keys(
+    settings: &Settings,
+    declared: &std::collections::HashMap<String, crate::oidc::Client>,
+) -> anyhow::Result<KeyRing> {
     let dir = settings.keys_dir.clone();
-    let (keys, created) =
-        KeySet::load_or_create(&dir, settings.access_token_alg).with_context(|| {
+    let (mut keys, created) = KeySet::load_or_create(&dir, settings.access_token_alg)
+        .with_context(|| {
             format!(
                 "PASSKEY_IDP_KEYS_DIR: cannot load the key set in {}",
                 dir.display()
@@ -146,35 +150,81 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     }
     // ID tokens are RS256 unless a client asks for another algorithm (OpenID Connect's
     // default); every algorithm a client uses needs an active key.
-    let mut algs = vec![crate::tokens::KeyAlg::RS256];
-    algs.extend(declared_clients.values().map(|c| c.id_token_alg));
-    let mut keys = keys;
+    let mut algs = vec![KeyAlg::RS256];
+    algs.extend(declared.values().map(|c| c.id_token_alg));
     for alg in algs {
         if rotation::ensure_active(&dir, alg, "start-up", chrono::Utc::now())?.is_some() {
             keys = KeySet::load(&dir, settings.access_token_alg)?;
         }
     }
-    let enumeration_secret = keyset::load_or_create_secret(&dir, "enumeration.secret")
-        .with_context(|| format!("PASSKEY_IDP_KEYS_DIR: {}", dir.display()))?;
-    let keys = KeyRing::new(dir, settings.access_token_alg, keys);
+    Ok(KeyRing::new(dir, settings.access_token_alg, keys))
+}
+
+async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    let db = connect_database(&settings).await?;
+    let store = connect_store(&settings).await?;
+    let declared = match &settings.clients_file {
+        Some(path) => crate::oidc::clients::load_file(path).context("oidc.clients_file")?,
+        None => Default::default(),
+    };
+    let keys = load_keys(&settings, &declared)?;
     keys.watch(settings.keys_reload_interval);
+    let enumeration_secret = keyset::load_or_create_secret(keys.dir(), "enumeration.secret")
+        .with_context(|| format!("PASSKEY_IDP_KEYS_DIR: {}", keys.dir().display()))?;
     let instance_id = format!("instance-{}", &crate::random::token()[..10]);
     if settings.keys_rotate_every.is_some() {
-        crate::tokens::schedule::start(&settings, &store, &instance_id);
+        crate::signing::schedule::start(
+            settings.keys_dir.clone(),
+            settings.rotation_policy(),
+            settings.keys_reload_interval,
+            &store,
+            &instance_id,
+        );
     }
     let authenticators = crate::metadata::AuthenticatorNames::new(settings.aaguid_file.clone())?;
     authenticators.watch(std::time::Duration::from_secs(10));
-    Ok(AppState {
-        declared_clients: Arc::new(declared_clients),
-        authenticators,
+
+    let settings = Arc::new(settings);
+    let metrics = Arc::new(Metrics::default());
+    let sessions = Sessions::new(store.clone(), settings.session_lifetime);
+    let limits = RateLimits::new(store.clone(), settings.rate_limits());
+    let tokens = TokenIssuer::new(keys.clone(), settings.issuer_config());
+    let passkeys = Passkeys {
         webauthn: Arc::new(webauthn(&settings)?),
-        settings: Arc::new(settings),
-        db: pool,
+        settings: settings.clone(),
+        db: db.clone(),
+        store: store.clone(),
+        sessions: sessions.clone(),
+        tokens: tokens.clone(),
+        limits: limits.clone(),
+        metrics: metrics.clone(),
+        authenticators: authenticators.clone(),
+        enumeration_secret: Arc::new(enumeration_secret),
+    };
+    let accounts = Accounts {
+        db: db.clone(),
+        sessions: sessions.clone(),
+        limits,
+        authenticators,
+    };
+    let oidc = Provider {
+        settings: settings.clone(),
+        clients: Clients::new(declared, db.clone()),
+        db: db.clone(),
+        store: store.clone(),
+        tokens,
+    };
+    Ok(AppState {
+        settings,
+        db,
         store,
         keys,
+        metrics,
+        sessions,
+        passkeys,
+        accounts,
+        oidc,
         instance_id,
-        metrics: Arc::new(Metrics::default()),
-        enumeration_secret: Arc::new(enumeration_secret),
     })
 }
 
@@ -199,9 +249,9 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
         }
         App::new()
             .app_data(data.clone())
-            .wrap(from_fn(crate::routes::check_origin))
+            .wrap(from_fn(crate::routes::middleware::check_origin))
             .wrap(headers)
-            .wrap(from_fn(crate::routes::log_request))
+            .wrap(from_fn(crate::routes::middleware::log_request))
             .configure(crate::routes::configure)
             .default_service(web::to(crate::routes::not_found))
     })

@@ -1,6 +1,19 @@
 //! Validated input of the registration form.
 
-use crate::error::ApiError;
+/// What is wrong with a field of the registration form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    #[error("a username must be 3 to 64 characters long")]
+    UsernameLength,
+    #[error("a username may contain only a-z, 0-9 and . _ - @ +")]
+    UsernameCharacters,
+    #[error("a username must start with a letter or a digit")]
+    UsernameStart,
+    #[error("the email address is not valid")]
+    Email,
+    #[error("the display name is too long or has control characters")]
+    DisplayName,
+}
 
 /// A username: 3 to 64 characters of lowercase ASCII letters, digits and `. _ - @ +`, starting
 /// with a letter or digit. Input is trimmed and lowercased, so "Alice" and "alice" are one
@@ -9,24 +22,18 @@ use crate::error::ApiError;
 pub struct Username(String);
 
 impl Username {
-    pub fn parse(raw: &str) -> Result<Username, ApiError> {
+    pub fn parse(raw: &str) -> Result<Username, InputError> {
         let name = raw.trim().to_ascii_lowercase();
         let len = name.chars().count();
         if !(3..=64).contains(&len) {
-            return Err(ApiError::invalid_request(
-                "A username must be 3 to 64 characters long.",
-            ));
+            return Err(InputError::UsernameLength);
         }
         let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_@+".contains(c);
         if !name.chars().all(allowed) {
-            return Err(ApiError::invalid_request(
-                "A username may contain only letters a-z, digits and . _ - @ +",
-            ));
+            return Err(InputError::UsernameCharacters);
         }
         if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-            return Err(ApiError::invalid_request(
-                "A username must start with a letter or a digit.",
-            ));
+            return Err(InputError::UsernameStart);
         }
         Ok(Username(name))
     }
@@ -38,7 +45,7 @@ impl Username {
 
 /// An optional email address: trimmed, at most 254 characters, one `@` with text on both sides,
 /// no spaces or control characters. Not verified: it is contact data, not an identifier.
-pub fn parse_email(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+pub fn parse_email(raw: Option<&str>) -> Result<Option<String>, InputError> {
     let Some(email) = raw.map(str::trim).filter(|e| !e.is_empty()) else {
         return Ok(None);
     };
@@ -46,23 +53,19 @@ pub fn parse_email(raw: Option<&str>) -> Result<Option<String>, ApiError> {
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && matches!(email.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains('@') && !domain.starts_with('.') && !domain.ends_with('.'));
     if !valid {
-        return Err(ApiError::invalid_request(
-            "The email address is not valid; enter it as name@example.com, or leave it empty.",
-        ));
+        return Err(InputError::Email);
     }
     Ok(Some(email.to_string()))
 }
 
 /// An optional display name: trimmed, 1 to 64 characters, no control characters. Defaults to
 /// the username. Stored as typed; every page escapes it.
-pub fn parse_display_name(raw: Option<&str>, username: &Username) -> Result<String, ApiError> {
+pub fn parse_display_name(raw: Option<&str>, username: &Username) -> Result<String, InputError> {
     let Some(name) = raw.map(str::trim).filter(|n| !n.is_empty()) else {
         return Ok(username.as_str().to_string());
     };
     if name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(ApiError::invalid_request(
-            "A display name must be at most 64 characters, without control characters.",
-        ));
+        return Err(InputError::DisplayName);
     }
     Ok(name.to_string())
 }

@@ -2,7 +2,7 @@ use diesel::prelude::*;
 
 use super::models::ClientRow;
 use super::schema::oauth_clients as clients;
-use super::{AnyConnection, DbError};
+use super::{AnyConnection, Db, DbError};
 
 pub fn find(conn: &mut AnyConnection, client_id: &str) -> Result<Option<ClientRow>, DbError> {
     Ok(clients::table
@@ -28,4 +28,41 @@ pub fn insert(conn: &mut AnyConnection, row: &ClientRow) -> Result<(), DbError> 
 
 pub fn remove(conn: &mut AnyConnection, client_id: &str) -> Result<bool, DbError> {
     Ok(diesel::delete(clients::table.filter(clients::client_id.eq(client_id))).execute(conn)? == 1)
+}
+
+/// The `oauth_clients` table, from async code.
+pub struct ClientRows<'a>(pub(super) &'a Db);
+
+impl ClientRows<'_> {
+    pub async fn find(&self, client_id: &str) -> Result<Option<ClientRow>, DbError> {
+        let id = client_id.to_owned();
+        self.0.run(move |c| find(c, &id)).await
+    }
+
+    pub async fn all(&self) -> Result<Vec<ClientRow>, DbError> {
+        self.0.run(all).await
+    }
+
+    /// Inserts a new client; false when the id is taken.
+    pub async fn insert_new(&self, row: ClientRow) -> Result<bool, DbError> {
+        let inserted = self
+            .0
+            .run(move |c| {
+                if find(c, &row.client_id)?.is_some() {
+                    return Ok(false);
+                }
+                insert(c, &row)?;
+                Ok(true)
+            })
+            .await;
+        match inserted {
+            Err(e) if e.is_unique_violation() => Ok(false),
+            other => other,
+        }
+    }
+
+    pub async fn remove(&self, client_id: &str) -> Result<bool, DbError> {
+        let id = client_id.to_owned();
+        self.0.run(move |c| remove(c, &id)).await
+    }
 }

@@ -1,9 +1,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::models::{NewCredential, StoredCredential};
+use super::models::{NewCredential, StoredCredential, User};
 use super::schema::webauthn_credentials as creds;
-use super::{AnyConnection, DbError};
+use super::{AnyConnection, Db, DbError};
 
 pub fn find(
     conn: &mut AnyConnection,
@@ -129,4 +129,133 @@ pub fn delete_unless_last(
         .execute(conn)?;
         Ok(Deleted::Yes)
     })
+}
+
+/// A usable sign-in credential: the row and the user it belongs to.
+pub type Owned = (StoredCredential, User);
+
+/// The `webauthn_credentials` table, from async code.
+pub struct Credentials<'a>(pub(super) &'a Db);
+
+impl Credentials<'_> {
+    pub async fn find(&self, credential_id: &str) -> Result<Option<StoredCredential>, DbError> {
+        let id = credential_id.to_owned();
+        self.0.run(move |c| find(c, &id)).await
+    }
+
+    pub async fn for_user(&self, user_id: &str) -> Result<Vec<StoredCredential>, DbError> {
+        let id = user_id.to_owned();
+        self.0.run(move |c| for_user(c, &id)).await
+    }
+
+    /// The credential and its owner, for a sign-in.
+    pub async fn with_owner(&self, credential_id: &str) -> Result<Option<Owned>, DbError> {
+        let id = credential_id.to_owned();
+        self.0
+            .run(move |c| {
+                let Some(row) = find(c, &id)? else {
+                    return Ok(None);
+                };
+                let user = super::users::find_by_id(c, &row.user_id)?;
+                Ok(user.map(|u| (row, u)))
+            })
+            .await
+    }
+
+    /// The named user's id and credentials. An unknown name runs the same two queries, so the
+    /// answer takes as long either way.
+    pub async fn for_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<(String, Vec<StoredCredential>)>, DbError> {
+        let name = username.to_owned();
+        self.0
+            .run(move |c| {
+                let Some(user) = super::users::find_by_username(c, &name)? else {
+                    for_user(c, "")?;
+                    return Ok(None);
+                };
+                let creds = for_user(c, &user.id)?;
+                Ok(Some((user.id, creds)))
+            })
+            .await
+    }
+
+    /// The user and their credentials, for adding another passkey.
+    pub async fn user_with_credentials(
+        &self,
+        user_id: &str,
+    ) -> Result<Option<(User, Vec<StoredCredential>)>, DbError> {
+        let id = user_id.to_owned();
+        self.0
+            .run(move |c| {
+                let Some(user) = super::users::find_by_id(c, &id)? else {
+                    return Ok(None);
+                };
+                let creds = for_user(c, &id)?;
+                Ok(Some((user, creds)))
+            })
+            .await
+    }
+
+    /// Adds a credential to an existing user; false when the credential is already registered.
+    pub async fn add(&self, credential: NewCredential) -> Result<bool, DbError> {
+        let added = self
+            .0
+            .run(move |c| {
+                if find(c, &credential.credential_id)?.is_some() {
+                    return Ok(false);
+                }
+                insert(c, &credential)?;
+                Ok(true)
+            })
+            .await;
+        match added {
+            Err(e) if e.is_unique_violation() => Ok(false),
+            other => other,
+        }
+    }
+
+    /// See [`record_use`].
+    pub async fn record_use(
+        &self,
+        credential_id: &str,
+        new_count: u32,
+        backup_eligible: bool,
+        backup_state: bool,
+        now: NaiveDateTime,
+    ) -> Result<bool, DbError> {
+        let id = credential_id.to_owned();
+        self.0
+            .run(move |c| record_use(c, &id, new_count, backup_eligible, backup_state, now))
+            .await
+    }
+
+    pub async fn flag_clone(&self, credential_id: &str) -> Result<(), DbError> {
+        let id = credential_id.to_owned();
+        self.0.run(move |c| flag_clone(c, &id)).await
+    }
+
+    pub async fn rename(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        name: &str,
+    ) -> Result<bool, DbError> {
+        let (user, id, name) = (
+            user_id.to_owned(),
+            credential_id.to_owned(),
+            name.to_owned(),
+        );
+        self.0.run(move |c| rename(c, &user, &id, &name)).await
+    }
+
+    pub async fn delete_unless_last(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+    ) -> Result<Deleted, DbError> {
+        let (user, id) = (user_id.to_owned(), credential_id.to_owned());
+        self.0.run(move |c| delete_unless_last(c, &user, &id)).await
+    }
 }

@@ -1,6 +1,10 @@
 //! Users and credentials, on Postgres (production) or SQLite (the embedded default), through one
-//! diesel `MultiConnection` so every query is written once. Diesel blocks, so [`run`] moves both
-//! the pool checkout and the query onto actix's blocking thread pool.
+//! diesel `MultiConnection` so every query is written once.
+//!
+//! Domain code talks to [`Db`], whose repositories have async methods that read like the domain
+//! (`db.users().find_by_username(&name).await?`). Diesel blocks, so each method moves the pool
+//! checkout and its queries onto tokio's blocking thread pool. The synchronous, per-table query
+//! functions underneath (`users::find_by_username(conn, ..)`) compose into transactions.
 
 pub mod clients;
 pub mod credentials;
@@ -35,6 +39,72 @@ pub enum AnyConnection {
 }
 
 pub type Pool = r2d2::Pool<Manager>;
+
+/// The database as the domain sees it: a pool and one repository per table.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+}
+
+impl Db {
+    pub fn new(pool: Pool) -> Db {
+        Db { pool }
+    }
+
+    pub fn users(&self) -> users::Users<'_> {
+        users::Users(self)
+    }
+
+    pub fn credentials(&self) -> credentials::Credentials<'_> {
+        credentials::Credentials(self)
+    }
+
+    pub fn recovery_codes(&self) -> recovery_codes::RecoveryCodes<'_> {
+        recovery_codes::RecoveryCodes(self)
+    }
+
+    pub fn refresh_tokens(&self) -> refresh_tokens::RefreshTokens<'_> {
+        refresh_tokens::RefreshTokens(self)
+    }
+
+    pub fn clients(&self) -> clients::ClientRows<'_> {
+        clients::ClientRows(self)
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool: the building block of
+    /// every repository method, and the way to run several queries in one transaction.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(|_| DbError::PoolTimeout)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| DbError::Blocking(e.to_string()))?
+    }
+
+    /// Used by `/readyz`: a round trip to the database within `timeout`.
+    pub async fn ping(&self, timeout: Duration) -> Result<(), DbError> {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get_timeout(timeout)
+                .map_err(|_| DbError::PoolTimeout)?;
+            conn.ping().map_err(DbError::Query)
+        })
+        .await
+        .map_err(|e| DbError::Blocking(e.to_string()))?
+    }
+
+    /// Applies pending migrations (blocking; start-up and `migrate` only).
+    pub fn migrate(&self) -> Result<Vec<String>, DbError> {
+        migrate(&self.pool)
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -103,7 +173,7 @@ impl r2d2::ManageConnection for Manager {
 
 /// Builds the pool after one direct connection attempt, so that start-up reports the
 /// database's own reason (with the setting to fix) rather than a generic pool timeout.
-pub fn connect(settings: &Settings) -> anyhow::Result<Pool> {
+pub fn connect(settings: &Settings) -> anyhow::Result<Db> {
     use r2d2::ManageConnection;
     if let DatabaseBackend::Sqlite { path } = &settings.database {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -122,11 +192,13 @@ pub fn connect(settings: &Settings) -> anyhow::Result<Pool> {
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
         })
         .map_err(|e| anyhow::anyhow!("{}", describe_connect_error(settings, &e)))?;
-    Ok(r2d2::Pool::builder()
-        .max_size(settings.db_pool_size)
-        .connection_timeout(settings.db_connect_timeout)
-        .min_idle(Some(1))
-        .build_unchecked(manager))
+    Ok(Db::new(
+        r2d2::Pool::builder()
+            .max_size(settings.db_pool_size)
+            .connection_timeout(settings.db_connect_timeout)
+            .min_idle(Some(1))
+            .build_unchecked(manager),
+    ))
 }
 
 fn describe_connect_error(settings: &Settings, e: &diesel::ConnectionError) -> String {
@@ -156,23 +228,8 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Runs `f` with a pooled connection on the blocking thread pool.
-pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, DbError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut AnyConnection) -> Result<T, DbError> + Send + 'static,
-{
-    let pool = pool.clone();
-    actix_web::web::block(move || {
-        let mut conn = pool.get().map_err(|_| DbError::PoolTimeout)?;
-        f(&mut conn)
-    })
-    .await
-    .map_err(|e| DbError::Blocking(e.to_string()))?
-}
-
 /// Applies pending migrations; on Postgres under an advisory lock.
-pub fn migrate(pool: &Pool) -> Result<Vec<String>, DbError> {
+fn migrate(pool: &Pool) -> Result<Vec<String>, DbError> {
     let mut conn = pool.get().map_err(|_| DbError::PoolTimeout)?;
     let applied = match &mut *conn {
         AnyConnection::Postgresql(pg) => {
@@ -192,17 +249,4 @@ pub fn migrate(pool: &Pool) -> Result<Vec<String>, DbError> {
             .map_err(|e| DbError::Migration(e.to_string()))?,
     };
     Ok(applied)
-}
-
-/// Used by `/readyz`: a round trip to the database within `timeout`.
-pub async fn ping(pool: &Pool, timeout: Duration) -> Result<(), DbError> {
-    let pool = pool.clone();
-    actix_web::web::block(move || {
-        let mut conn = pool
-            .get_timeout(timeout)
-            .map_err(|_| DbError::PoolTimeout)?;
-        conn.ping().map_err(DbError::Query)
-    })
-    .await
-    .map_err(|e| DbError::Blocking(e.to_string()))?
 }

@@ -3,7 +3,7 @@ use diesel::prelude::*;
 
 use super::models::{NewRecoveryCode, RecoveryCode};
 use super::schema::recovery_codes as codes;
-use super::{AnyConnection, DbError};
+use super::{AnyConnection, Db, DbError};
 
 /// Replaces the user's codes with a new set, in one transaction: the old set is void at once.
 pub fn replace(
@@ -46,4 +46,41 @@ pub fn mark_used(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> Resu
         .set(codes::used_at.eq(Some(now)))
         .execute(conn)?;
     Ok(updated == 1)
+}
+
+/// The `recovery_codes` table, from async code.
+pub struct RecoveryCodes<'a>(pub(super) &'a Db);
+
+impl RecoveryCodes<'_> {
+    pub async fn replace(&self, user_id: &str, new: Vec<NewRecoveryCode>) -> Result<(), DbError> {
+        let id = user_id.to_owned();
+        self.0.run(move |c| replace(c, &id, &new)).await
+    }
+
+    /// The named user's id and unused codes; `None` for an unknown username.
+    pub async fn unused_for_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<(String, Vec<RecoveryCode>)>, DbError> {
+        let name = username.to_owned();
+        self.0
+            .run(move |c| {
+                let Some(user) = super::users::find_by_username(c, &name)? else {
+                    return Ok(None);
+                };
+                let codes = unused(c, &user.id)?;
+                Ok(Some((user.id, codes)))
+            })
+            .await
+    }
+
+    pub async fn count_unused(&self, user_id: &str) -> Result<i64, DbError> {
+        let id = user_id.to_owned();
+        self.0.run(move |c| count_unused(c, &id)).await
+    }
+
+    pub async fn mark_used(&self, code_id: &str, now: NaiveDateTime) -> Result<bool, DbError> {
+        let id = code_id.to_owned();
+        self.0.run(move |c| mark_used(c, &id, now)).await
+    }
 }

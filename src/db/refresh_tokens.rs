@@ -3,7 +3,7 @@ use diesel::prelude::*;
 
 use super::models::RefreshTokenRow;
 use super::schema::refresh_tokens as tokens;
-use super::{AnyConnection, DbError};
+use super::{AnyConnection, Db, DbError};
 
 pub fn find(
     conn: &mut AnyConnection,
@@ -48,4 +48,32 @@ pub fn revoke_family(
         .filter(tokens::revoked_at.is_null())
         .set(tokens::revoked_at.eq(Some(now)))
         .execute(conn)?)
+}
+
+/// The `refresh_tokens` table, from async code. Tokens are known only by their SHA-256.
+pub struct RefreshTokens<'a>(pub(super) &'a Db);
+
+impl RefreshTokens<'_> {
+    pub async fn find(&self, token_sha256: &str) -> Result<Option<RefreshTokenRow>, DbError> {
+        let hash = token_sha256.to_owned();
+        self.0.run(move |c| find(c, &hash)).await
+    }
+
+    pub async fn insert(&self, row: RefreshTokenRow) -> Result<(), DbError> {
+        self.0.run(move |c| insert(c, &row)).await
+    }
+
+    pub async fn mark_used(&self, token_sha256: &str, now: NaiveDateTime) -> Result<bool, DbError> {
+        let hash = token_sha256.to_owned();
+        self.0.run(move |c| mark_used(c, &hash, now)).await
+    }
+
+    pub async fn revoke_family(
+        &self,
+        family_id: &str,
+        now: NaiveDateTime,
+    ) -> Result<usize, DbError> {
+        let family = family_id.to_owned();
+        self.0.run(move |c| revoke_family(c, &family, now)).await
+    }
 }

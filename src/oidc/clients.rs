@@ -3,13 +3,15 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use crate::db::{self, models::ClientRow, AnyConnection, DbError};
-use crate::tokens::KeyAlg;
+use crate::db::{models::ClientRow, Db};
+use crate::fault::Fault;
+use crate::signing::KeyAlg;
 
 pub const SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
@@ -126,13 +128,16 @@ pub fn load_file(path: &Path) -> anyhow::Result<HashMap<String, Client>> {
     let mut clients = HashMap::new();
     for c in file.client {
         let client = build(
-            &c.client_id,
-            c.name.as_deref(),
+            NewClient {
+                client_id: &c.client_id,
+                name: c.name.as_deref(),
+                redirect_uris: c.redirect_uris,
+                post_logout_redirect_uris: c.post_logout_redirect_uris,
+                public: c.secret_sha256.is_none(),
+                scopes: c.scopes.as_deref(),
+                id_token_alg: c.id_token_alg.as_deref(),
+            },
             c.secret_sha256,
-            c.redirect_uris,
-            c.post_logout_redirect_uris,
-            c.scopes.as_deref(),
-            c.id_token_alg.as_deref(),
             "config",
         )
         .with_context(|| format!("{}: client {}", path.display(), c.client_id))?;
@@ -156,17 +161,21 @@ pub fn load_file(path: &Path) -> anyhow::Result<HashMap<String, Client>> {
     Ok(clients)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Checks a client's description; `secret_sha256` is `None` for a public client.
 fn build(
-    client_id: &str,
-    name: Option<&str>,
+    new: NewClient<'_>,
     secret_sha256: Option<String>,
-    redirect_uris: Vec<String>,
-    post_logout_redirect_uris: Vec<String>,
-    scopes: Option<&str>,
-    id_token_alg: Option<&str>,
     source: &'static str,
 ) -> anyhow::Result<Client> {
+    let NewClient {
+        client_id,
+        name,
+        redirect_uris,
+        post_logout_redirect_uris,
+        scopes,
+        id_token_alg,
+        ..
+    } = new;
     if client_id.is_empty()
         || client_id.len() > 128
         || !client_id
@@ -210,25 +219,6 @@ fn build(
     })
 }
 
-/// Looks a client up: clients declared in the file first, then the database.
-pub fn find(
-    conn: &mut AnyConnection,
-    declared: &HashMap<String, Client>,
-    client_id: &str,
-) -> Result<Option<Client>, DbError> {
-    if let Some(c) = declared.get(client_id) {
-        return Ok(Some(c.clone()));
-    }
-    match db::clients::find(conn, client_id)? {
-        Some(row) => from_row(row).map(Some).map_err(|e| {
-            DbError::Blocking(format!(
-                "client {client_id} is stored in an unreadable form: {e}"
-            ))
-        }),
-        None => Ok(None),
-    }
-}
-
 pub struct NewClient<'a> {
     pub client_id: &'a str,
     pub name: Option<&'a str>,
@@ -239,33 +229,57 @@ pub struct NewClient<'a> {
     pub id_token_alg: Option<&'a str>,
 }
 
-/// Registers a client; returns it and, for a confidential client, its secret (shown once).
-pub fn add(
-    conn: &mut AnyConnection,
-    new: NewClient<'_>,
-) -> anyhow::Result<(Client, Option<String>)> {
-    let secret = (!new.public).then(crate::random::token);
-    let client = build(
-        new.client_id,
-        new.name,
-        secret
-            .as_deref()
-            .map(|s| crate::random::sha256_hex(s.as_bytes())),
-        new.redirect_uris,
-        new.post_logout_redirect_uris,
-        new.scopes,
-        new.id_token_alg,
-        "database",
-    )?;
-    if db::clients::find(conn, &client.client_id)?.is_some() {
-        bail!(
-            "a client with id {} already exists; remove it first",
-            client.client_id
-        );
+/// Every client: those declared in `oidc.clients_file`, then those registered in the database.
+#[derive(Clone)]
+pub struct Clients {
+    declared: Arc<HashMap<String, Client>>,
+    db: Db,
+}
+
+impl Clients {
+    pub fn new(declared: HashMap<String, Client>, db: Db) -> Clients {
+        Clients {
+            declared: Arc::new(declared),
+            db,
+        }
     }
-    db::clients::insert(
-        conn,
-        &ClientRow {
+
+    pub fn declared(&self) -> impl Iterator<Item = &Client> {
+        self.declared.values()
+    }
+
+    pub fn is_declared(&self, client_id: &str) -> bool {
+        self.declared.contains_key(client_id)
+    }
+
+    pub async fn find(&self, client_id: &str) -> Result<Option<Client>, Fault> {
+        if let Some(c) = self.declared.get(client_id) {
+            return Ok(Some(c.clone()));
+        }
+        match self.db.clients().find(client_id).await? {
+            Some(row) => from_row(row).map(Some).map_err(|e| {
+                Fault::Internal(format!(
+                    "client {client_id} is stored in an unreadable form: {e}"
+                ))
+            }),
+            None => Ok(None),
+        }
+    }
+
+    /// Registers a client; returns it and, for a confidential client, its secret (shown once).
+    pub async fn add(&self, new: NewClient<'_>) -> anyhow::Result<(Client, Option<String>)> {
+        if self.is_declared(new.client_id) {
+            bail!(
+                "client {} is declared in oidc.clients_file; change it there",
+                new.client_id
+            );
+        }
+        let secret = (!new.public).then(crate::random::token);
+        let hash = secret
+            .as_deref()
+            .map(|s| crate::random::sha256_hex(s.as_bytes()));
+        let client = build(new, hash, "database")?;
+        let row = ClientRow {
             client_id: client.client_id.clone(),
             name: client.name.clone(),
             secret_sha256: client.secret_sha256.clone(),
@@ -274,21 +288,35 @@ pub fn add(
             scopes: client.scopes.join(" "),
             id_token_alg: client.id_token_alg.name().to_string(),
             created_at: Utc::now().naive_utc(),
-        },
-    )?;
-    Ok((client, secret))
-}
-
-pub fn list(
-    conn: &mut AnyConnection,
-    declared: &HashMap<String, Client>,
-) -> anyhow::Result<Vec<Client>> {
-    let mut all: Vec<Client> = declared.values().cloned().collect();
-    for row in db::clients::all(conn)? {
-        all.push(from_row(row)?);
+        };
+        if !self.db.clients().insert_new(row).await? {
+            bail!(
+                "a client with id {} already exists; remove it first",
+                client.client_id
+            );
+        }
+        Ok((client, secret))
     }
-    all.sort_by(|a, b| a.client_id.cmp(&b.client_id));
-    Ok(all)
+
+    pub async fn list(&self) -> anyhow::Result<Vec<Client>> {
+        let mut all: Vec<Client> = self.declared.values().cloned().collect();
+        for row in self.db.clients().all().await? {
+            all.push(from_row(row)?);
+        }
+        all.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        Ok(all)
+    }
+
+    /// Removes a registered client; declared ones are changed in their file.
+    pub async fn remove(&self, client_id: &str) -> anyhow::Result<()> {
+        if self.is_declared(client_id) {
+            bail!("client {client_id} is declared in oidc.clients_file; remove it there");
+        }
+        if !self.db.clients().remove(client_id).await? {
+            bail!("there is no registered client {client_id}");
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -321,13 +349,16 @@ mod tests {
     #[test]
     fn secrets_compare_by_hash() {
         let client = build(
-            "app",
-            None,
+            NewClient {
+                client_id: "app",
+                name: None,
+                redirect_uris: vec!["https://a.example/cb".into()],
+                post_logout_redirect_uris: vec![],
+                public: false,
+                scopes: None,
+                id_token_alg: None,
+            },
             Some(crate::random::sha256_hex(b"s3cret")),
-            vec!["https://a.example/cb".into()],
-            vec![],
-            None,
-            None,
             "config",
         )
         .expect("client");

@@ -1,23 +1,23 @@
-//! The account JSON endpoints of API.md (session cookie required), recovery and sign-out.
+//! The account JSON endpoints (session cookie required), recovery and sign-out.
 
 use actix_web::cookie::SameSite;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{
-    client_addr, make_cookie, no_store, read_body, read_cookie, read_json, removal_cookie,
-    require_json, require_session, Need,
-};
-use crate::ceremony::{registration, CEREMONY_COOKIE};
-use crate::error::ApiError;
-use crate::session::{self, Session};
+use super::body::{read_json, read_raw_json};
+use super::cookies::{self, CEREMONY, SESSION};
+use super::error::ApiError;
+use super::webauthn::begun;
+use super::{client_addr, no_store, require_session};
+use crate::account::recovery::RecoverRequest;
+use crate::session::{Need, RECOVERY_LIFETIME};
 use crate::state::AppState;
 
 #[get("/account/credentials")]
 pub async fn list(app: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let s = require_session(&req, &app, Need::Full).await?;
-    let creds = crate::account::credentials(&app, &s.session.user_id).await?;
+    let creds = app.accounts.credentials(&s.session.user_id).await?;
     Ok(no_store(HttpResponse::Ok().json(creds)))
 }
 
@@ -34,10 +34,13 @@ pub async fn rename(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let s = require_session(&req, &app, Need::Full).await?;
-    let body: RenameRequest = read_json(&req, payload, &app.settings).await?;
-    crate::account::rename(&app, &s.session.user_id, &id, &body.name).await?;
+    let body: RenameRequest = read_json(&req, payload, app.settings.max_body_bytes).await?;
+    let name = app
+        .accounts
+        .rename(&s.session.user_id, &id, &body.name)
+        .await?;
     Ok(no_store(HttpResponse::Ok().json(
-        json!({ "status": "ok", "id": id.as_str(), "name": body.name.trim() }),
+        json!({ "status": "ok", "id": id.as_str(), "name": name }),
     )))
 }
 
@@ -48,7 +51,7 @@ pub async fn remove(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let s = require_session(&req, &app, Need::Full).await?;
-    crate::account::delete(&app, &s.session.user_id, &id).await?;
+    app.accounts.delete(&s.session.user_id, &id).await?;
     Ok(no_store(HttpResponse::Ok().json(json!({ "status": "ok" }))))
 }
 
@@ -59,15 +62,12 @@ pub async fn add_begin(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let s = require_session(&req, &app, Need::FullOrRecovery).await?;
-    let b = registration::add_begin(&app, &s.session.user_id).await?;
-    let cookie = make_cookie(
-        &app.settings,
-        CEREMONY_COOKIE,
-        b.ceremony_id,
-        app.settings.challenge_ttl,
-        SameSite::Strict,
-    );
-    Ok(no_store(HttpResponse::Ok().cookie(cookie).json(b.options)))
+    let started = app
+        .passkeys
+        .begin_adding(&s.session.user_id)
+        .await
+        .map_err(ApiError::Registration)?;
+    Ok(begun(&app, started))
 }
 
 #[post("/account/credentials/finish")]
@@ -77,21 +77,22 @@ pub async fn add_finish(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let s = require_session(&req, &app, Need::FullOrRecovery).await?;
-    require_json(&req)?;
-    let body = read_body(payload, app.settings.max_body_bytes).await?;
-    let ceremony_id = read_cookie(&req, &app.settings, CEREMONY_COOKIE);
-    let added =
-        registration::add_finish(&app, &s.session.user_id, ceremony_id.as_deref(), &body).await?;
+    let body = read_raw_json(&req, payload, app.settings.max_body_bytes).await?;
+    let ceremony_id = cookies::read(&req, &app.settings, CEREMONY);
+    let recovery = s.session.restricted.then_some(s.session_id.as_str());
+    let added = app
+        .passkeys
+        .add(&s.session.user_id, ceremony_id.as_deref(), &body, recovery)
+        .await
+        .map_err(ApiError::Registration)?;
     let mut res = HttpResponse::Ok();
-    res.cookie(removal_cookie(&app.settings, CEREMONY_COOKIE));
-    if s.session.restricted {
-        // The recovery session has done its one job: the new passkey is the way in now.
-        session::end(&app.store, &s.session_id).await?;
-        res.cookie(removal_cookie(&app.settings, session::COOKIE));
+    res.cookie(cookies::removal(&app.settings, CEREMONY));
+    if recovery.is_some() {
+        res.cookie(cookies::removal(&app.settings, SESSION));
     }
     Ok(no_store(res.json(json!({
         "status": "ok",
-        "credential": { "id": added.credential_id, "name": added.name, "synced": added.synced },
+        "credential": { "id": added.id, "name": added.name, "synced": added.synced },
     }))))
 }
 
@@ -101,7 +102,7 @@ pub async fn recovery_codes(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let s = require_session(&req, &app, Need::Full).await?;
-    let codes = crate::account::new_recovery_codes(&app, &s.session.user_id).await?;
+    let codes = app.accounts.new_recovery_codes(&s.session.user_id).await?;
     Ok(no_store(HttpResponse::Ok().json(json!({ "codes": codes }))))
 }
 
@@ -112,18 +113,19 @@ pub async fn recover(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body: crate::account::RecoverRequest = read_json(&req, payload, &app.settings).await?;
-    let user_id = crate::account::recover(&app, body, &client_addr(&req)).await?;
-    let old = read_cookie(&req, &app.settings, session::COOKIE);
-    let recovery = Session {
-        user_id,
-        auth_time: chrono::Utc::now().timestamp(),
-        amr: vec!["otp".to_string()],
-        restricted: true,
-    };
-    let ttl = crate::account::RECOVERY_SESSION;
-    let id = session::start(&app.store, &recovery, ttl, old.as_deref()).await?;
-    let cookie = make_cookie(&app.settings, session::COOKIE, id, ttl, SameSite::Strict);
+    let body: RecoverRequest = read_json(&req, payload, app.settings.max_body_bytes).await?;
+    let old = cookies::read(&req, &app.settings, SESSION);
+    let id = app
+        .accounts
+        .recover(body, &client_addr(&req), old.as_deref())
+        .await?;
+    let cookie = cookies::make(
+        &app.settings,
+        SESSION,
+        id,
+        RECOVERY_LIFETIME,
+        SameSite::Strict,
+    );
     Ok(no_store(
         HttpResponse::Ok()
             .cookie(cookie)
@@ -133,12 +135,12 @@ pub async fn recover(
 
 #[post("/logout")]
 pub async fn logout(app: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    if let Some(id) = read_cookie(&req, &app.settings, session::COOKIE) {
-        session::end(&app.store, &id).await?;
+    if let Some(id) = cookies::read(&req, &app.settings, SESSION) {
+        app.sessions.end(&id).await?;
     }
     Ok(no_store(
         HttpResponse::Ok()
-            .cookie(removal_cookie(&app.settings, session::COOKIE))
+            .cookie(cookies::removal(&app.settings, SESSION))
             .json(json!({ "status": "ok" })),
     ))
 }

@@ -17,7 +17,7 @@ pub async fn healthz() -> HttpResponse {
 /// 200 only when the database and the challenge store both answer within two seconds.
 #[get("/readyz")]
 pub async fn readyz(app: web::Data<AppState>) -> HttpResponse {
-    let db = crate::db::ping(&app.db, READY_TIMEOUT).await;
+    let db = app.db.ping(READY_TIMEOUT).await;
     let store = tokio::time::timeout(READY_TIMEOUT, app.store.ping()).await;
     let db_ok = db.is_ok();
     let store_ok = matches!(store, Ok(Ok(())));
@@ -30,8 +30,8 @@ pub async fn readyz(app: web::Data<AppState>) -> HttpResponse {
     // A key set that failed to reload does not make the instance unready: it still signs and
     // publishes the last good set. It is reported here and logged as an error.
     let keys = match app.keys.status() {
-        crate::tokens::KeyStatus::Current => "ok",
-        crate::tokens::KeyStatus::Stale { .. } => {
+        crate::signing::KeyStatus::Current => "ok",
+        crate::signing::KeyStatus::Stale { .. } => {
             "stale: the key set on disk is not usable, serving the last good set"
         }
     };

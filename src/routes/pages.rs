@@ -6,12 +6,14 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use super::error::{ApiError, RequestError};
 use super::{current_session, see_other};
-use crate::error::ApiError;
+use crate::account::AccountError;
+use crate::fault::Fault;
 use crate::state::AppState;
 
 fn html(page: impl Template) -> Result<HttpResponse, ApiError> {
-    let body = page.render().map_err(ApiError::internal)?;
+    let body = page.render().map_err(Fault::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -134,18 +136,14 @@ pub async fn account(
     else {
         return Ok(see_other("/login?next=/account"));
     };
-    let user_id = signed_in.session.user_id.clone();
-    let uid = user_id.clone();
-    let user = crate::db::run(&app.db, move |conn| {
-        crate::db::users::find_by_id(conn, &uid)
-    })
-    .await?;
-    let Some(user) = user else {
-        return Ok(see_other("/login"));
+    let overview = match app.accounts.overview(&signed_in.session.user_id).await {
+        Ok(overview) => overview,
+        Err(AccountError::AccountGone) => return Ok(see_other("/login")),
+        Err(e) => return Err(e.into()),
     };
     let fmt = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M UTC").to_string();
-    let credentials = crate::account::credentials(&app, &user_id)
-        .await?
+    let credentials = overview
+        .credentials
         .into_iter()
         .map(|c| PasskeyRow {
             initial: c
@@ -169,11 +167,11 @@ pub async fn account(
         .collect();
     html(Account {
         rp_name: &app.settings.rp_name,
-        username: user.username,
-        display_name: user.display_name,
+        username: overview.username,
+        display_name: overview.display_name,
         welcome: query.welcome.is_some(),
         credentials,
-        unused_codes: crate::account::unused_recovery_codes(&app, &user_id).await?,
+        unused_codes: overview.unused_recovery_codes,
     })
 }
 
@@ -216,7 +214,7 @@ pub async fn assets(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let (_, content_type, body) = STATIC
         .iter()
         .find(|(name, _, _)| *name == file.as_str())
-        .ok_or_else(ApiError::not_found)?;
+        .ok_or(RequestError::NotFound)?;
     Ok(HttpResponse::Ok()
         .content_type(*content_type)
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))

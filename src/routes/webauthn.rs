@@ -1,34 +1,37 @@
-//! `POST /webauthn/{register,login}/{begin,finish}` (API.md, "Passkey ceremonies").
+//! `POST /webauthn/{register,login}/{begin,finish}` (docs/api.md, "Passkey ceremonies").
 
 use actix_web::cookie::SameSite;
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::{
-    client_addr, make_cookie, no_store, read_body, read_cookie, read_json, removal_cookie,
-    require_json,
-};
-use crate::ceremony::{self, authentication, registration, CEREMONY_COOKIE};
-use crate::error::ApiError;
-use crate::session;
+use super::body::{read_json, read_raw_json};
+use super::cookies::{self, CEREMONY, SESSION};
+use super::error::ApiError;
+use super::{client_addr, no_store};
+use crate::ceremony::{CeremonyStarted, RegistrationRequest, SignInRequest, SignedIn};
 use crate::state::AppState;
 
-fn begun(app: &AppState, options: serde_json::Value, ceremony_id: String) -> HttpResponse {
-    let cookie = make_cookie(
+/// The answer to every `begin`: the options, and the ceremony id in a Strict cookie.
+pub(super) fn begun(app: &AppState, started: CeremonyStarted) -> HttpResponse {
+    let cookie = cookies::make(
         &app.settings,
-        CEREMONY_COOKIE,
-        ceremony_id,
+        CEREMONY,
+        started.ceremony_id,
         app.settings.challenge_ttl,
         SameSite::Strict,
     );
-    no_store(HttpResponse::Ok().cookie(cookie).json(options))
+    no_store(HttpResponse::Ok().cookie(cookie).json(started.options))
 }
 
-fn count(app: &AppState, kind: &str, outcome: &str) {
+/// Records a refused ceremony (metric and security event) under its stable code.
+fn refused(app: &AppState, kind: &str, event: &str, e: ApiError) -> ApiError {
+    let code = e.code();
     app.metrics.inc(
         "passkey_idp_ceremonies_total",
-        &[("kind", kind), ("outcome", outcome)],
+        &[("kind", kind), ("outcome", code)],
     );
+    tracing::info!(target: "security", event, reason = code, "passkey ceremony refused");
+    e
 }
 
 #[tracing::instrument(name = "register_begin", skip_all)]
@@ -38,10 +41,13 @@ pub async fn register_begin(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body: registration::BeginRequest = read_json(&req, payload, &app.settings).await?;
-    ceremony::check_rate_limit(&app, &client_addr(&req)).await?;
-    let b = registration::begin(&app, body).await?;
-    Ok(begun(&app, b.options, b.ceremony_id))
+    let body: RegistrationRequest = read_json(&req, payload, app.settings.max_body_bytes).await?;
+    let started = app
+        .passkeys
+        .begin_registration(body, &client_addr(&req))
+        .await
+        .map_err(ApiError::Registration)?;
+    Ok(begun(&app, started))
 }
 
 #[tracing::instrument(name = "register_finish", skip_all)]
@@ -51,52 +57,46 @@ pub async fn register_finish(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    require_json(&req)?;
-    let body = read_body(payload, app.settings.max_body_bytes).await?;
-    let ceremony_id = read_cookie(&req, &app.settings, CEREMONY_COOKIE);
-    let reg = match registration::finish(&app, ceremony_id.as_deref(), &body).await {
-        Ok(reg) => reg,
-        Err(e) => {
-            count(&app, "register", e.code);
-            tracing::info!(target: "security", event = "registration_failure", reason = e.code, "passkey registration refused");
-            return Err(e);
-        }
-    };
-    count(&app, "register", "ok");
-    let old = read_cookie(&req, &app.settings, session::COOKIE);
-    let signed = ceremony::sign_in(&app, &reg.user_id, reg.amr, old.as_deref()).await?;
-    Ok(signed_in(
-        &app,
-        signed,
-        json!({
-            "status": "ok",
-            "user": { "id": reg.user_id, "username": reg.username },
-            "credential": { "id": reg.credential_id, "name": reg.credential_name, "synced": reg.synced },
-        }),
-    ))
+    let body = read_raw_json(&req, payload, app.settings.max_body_bytes).await?;
+    let ceremony_id = cookies::read(&req, &app.settings, CEREMONY);
+    let old = cookies::read(&req, &app.settings, SESSION);
+    let reg = app
+        .passkeys
+        .register(ceremony_id.as_deref(), &body, old.as_deref())
+        .await
+        .map_err(|e| {
+            refused(
+                &app,
+                "register",
+                "registration_failure",
+                ApiError::Registration(e),
+            )
+        })?;
+    let body = json!({
+        "status": "ok",
+        "user": { "id": reg.signed_in.user_id, "username": reg.username },
+        "credential": { "id": reg.passkey.id, "name": reg.passkey.name, "synced": reg.passkey.synced },
+    });
+    Ok(signed_in(&app, reg.signed_in, body))
 }
 
 /// The success response of both finishes: a new session cookie, the ceremony cookie cleared,
 /// and the access token added to `body`.
-fn signed_in(
-    app: &AppState,
-    signed: ceremony::SignedIn,
-    mut body: serde_json::Value,
-) -> HttpResponse {
+fn signed_in(app: &AppState, signed: SignedIn, mut body: serde_json::Value) -> HttpResponse {
     body["access_token"] = json!(signed.access_token);
     body["token_type"] = json!("Bearer");
     body["expires_in"] = json!(signed.expires_in);
-    let session_cookie = make_cookie(
+    let session_cookie = cookies::make(
         &app.settings,
-        session::COOKIE,
+        SESSION,
         signed.session_id,
-        app.settings.session_lifetime,
+        app.sessions.lifetime(),
         SameSite::Lax,
     );
     no_store(
         HttpResponse::Ok()
             .cookie(session_cookie)
-            .cookie(removal_cookie(&app.settings, CEREMONY_COOKIE))
+            .cookie(cookies::removal(&app.settings, CEREMONY))
             .json(body),
     )
 }
@@ -108,10 +108,13 @@ pub async fn login_begin(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body: authentication::BeginRequest = read_json(&req, payload, &app.settings).await?;
-    ceremony::check_rate_limit(&app, &client_addr(&req)).await?;
-    let b = authentication::begin(&app, body).await?;
-    Ok(begun(&app, b.options, b.ceremony_id))
+    let body: SignInRequest = read_json(&req, payload, app.settings.max_body_bytes).await?;
+    let started = app
+        .passkeys
+        .begin_sign_in(body, &client_addr(&req))
+        .await
+        .map_err(ApiError::SignIn)?;
+    Ok(begun(&app, started))
 }
 
 #[tracing::instrument(name = "login_finish", skip_all)]
@@ -121,19 +124,13 @@ pub async fn login_finish(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    require_json(&req)?;
-    let body = read_body(payload, app.settings.max_body_bytes).await?;
-    let ceremony_id = read_cookie(&req, &app.settings, CEREMONY_COOKIE);
-    let auth = match authentication::finish(&app, ceremony_id.as_deref(), &body).await {
-        Ok(auth) => auth,
-        Err(e) => {
-            count(&app, "login", e.code);
-            tracing::info!(target: "security", event = "signin_failure", reason = e.code, "passkey sign-in refused");
-            return Err(e);
-        }
-    };
-    count(&app, "login", "ok");
-    let old = read_cookie(&req, &app.settings, session::COOKIE);
-    let signed = ceremony::sign_in(&app, &auth.user_id, auth.amr, old.as_deref()).await?;
+    let body = read_raw_json(&req, payload, app.settings.max_body_bytes).await?;
+    let ceremony_id = cookies::read(&req, &app.settings, CEREMONY);
+    let old = cookies::read(&req, &app.settings, SESSION);
+    let signed = app
+        .passkeys
+        .sign_in(ceremony_id.as_deref(), &body, old.as_deref())
+        .await
+        .map_err(|e| refused(&app, "login", "signin_failure", ApiError::SignIn(e)))?;
     Ok(signed_in(&app, signed, json!({ "status": "ok" })))
 }

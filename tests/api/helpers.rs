@@ -319,9 +319,7 @@ impl TestApp {
             + Send
             + 'static,
     ) -> T {
-        passkey_idp::db::run(&self.app.db, f)
-            .await
-            .expect("test query")
+        self.app.db.run(f).await.expect("test query")
     }
 }
 

@@ -1,5 +1,10 @@
 //! One integration-test binary: the real server on a random port, real Postgres, real Redis,
 //! and a software authenticator that produces genuine WebAuthn responses.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly, with the expectation's message, where a service would answer an error"
+)]
 
 mod account;
 mod authenticator;

@@ -29,28 +29,22 @@ pub async fn register(
         redirects.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
         logout.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
     );
-    let secret = app
-        .query(move |conn| {
-            let (_, secret) = passkey_idp::oidc::clients::add(
-                conn,
-                passkey_idp::oidc::clients::NewClient {
-                    client_id: &id,
-                    name: None,
-                    redirect_uris: redirects,
-                    post_logout_redirect_uris: logout,
-                    public,
-                    scopes: None,
-                    id_token_alg: None,
-                },
-            )
-            .map_err(|e| passkey_idp::db::DbError::Migration(e.to_string()))?;
-            Ok((id, secret))
+    let (_, secret) = app
+        .app
+        .oidc
+        .clients
+        .add(passkey_idp::oidc::clients::NewClient {
+            client_id: &id,
+            name: None,
+            redirect_uris: redirects,
+            post_logout_redirect_uris: logout,
+            public,
+            scopes: None,
+            id_token_alg: None,
         })
-        .await;
-    Registered {
-        id: secret.0,
-        secret: secret.1,
-    }
+        .await
+        .expect("register the client");
+    Registered { id, secret }
 }
 
 /// The /authorize query for `client`, with overrides (a `None` value drops the parameter).
@@ -999,7 +993,7 @@ async fn clients_declared_as_code() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn id_token_hints_from_a_retiring_key_are_still_accepted() {
-    use passkey_idp::tokens::{rotation, KeyAlg};
+    use passkey_idp::signing::{rotation, KeyAlg};
     let app = spawn_with(
         TestConfig::new(Backend::Embedded).with("PASSKEY_IDP__KEYS__RELOAD_INTERVAL_SECS", "1"),
     )
@@ -1019,7 +1013,7 @@ async fn id_token_hints_from_a_retiring_key_are_still_accepted() {
 
     // Rotate the ID-token key: the old one is retiring (still published).
     let dir = app.app.keys.dir().to_path_buf();
-    let policy = rotation::Policy::from_settings(&app.app.settings);
+    let policy = app.app.settings.rotation_policy();
     let now = chrono::Utc::now();
     rotation::generate(&dir, KeyAlg::RS256, "test", now).expect("generate");
     rotation::rotate(&dir, KeyAlg::RS256, true, &policy, "test", now).expect("rotate");

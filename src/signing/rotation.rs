@@ -13,10 +13,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use super::keyset::{self, KeyAlg, KeyState, Manifest, ManifestEntry};
-use crate::settings::Settings;
+use super::listing::human;
 
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -30,18 +29,7 @@ pub struct Policy {
     pub access_token_alg: KeyAlg,
 }
 
-impl Policy {
-    pub fn from_settings(s: &Settings) -> Policy {
-        Policy {
-            publish_before_signing: s.jwks_max_age + s.keys_reload_interval,
-            keep_after_signing: s.longest_token_lifetime() + s.clock_skew + s.keys_reload_interval,
-            rotate_every: s.keys_rotate_every,
-            access_token_alg: s.access_token_alg,
-        }
-    }
-}
-
-fn chrono(d: Duration) -> chrono::Duration {
+pub(super) fn chrono(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
@@ -352,131 +340,10 @@ fn sign_now(
     Ok(fresh)
 }
 
-/// One step of scheduled rotation: whatever the rules allow now, for every algorithm that has
-/// an active key. Returns a line per change made. Safe to call from several instances: each
-/// change re-reads the manifest under the folder lock, so a step already taken is not repeated.
-pub fn scheduled_step(
-    dir: &Path,
-    policy: &Policy,
-    by: &str,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Vec<String>> {
-    let Some(every) = policy.rotate_every else {
-        return Ok(Vec::new());
-    };
-    let mut done = Vec::new();
-    let manifest = keyset::read_manifest(dir)?;
-    for &alg in KeyAlg::ALL {
-        let Some(active) = manifest.in_state(alg, KeyState::Active) else {
-            continue;
-        };
-        let due = active.since() + chrono(every);
-        let next = manifest.in_state(alg, KeyState::Next);
-        match next {
-            None if now + chrono(policy.publish_before_signing) >= due => {
-                if let Some(e) = unless_refused(generate(dir, alg, by, now))? {
-                    done.push(format!("generated next {} key {}", alg.name(), e.kid));
-                }
-            }
-            Some(next)
-                if now >= due && now >= next.since() + chrono(policy.publish_before_signing) =>
-            {
-                if let Some(r) = unless_refused(rotate(dir, alg, false, policy, by, now))? {
-                    done.push(format!(
-                        "rotated {}: {} now signs",
-                        alg.name(),
-                        r.activated.kid
-                    ));
-                }
-            }
-            _ => {}
-        }
-    }
-    for entry in manifest
-        .keys
-        .iter()
-        .filter(|k| k.state == KeyState::Retiring)
-    {
-        if now >= entry.since() + chrono(policy.keep_after_signing)
-            && unless_refused(retire(dir, &entry.kid, false, policy, by, now))?.is_some()
-        {
-            done.push(format!("retired {}", entry.kid));
-        }
-    }
-    Ok(done)
-}
-
-/// In a scheduled step, a refusal means someone else (the command line, another instance)
-/// changed the set since it was read: nothing to do this time.
-fn unless_refused<T>(result: anyhow::Result<T>) -> anyhow::Result<Option<T>> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.downcast_ref::<Refused>().is_some() => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// A line of `keys list`.
-#[derive(Debug, Serialize)]
-pub struct KeyInfo {
-    pub kid: String,
-    pub alg: &'static str,
-    pub state: &'static str,
-    pub created: DateTime<Utc>,
-    pub since: DateTime<Utc>,
-    /// What can happen to the key next, and from when.
-    pub next_transition: Option<String>,
-    pub next_transition_at: Option<DateTime<Utc>>,
-}
-
-pub fn list(dir: &Path, policy: &Policy) -> anyhow::Result<Vec<KeyInfo>> {
-    let manifest = keyset::read_manifest(dir)?;
-    Ok(manifest
-        .keys
-        .iter()
-        .map(|k| {
-            let (what, at) = match k.state {
-                KeyState::Next => (
-                    Some("rotate"),
-                    Some(k.since() + chrono(policy.publish_before_signing)),
-                ),
-                KeyState::Active => match policy.rotate_every {
-                    Some(every) => (Some("scheduled rotation"), Some(k.since() + chrono(every))),
-                    None => (None, None),
-                },
-                KeyState::Retiring => (
-                    Some("retire"),
-                    Some(k.since() + chrono(policy.keep_after_signing)),
-                ),
-                KeyState::Retired | KeyState::Revoked => (None, None),
-            };
-            KeyInfo {
-                kid: k.kid.clone(),
-                alg: k.alg.name(),
-                state: k.state.name(),
-                created: k.created_at,
-                since: k.since(),
-                next_transition: what.map(str::to_string),
-                next_transition_at: at,
-            }
-        })
-        .collect())
-}
-
-/// "3h 5m", "42s": how long until a step is allowed.
-pub fn human(d: chrono::Duration) -> String {
-    let s = d.num_seconds().max(0);
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m {}s", s / 60, s % 60),
-        3600..=86399 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
-        _ => format!("{}d {}h", s / 86400, (s % 86400) / 3600),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signing::schedule::scheduled_step;
 
     fn policy() -> Policy {
         Policy {

@@ -1,18 +1,26 @@
-//! JWT signing, the key set behind `/.well-known/jwks.json`, and keeping a running instance's
-//! copy of the key set current without a restart.
+//! Signing keys and JWTs: the key set behind `/.well-known/jwks.json`, keeping a running
+//! instance's copy of it current without a restart, the rotation rules, and the tokens signed
+//! and verified with it ([`TokenIssuer`]). OAuth grants, which decide *when* tokens are issued,
+//! live in `oidc`.
 
+mod claims;
+mod keyfiles;
 pub mod keyset;
+pub mod listing;
 pub mod rotation;
 pub mod schedule;
+mod verify;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use jsonwebtoken::Header;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+pub use claims::{AccessClaims, AccessGrant, IdGrant, IssuerConfig, TokenIssuer};
 pub use keyset::{KeyAlg, KeySet, KeyState};
+pub use verify::VerifyError;
 
 /// Whether the key set on disk could be loaded the last time it changed.
 #[derive(Debug, Clone)]
@@ -161,21 +169,6 @@ fn fingerprint(dir: &std::path::Path) -> String {
         parts.push(files.join("\n").into_bytes());
     }
     crate::random::sha256_hex(&parts.concat())
-}
-
-/// Claims of an access token, in the RFC 9068 profile.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AccessClaims {
-    pub iss: String,
-    pub sub: String,
-    pub aud: String,
-    pub iat: i64,
-    pub exp: i64,
-    pub jti: String,
-    pub auth_time: i64,
-    pub amr: Vec<String>,
-    pub client_id: String,
-    pub scope: String,
 }
 
 /// Signs `claims` with the active key of `alg`, putting its kid in the header.

@@ -1,0 +1,125 @@
+//! What a signed-in person can do with their account: see, rename and delete passkeys, and
+//! issue recovery codes; and how a person who lost their passkeys gets back in with one
+//! ([`recovery`]).
+
+mod error;
+pub mod recovery;
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+
+pub use error::AccountError;
+
+use crate::db::credentials::Deleted;
+use crate::db::Db;
+use crate::metadata::{Authenticator, AuthenticatorNames};
+use crate::rate_limit::RateLimits;
+use crate::session::Sessions;
+
+#[derive(Clone)]
+pub struct Accounts {
+    pub db: Db,
+    pub sessions: Sessions,
+    pub limits: RateLimits,
+    pub authenticators: AuthenticatorNames,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CredentialView {
+    pub id: String,
+    pub name: String,
+    pub created: NaiveDateTime,
+    pub last_used: Option<NaiveDateTime>,
+    /// Backup eligible: a synced passkey rather than one bound to a device.
+    pub synced: bool,
+    pub aaguid: String,
+    pub authenticator: Authenticator,
+    pub clone_suspected: bool,
+}
+
+/// Everything the account page shows.
+pub struct Overview {
+    pub username: String,
+    pub display_name: String,
+    pub credentials: Vec<CredentialView>,
+    pub unused_recovery_codes: i64,
+}
+
+/// A passkey's name: trimmed, 1 to 64 characters, no control characters.
+pub fn parse_credential_name(raw: &str) -> Result<String, AccountError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(AccountError::InvalidPasskeyName);
+    }
+    Ok(name.to_string())
+}
+
+impl Accounts {
+    pub async fn credentials(&self, user_id: &str) -> Result<Vec<CredentialView>, AccountError> {
+        let rows = self.db.credentials().for_user(user_id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| CredentialView {
+                authenticator: self.authenticators.lookup(&r.aaguid),
+                id: r.credential_id,
+                name: r.name,
+                created: r.created_at,
+                last_used: r.last_used_at,
+                synced: r.backup_eligible,
+                aaguid: r.aaguid,
+                clone_suspected: r.clone_suspected,
+            })
+            .collect())
+    }
+
+    pub async fn overview(&self, user_id: &str) -> Result<Overview, AccountError> {
+        let user = self
+            .db
+            .users()
+            .find_by_id(user_id)
+            .await?
+            .ok_or(AccountError::AccountGone)?;
+        Ok(Overview {
+            username: user.username,
+            display_name: user.display_name,
+            credentials: self.credentials(user_id).await?,
+            unused_recovery_codes: self.db.recovery_codes().count_unused(user_id).await?,
+        })
+    }
+
+    /// Renames one of the user's passkeys; returns the name as stored.
+    pub async fn rename(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        name: &str,
+    ) -> Result<String, AccountError> {
+        let name = parse_credential_name(name)?;
+        if self
+            .db
+            .credentials()
+            .rename(user_id, credential_id, &name)
+            .await?
+        {
+            Ok(name)
+        } else {
+            Err(AccountError::PasskeyNotFound)
+        }
+    }
+
+    pub async fn delete(&self, user_id: &str, credential_id: &str) -> Result<(), AccountError> {
+        match self
+            .db
+            .credentials()
+            .delete_unless_last(user_id, credential_id)
+            .await?
+        {
+            Deleted::Yes => {
+                tracing::info!(target: "security", event = "passkey_deleted", user_id = %user_id, credential_id = %credential_id, "passkey deleted");
+                Ok(())
+            }
+            Deleted::NotFound => Err(AccountError::PasskeyNotFound),
+            Deleted::LastCredential => Err(AccountError::LastPasskey),
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Recovery codes: ten one-time codes, shown once and stored only as argon2id hashes; and
+//! recovery itself, which trades a username and one code for a restricted session whose only
+//! power is adding a passkey.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::{AccountError, Accounts};
+use crate::ceremony::Username;
+use crate::db::models::NewRecoveryCode;
+use crate::fault::Fault;
+use crate::session::Session;
+
+pub const RECOVERY_CODES: usize = 10;
+/// Unambiguous characters only (no 0/o, 1/l/i), so a code read from paper is typed right.
+const CODE_ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
+const CODE_LEN: usize = 12;
+
+#[derive(Debug, Deserialize)]
+pub struct RecoverRequest {
+    pub username: String,
+    pub code: String,
+}
+
+fn new_code() -> String {
+    let bytes = crate::random::bytes(CODE_LEN);
+    let chars: String = bytes
+        .iter()
+        .map(|b| CODE_ALPHABET[*b as usize % CODE_ALPHABET.len()] as char)
+        .collect();
+    format!("{}-{}-{}", &chars[0..4], &chars[4..8], &chars[8..12])
+}
+
+/// Lowercase, without spaces or dashes: how a code is compared, however it was typed.
+fn normalise_code(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+fn hash_code(code: &str) -> Result<String, Fault> {
+    let salt = SaltString::encode_b64(&crate::random::bytes(16)).map_err(Fault::internal)?;
+    Argon2::default()
+        .hash_password(normalise_code(code).as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(Fault::internal)
+}
+
+fn code_matches(code: &str, stored: &str) -> bool {
+    PasswordHash::new(stored)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(code.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Runs CPU-heavy hashing off the async executor.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Fault> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(Fault::internal)
+}
+
+impl Accounts {
+    /// Issues a fresh set of codes and voids the previous set. The codes are returned once and
+    /// stored only as argon2id hashes.
+    pub async fn new_recovery_codes(&self, user_id: &str) -> Result<Vec<String>, AccountError> {
+        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_code()).collect();
+        let now = Utc::now().naive_utc();
+        let hashed = {
+            let (codes, uid) = (codes.clone(), user_id.to_string());
+            blocking(move || {
+                codes
+                    .iter()
+                    .map(|c| {
+                        Ok(NewRecoveryCode {
+                            id: uuid::Uuid::new_v4().to_string(),
+                            user_id: uid.clone(),
+                            code_hash: hash_code(c)?,
+                            created_at: now,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, Fault>>()
+            })
+            .await??
+        };
+        self.db.recovery_codes().replace(user_id, hashed).await?;
+        tracing::info!(target: "security", event = "recovery_codes_issued", user_id = %user_id, "new recovery codes issued");
+        Ok(codes)
+    }
+
+    /// Checks a recovery code; on success the code is spent and a restricted session started
+    /// (replacing `old_session`), whose id is returned. Attempts are limited per username and
+    /// per client address; an unknown username costs the same work.
+    pub async fn recover(
+        &self,
+        req: RecoverRequest,
+        client_addr: &str,
+        old_session: Option<&str>,
+    ) -> Result<String, AccountError> {
+        let username = Username::parse(&req.username).map_err(|_| AccountError::RecoveryRefused)?;
+        let code = normalise_code(&req.code);
+        if !self
+            .limits
+            .allow_recovery(client_addr, username.as_str())
+            .await?
+        {
+            return Err(AccountError::RecoveryRateLimited);
+        }
+        if code.len() != CODE_LEN {
+            return Err(AccountError::RecoveryRefused);
+        }
+        let user_id = self.spend_code(username.as_str(), code).await?;
+        tracing::info!(target: "security", event = "recovery_success", user_id = %user_id, "recovery code used");
+        let recovery = Session {
+            user_id,
+            auth_time: Utc::now().timestamp(),
+            amr: vec!["otp".to_string()],
+            restricted: true,
+        };
+        Ok(self.sessions.start(&recovery, old_session).await?)
+    }
+
+    /// Finds the unused code of `username` that matches `code` and spends it (of two
+    /// concurrent uses one wins); returns the user's id.
+    async fn spend_code(&self, username: &str, code: String) -> Result<String, AccountError> {
+        let (user_id, stored) = self
+            .db
+            .recovery_codes()
+            .unused_for_username(username)
+            .await?
+            .unwrap_or_default();
+        let matched = blocking(move || {
+            if stored.is_empty() {
+                // The same slow work as one real comparison, so timing does not tell.
+                static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                let dummy = DUMMY.get_or_init(|| hash_code("no-such-code").unwrap_or_default());
+                let _ = code_matches(&code, dummy);
+                return None;
+            }
+            stored
+                .into_iter()
+                .find(|c| code_matches(&code, &c.code_hash))
+                .map(|c| c.id)
+        })
+        .await?;
+        let Some(code_id) = matched else {
+            tracing::info!(target: "security", event = "recovery_failure", "recovery code refused");
+            return Err(AccountError::RecoveryRefused);
+        };
+        let now = Utc::now().naive_utc();
+        if !self.db.recovery_codes().mark_used(&code_id, now).await? {
+            return Err(AccountError::RecoveryRefused);
+        }
+        Ok(user_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unambiguous_and_verify_however_typed() {
+        let code = new_code();
+        assert_eq!(code.len(), 14);
+        assert!(code
+            .chars()
+            .all(|c| c == '-' || CODE_ALPHABET.contains(&(c as u8))));
+        let stored = hash_code(&code).expect("hash");
+        assert!(stored.starts_with("$argon2id$"));
+        assert!(code_matches(
+            &normalise_code(&code.to_uppercase().replace('-', " ")),
+            &stored
+        ));
+        assert!(!code_matches(&normalise_code(&new_code()), &stored));
+        assert_ne!(hash_code(&code).expect("hash"), stored, "salted");
+    }
+}

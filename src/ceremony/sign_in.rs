@@ -1,0 +1,207 @@
+//! Sign-in, username-first (allowCredentials) or usernameless (discoverable credentials).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use webauthn_rs_core::error::WebauthnError;
+use webauthn_rs_core::proto::{AuthenticationState, PublicKeyCredential};
+
+use super::{
+    policy, response, CeremonyError, CeremonyStarted, Passkeys, Phase, SignedIn, Username,
+};
+use crate::db::models::{StoredCredential, User};
+use crate::ephemeral::CeremonyKind;
+use crate::fault::Fault;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SignInRequest {
+    pub username: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PendingSignIn {
+    state: AuthenticationState,
+    /// The user named at `begin` (username-first), or none (discoverable). For an unknown
+    /// username this is none too, and no credential can match the fake allowCredentials.
+    user_id: Option<String>,
+    discoverable: bool,
+}
+
+impl PendingSignIn {
+    /// The credential must belong to the user named at begin (username-first), and the
+    /// authenticator's userHandle, when given, must be that user's handle. Usernameless
+    /// sign-in has no other way to tie the credential to a user, so it requires the handle.
+    fn allows(&self, owner: &User, user_handle: Option<&[u8]>) -> bool {
+        if self.discoverable {
+            user_handle == Some(owner.user_handle.as_slice())
+        } else {
+            self.user_id.as_deref() == Some(owner.id.as_str())
+                && user_handle.is_none_or(|h| h == owner.user_handle.as_slice())
+        }
+    }
+}
+
+impl Passkeys {
+    pub async fn begin_sign_in(
+        &self,
+        req: SignInRequest,
+        client_addr: &str,
+    ) -> Result<CeremonyStarted, CeremonyError> {
+        self.check_rate_limit(client_addr).await?;
+        let username = match req.username.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => Some(Username::parse(raw)?),
+        };
+        let (creds, user_id) = match &username {
+            None => (Vec::new(), None),
+            Some(name) => match self.db.credentials().for_username(name.as_str()).await? {
+                Some((id, rows)) if !rows.is_empty() => {
+                    let creds = rows
+                        .iter()
+                        .map(policy::usable)
+                        .collect::<Result<Vec<_>, _>>()?;
+                    (creds, Some(id))
+                }
+                _ => (Vec::new(), None),
+            },
+        };
+        let known_user = user_id.is_some();
+        let refused = |e| CeremonyError::from_webauthn(&e, Phase::SignIn);
+        let builder = self
+            .webauthn
+            .new_challenge_authenticate_builder(
+                creds,
+                Some(policy::user_verification(&self.settings)),
+            )
+            .map_err(refused)?
+            .allow_backup_eligible_upgrade(true);
+        let (rcr, state) = self
+            .webauthn
+            .generate_challenge_authenticate(builder)
+            .map_err(refused)?;
+
+        let mut options =
+            json!({ "publicKey": serde_json::to_value(&rcr.public_key).map_err(Fault::internal)? });
+        if let (Some(username), false) = (&username, known_user) {
+            // No account enumeration: an unknown username gets the same shape of answer, with
+            // credential ids that are stable for that username and belong to nobody.
+            options["publicKey"]["allowCredentials"] = json!([{
+                "type": "public-key",
+                "id": fake_credential_id(&self.enumeration_secret, username.as_str()),
+                "transports": ["internal", "hybrid"],
+            }]);
+        }
+        let pending = PendingSignIn {
+            state,
+            user_id,
+            discoverable: username.is_none(),
+        };
+        let ceremony_id = self.keep(CeremonyKind::SignIn, &pending).await?;
+        Ok(CeremonyStarted {
+            options,
+            ceremony_id,
+        })
+    }
+
+    /// Sign-in: verifies the assertion, records the credential's use, and gives the person a
+    /// new session and an access token.
+    pub async fn sign_in(
+        &self,
+        ceremony_id: Option<&str>,
+        body: &[u8],
+        old_session: Option<&str>,
+    ) -> Result<SignedIn, CeremonyError> {
+        let pending = self.take(CeremonyKind::SignIn, ceremony_id).await?;
+        let rsp: PublicKeyCredential = response::parse(body)?;
+        let mut pending: PendingSignIn = pending.ok_or(CeremonyError::ChallengeExpired)?;
+
+        let credential_id = URL_SAFE_NO_PAD.encode(&rsp.raw_id);
+        let (row, user) = self
+            .db
+            .credentials()
+            .with_owner(&credential_id)
+            .await?
+            .ok_or(CeremonyError::UnknownCredential)?;
+        if !pending.allows(&user, rsp.response.user_handle.as_deref()) {
+            return Err(CeremonyError::UnknownCredential);
+        }
+        let amr = self
+            .verify_assertion(&rsp, &mut pending, &row, &user)
+            .await?;
+
+        self.count("login");
+        tracing::info!(
+            target: "security",
+            event = "signin_success",
+            user_id = %user.id,
+            credential_id = %credential_id,
+            discoverable = pending.discoverable,
+            "signed in with a passkey"
+        );
+        Ok(self.start_session(&user.id, amr, old_session).await?)
+    }
+
+    /// Verifies the assertion with the stored credential and records its use in one conditional
+    /// write; returns the authentication methods it proves.
+    async fn verify_assertion(
+        &self,
+        rsp: &PublicKeyCredential,
+        pending: &mut PendingSignIn,
+        row: &StoredCredential,
+        user: &User,
+    ) -> Result<Vec<String>, CeremonyError> {
+        pending
+            .state
+            .set_allowed_credentials(vec![policy::usable(row)?]);
+        let result = match self.webauthn.authenticate_credential(rsp, &pending.state) {
+            Ok(result) => result,
+            Err(WebauthnError::CredentialPossibleCompromise) => {
+                // Raised only after the signature verified: a genuine signature with a count
+                // that went backwards, the signal of a cloned authenticator.
+                return Err(self.flag_clone(&row.credential_id, &user.id).await);
+            }
+            Err(e) => return Err(CeremonyError::from_webauthn(&e, Phase::SignIn)),
+        };
+        let recorded = self
+            .db
+            .credentials()
+            .record_use(
+                &row.credential_id,
+                result.counter(),
+                result.backup_eligible(),
+                result.backup_state(),
+                Utc::now().naive_utc(),
+            )
+            .await?;
+        if !recorded {
+            // Another sign-in presented the same (or a higher) count between our read and write.
+            return Err(self.flag_clone(&row.credential_id, &user.id).await);
+        }
+        Ok(policy::amr(
+            result.backup_eligible(),
+            result.user_verified(),
+        ))
+    }
+
+    /// Flags a credential whose counter went backwards; the refusal to answer.
+    async fn flag_clone(&self, credential_id: &str, user_id: &str) -> CeremonyError {
+        if let Err(e) = self.db.credentials().flag_clone(credential_id).await {
+            return e.into();
+        }
+        tracing::warn!(
+            target: "security",
+            event = "counter_regression",
+            user_id = %user_id,
+            credential_id = %credential_id,
+            "sign count went backwards; credential flagged as possibly cloned"
+        );
+        CeremonyError::CounterRegression
+    }
+}
+
+fn fake_credential_id(secret: &[u8], username: &str) -> String {
+    let mac = crate::random::hmac_sha256(secret, format!("fake-credential:{username}").as_bytes());
+    URL_SAFE_NO_PAD.encode(mac)
+}

@@ -1,0 +1,122 @@
+//! `passkey-idp keys …`: each command prints what it did and what the operator does next.
+
+use chrono::{DateTime, Utc};
+
+use super::KeysCommand;
+use crate::settings::Settings;
+use crate::signing::listing::{self, KeyInfo};
+use crate::signing::rotation::{self, Policy};
+use crate::signing::KeyAlg;
+
+fn when(at: DateTime<Utc>) -> String {
+    let now = Utc::now();
+    if at <= now {
+        "now".to_string()
+    } else {
+        format!(
+            "{} (in {})",
+            at.format("%Y-%m-%d %H:%M:%S UTC"),
+            listing::human(at - now)
+        )
+    }
+}
+
+fn after(at: DateTime<Utc>, wait: std::time::Duration) -> anyhow::Result<DateTime<Utc>> {
+    Ok(at + chrono::Duration::from_std(wait)?)
+}
+
+/// Runs a `keys` command against the key folder.
+pub fn run_keys(cmd: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
+    let dir = settings.keys_dir.as_path();
+    let policy = settings.rotation_policy();
+    let reload = settings.keys_reload_interval.as_secs();
+    let now = Utc::now();
+    match cmd {
+        KeysCommand::List { json } => list(&listing::list(dir, &policy)?, json)?,
+        KeysCommand::Generate { alg } => {
+            let e = rotation::generate(dir, alg, "cli", now)?;
+            println!(
+                "generated {} key {} in state next: published within {reload}s, not signing.",
+                alg.name(),
+                e.kid
+            );
+            println!(
+                "next: `passkey-idp keys rotate --alg {}` is allowed {}.",
+                alg.name(),
+                when(after(e.since(), policy.publish_before_signing)?)
+            );
+        }
+        KeysCommand::Rotate { alg, force } => rotate(dir, alg, force, &policy, reload)?,
+        KeysCommand::Retire { kid, force } => {
+            let e = rotation::retire(dir, &kid, force, &policy, "cli", now)?;
+            println!(
+                "{} retired: gone from the JWKS within {reload}s, private key deleted.",
+                e.kid
+            );
+        }
+        KeysCommand::Revoke { kid } => {
+            let r = rotation::revoke(dir, &kid, "cli", now)?;
+            println!(
+                "{} revoked: gone from the JWKS and no longer trusted within {reload}s, private key deleted.",
+                r.revoked.kid
+            );
+            if let Some(new) = r.replacement {
+                println!(
+                    "{} now signs {} tokens in its place (relying services fetch the JWKS again when they meet its kid).",
+                    new.kid,
+                    new.alg.name()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn list(keys: &[KeyInfo], json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(keys)?);
+        return Ok(());
+    }
+    println!(
+        "{:<44}  {:<6} {:<9} {:<20} NEXT",
+        "KID", "ALG", "STATE", "CREATED"
+    );
+    for k in keys {
+        let next = match (&k.next_transition, k.next_transition_at) {
+            (Some(what), Some(at)) => format!("{what}: {}", when(at)),
+            _ => "-".to_string(),
+        };
+        println!(
+            "{:<44}  {:<6} {:<9} {:<20} {next}",
+            k.kid,
+            k.alg,
+            k.state,
+            k.created.format("%Y-%m-%d %H:%M:%S")
+        );
+    }
+    Ok(())
+}
+
+fn rotate(
+    dir: &std::path::Path,
+    alg: KeyAlg,
+    force: bool,
+    policy: &Policy,
+    reload: u64,
+) -> anyhow::Result<()> {
+    let r = rotation::rotate(dir, alg, force, policy, "cli", Utc::now())?;
+    println!(
+        "{} now signs {} tokens (running instances switch within {reload}s).",
+        r.activated.kid,
+        alg.name()
+    );
+    if let Some(old) = r.retiring {
+        println!(
+            "{} is retiring: still published so its tokens verify. next: `passkey-idp keys retire {}` is allowed {}.",
+            old.kid,
+            old.kid,
+            when(after(old.since(), policy.keep_after_signing)?)
+        );
+    }
+    Ok(())
+}

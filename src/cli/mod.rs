@@ -1,0 +1,105 @@
+//! The command line (docs/api.md, "Running it"). Key commands work on the key folder directly,
+//! with or without a running server: running instances pick changes up within the reload
+//! interval. Client commands work on the configured database.
+
+mod clients;
+mod keys;
+
+use clap::{Parser, Subcommand};
+
+pub use self::clients::run_clients;
+pub use self::keys::run_keys;
+use crate::signing::KeyAlg;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "passkey-idp",
+    version,
+    about = "A passkey (WebAuthn) identity provider"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage the signing key set.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Manage the relying services (OIDC clients).
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientsCommand {
+    /// Register a relying service; a confidential client's secret is printed once.
+    Add {
+        #[arg(long = "client-id")]
+        client_id: String,
+        /// Exact redirect URI (repeat for several); matched byte for byte.
+        #[arg(long = "redirect-uri", required = true, num_args = 1..)]
+        redirect_uris: Vec<String>,
+        /// A public client (no secret; PKCE proves possession).
+        #[arg(long)]
+        public: bool,
+        #[arg(long)]
+        name: Option<String>,
+        /// Where RP-initiated logout may return to (repeat for several).
+        #[arg(long = "post-logout-redirect-uri", num_args = 1..)]
+        post_logout_redirect_uris: Vec<String>,
+        /// Allowed scopes (default: "openid profile email offline_access").
+        #[arg(long)]
+        scopes: Option<String>,
+        /// ID token signing algorithm: RS256 (default), ES256 or EdDSA.
+        #[arg(long = "id-token-alg")]
+        id_token_alg: Option<String>,
+    },
+    /// The registered clients (and those declared in oidc.clients_file).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a registered client.
+    Remove { client_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// The key set: kid, alg, state, created, next transition.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a key in state `next` (published, not yet signing).
+    Generate {
+        #[arg(long, default_value = "ES256", value_parser = parse_alg)]
+        alg: KeyAlg,
+    },
+    /// For one algorithm: `next` → `active`, `active` → `retiring`.
+    Rotate {
+        #[arg(long, default_value = "ES256", value_parser = parse_alg)]
+        alg: KeyAlg,
+        /// Rotate even though caches may not have the new key yet.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Stop publishing a `retiring` key once no token it signed can still be valid.
+    Retire {
+        kid: String,
+        /// Retire even though tokens it signed may still be valid.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Emergency: stop publishing and trusting a key now.
+    Revoke { kid: String },
+}
+
+fn parse_alg(s: &str) -> Result<KeyAlg, String> {
+    KeyAlg::parse(s).ok_or_else(|| format!("'{s}' is not one of: ES256, RS256, EdDSA"))
+}

@@ -1,0 +1,104 @@
+//! Every key the ephemeral store holds, in one place: its namespace, how long it lives and
+//! whether it is taken once. Secrets (ceremony ids, session ids, codes, addresses) appear only
+//! as their SHA-256, so a dump of the store cannot be replayed.
+//!
+//! | key | lifetime | use |
+//! |---|---|---|
+//! | `ceremony:{register,login,add}:<sha256(id)>` | `webauthn.challenge_ttl_secs` | taken once |
+//! | `session:<sha256(id)>` | `session.lifetime_secs`, or 10 min for recovery | read; deleted at sign-out |
+//! | `oidc:pending:<sha256(id)>` | 10 min | taken once |
+//! | `oidc:code:<sha256(code)>` | `oidc.code_ttl_secs` | taken once |
+//! | `oidc:code-used:<sha256(code)>` | longest token lifetime + 60 s | read on a replayed code |
+//! | `oidc:code-reuse:<sha256(code)>` | code TTL + 60 s | read by a racing redemption |
+//! | `oidc:revoked-jti:<jti>` | until the token expires | read by `/userinfo` |
+//! | `ratelimit:ceremony:<sha256(addr)>` | 1 min window | counter |
+//! | `ratelimit:recover:{addr,user}:<sha256(..)>` | 15 min window | counter |
+//! | `lock:key-rotation` | the reload interval | lock (`SET NX`) |
+
+use crate::random::sha256_hex;
+
+/// The three passkey ceremonies whose state waits in the store between begin and finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CeremonyKind {
+    Registration,
+    SignIn,
+    AddPasskey,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Key<'a> {
+    Ceremony(CeremonyKind, &'a str),
+    Session(&'a str),
+    /// An authorization request waiting for the person to sign in.
+    AuthorizeRequest(&'a str),
+    Code(&'a str),
+    /// What a redeemed code issued, so that a replay can revoke it.
+    CodeRedeemed(&'a str),
+    /// Marks a code presented after it was spent.
+    CodeReplayed(&'a str),
+    RevokedToken(&'a str),
+    CeremonyStarts(&'a str),
+    RecoveryByAddress(&'a str),
+    RecoveryByUser(&'a str),
+    RotationLock,
+}
+
+impl Key<'_> {
+    /// The key as stored (the backend adds its prefix).
+    pub fn render(&self) -> String {
+        match *self {
+            Key::Ceremony(kind, id) => {
+                let kind = match kind {
+                    CeremonyKind::Registration => "register",
+                    CeremonyKind::SignIn => "login",
+                    CeremonyKind::AddPasskey => "add",
+                };
+                format!("ceremony:{kind}:{}", sha256_hex(id.as_bytes()))
+            }
+            Key::Session(id) => format!("session:{}", sha256_hex(id.as_bytes())),
+            Key::AuthorizeRequest(id) => format!("oidc:pending:{}", sha256_hex(id.as_bytes())),
+            Key::Code(code) => format!("oidc:code:{}", sha256_hex(code.as_bytes())),
+            Key::CodeRedeemed(code) => format!("oidc:code-used:{}", sha256_hex(code.as_bytes())),
+            Key::CodeReplayed(code) => format!("oidc:code-reuse:{}", sha256_hex(code.as_bytes())),
+            Key::RevokedToken(jti) => format!("oidc:revoked-jti:{jti}"),
+            Key::CeremonyStarts(addr) => {
+                format!("ratelimit:ceremony:{}", sha256_hex(addr.as_bytes()))
+            }
+            Key::RecoveryByAddress(addr) => {
+                format!("ratelimit:recover:addr:{}", sha256_hex(addr.as_bytes()))
+            }
+            Key::RecoveryByUser(name) => {
+                format!("ratelimit:recover:user:{}", sha256_hex(name.as_bytes()))
+            }
+            Key::RotationLock => "lock:key-rotation".to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_appear_in_keys() {
+        let secret = "a-ceremony-id-nobody-should-see";
+        for key in [
+            Key::Ceremony(CeremonyKind::SignIn, secret),
+            Key::Session(secret),
+            Key::AuthorizeRequest(secret),
+            Key::Code(secret),
+            Key::CodeRedeemed(secret),
+            Key::CodeReplayed(secret),
+            Key::CeremonyStarts(secret),
+            Key::RecoveryByAddress(secret),
+            Key::RecoveryByUser(secret),
+        ] {
+            let rendered = key.render();
+            assert!(!rendered.contains(secret), "{rendered}");
+            assert!(
+                rendered.ends_with(&sha256_hex(secret.as_bytes())),
+                "{rendered}"
+            );
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! The ephemeral store: short-lived values with a TTL (ceremony state, sessions, authorization
+//! codes, revoked token ids, rate-limit counters, locks). Redis in production, an in-process map
+//! for the embedded default. Which keys exist, how long they live and which are single-use is
+//! decided in [`keys`], the only place that names them.
+//!
+//! An enum rather than a trait object: there are exactly two backends, both known here, and
+//! `async fn` dispatch stays plain.
+
+pub mod keys;
+mod memory;
+mod redis;
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use self::keys::{CeremonyKind, Key};
+pub use self::memory::MemoryStore;
+pub use self::redis::RedisStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("redis: {0}")]
+    Redis(#[from] ::redis::RedisError),
+    #[error("redis did not answer in time")]
+    Timeout,
+    #[error("a value could not be encoded: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+#[derive(Clone)]
+pub enum Ephemeral {
+    Redis(RedisStore),
+    Memory(MemoryStore),
+}
+
+impl Ephemeral {
+    /// Stores `value` under `key` for `ttl`, replacing any previous value.
+    pub async fn put(&self, key: Key<'_>, value: &str, ttl: Duration) -> Result<(), StoreError> {
+        let key = key.render();
+        match self {
+            Ephemeral::Redis(s) => s.put(&key, value, ttl).await,
+            Ephemeral::Memory(s) => {
+                s.put(&key, value, ttl);
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads and deletes in one atomic step: of two concurrent calls at most one gets the value.
+    pub async fn take(&self, key: Key<'_>) -> Result<Option<String>, StoreError> {
+        let key = key.render();
+        match self {
+            Ephemeral::Redis(s) => s.take(&key).await,
+            Ephemeral::Memory(s) => Ok(s.take(&key)),
+        }
+    }
+
+    pub async fn get(&self, key: Key<'_>) -> Result<Option<String>, StoreError> {
+        let key = key.render();
+        match self {
+            Ephemeral::Redis(s) => s.get(&key).await,
+            Ephemeral::Memory(s) => Ok(s.get(&key)),
+        }
+    }
+
+    pub async fn delete(&self, key: Key<'_>) -> Result<(), StoreError> {
+        let key = key.render();
+        match self {
+            Ephemeral::Redis(s) => s.delete(&key).await,
+            Ephemeral::Memory(s) => {
+                s.delete(&key);
+                Ok(())
+            }
+        }
+    }
+
+    /// `value` as JSON under `key` for `ttl`.
+    pub async fn put_json<T: Serialize>(
+        &self,
+        key: Key<'_>,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        self.put(key, &serde_json::to_string(value)?, ttl).await
+    }
+
+    /// Takes a JSON value out once. A value that no longer parses (written by an older
+    /// version) counts as gone.
+    pub async fn take_json<T: DeserializeOwned>(
+        &self,
+        key: Key<'_>,
+    ) -> Result<Option<T>, StoreError> {
+        Ok(self.take(key).await?.and_then(|v| parse(&v)))
+    }
+
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        key: Key<'_>,
+    ) -> Result<Option<T>, StoreError> {
+        Ok(self.get(key).await?.and_then(|v| parse(&v)))
+    }
+
+    /// Increments a counter that expires `window` after its first increment; returns the new count.
+    pub async fn incr(&self, key: Key<'_>, window: Duration) -> Result<u64, StoreError> {
+        let key = key.render();
+        match self {
+            Ephemeral::Redis(s) => s.incr(&key, window).await,
+            Ephemeral::Memory(s) => Ok(s.incr(&key, window)),
+        }
+    }
+
+    /// Takes `key` as a lock for `ttl` unless someone holds it; true when this caller got it.
+    /// The lock simply expires: holders do short, idempotent work.
+    pub async fn try_lock(
+        &self,
+        key: Key<'_>,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let key = key.render();
+        match self {
+            Ephemeral::Redis(s) => s.try_lock(&key, holder, ttl).await,
+            Ephemeral::Memory(s) => Ok(s.try_lock(&key, holder, ttl)),
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            Ephemeral::Redis(s) => s.ping().await,
+            Ephemeral::Memory(_) => Ok(()),
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Ephemeral::Redis(_) => "redis",
+            Ephemeral::Memory(_) => "memory",
+        }
+    }
+}
+
+fn parse<T: DeserializeOwned>(value: &str) -> Option<T> {
+    serde_json::from_str(value)
+        .inspect_err(
+            |e| tracing::warn!(error = %e, "an ephemeral value did not parse; treated as gone"),
+        )
+        .ok()
+}

@@ -1,0 +1,341 @@
+//! `/authorize`: who is asking and where the answer goes are proven first (until then nothing
+//! is ever redirected), then the request is checked, then answered with a code when a live
+//! session satisfies it, or the person is sent to sign in and comes back to
+//! [`Provider::continue_authorize`].
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use super::{redirect_with, AuthorizeError, Client, CodeGrant, Provider};
+use crate::ephemeral::Key;
+use crate::fault::Fault;
+use crate::session::Session;
+
+/// How long an authorization request waits for the person to sign in.
+const PENDING_TTL: Duration = Duration::from_secs(600);
+
+/// The parameters of `/authorize`, as sent (GET query or POST form).
+#[derive(Debug, Default, Deserialize)]
+pub struct AuthorizeParams {
+    pub response_type: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub login_hint: Option<String>,
+    pub response_mode: Option<String>,
+    pub request: Option<String>,
+    pub request_uri: Option<String>,
+}
+
+/// A validated authorization request, kept while the person signs in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    /// The person must have signed in at or after this time (prompt=login, max_age).
+    pub min_auth_time: i64,
+}
+
+/// What `/authorize` answers.
+pub enum Outcome {
+    /// The client or redirect URI cannot be trusted: an error page, never a redirect.
+    ErrorPage(&'static str),
+    /// Back to the client with a code, a 303.
+    Redirect(String),
+    /// Back to the client with an error (and the request's state).
+    ErrorRedirect {
+        redirect_uri: String,
+        state: Option<String>,
+        error: AuthorizeError,
+    },
+    /// To the sign-in page, which continues the flow afterwards.
+    SignIn(String),
+}
+
+/// The request's parameters that passed every check.
+struct Checked {
+    scope: Vec<String>,
+    code_challenge: String,
+    prompt_login: bool,
+    prompt_none: bool,
+    max_age: Option<i64>,
+}
+
+impl Provider {
+    /// `/authorize`: validate, then either redirect back with a code (a live session that
+    /// satisfies the request), or send the person to sign in first.
+    pub async fn authorize(
+        &self,
+        p: AuthorizeParams,
+        session: Option<Session>,
+    ) -> Result<Outcome, Fault> {
+        let (client, redirect_uri) = match self.trusted_target(&p).await? {
+            Ok(target) => target,
+            Err(page) => return Ok(page),
+        };
+        let fail = |error| Outcome::ErrorRedirect {
+            redirect_uri: redirect_uri.clone(),
+            state: p.state.clone(),
+            error,
+        };
+        let checked = match check(&p, &client) {
+            Ok(checked) => checked,
+            Err(error) => return Ok(fail(error)),
+        };
+        let now = Utc::now().timestamp();
+        let min_auth_time = if checked.prompt_login {
+            now
+        } else {
+            checked.max_age.map(|m| now - m).unwrap_or(0)
+        };
+        let request = AuthRequest {
+            client_id: client.client_id.clone(),
+            redirect_uri: redirect_uri.clone(),
+            scope: checked.scope,
+            state: p.state.clone(),
+            nonce: p.nonce.clone(),
+            code_challenge: checked.code_challenge,
+            min_auth_time,
+        };
+        // A live session that satisfies the request: straight back with a code.
+        let usable = session.filter(|s| !s.restricted && s.auth_time >= min_auth_time);
+        if let (Some(session), false) = (usable, checked.prompt_login) {
+            return Ok(Outcome::Redirect(
+                self.issue_code(&request, &session).await?,
+            ));
+        }
+        if checked.prompt_none {
+            return Ok(fail(AuthorizeError::LoginRequired(
+                "The person is not signed in (or must sign in again), and prompt=none forbids asking.",
+            )));
+        }
+        self.sign_in_first(&request, p.login_hint.as_deref()).await
+    }
+
+    /// The client and the redirect URI, or the error page to show instead.
+    async fn trusted_target(
+        &self,
+        p: &AuthorizeParams,
+    ) -> Result<Result<(Client, String), Outcome>, Fault> {
+        let Some(client_id) = p.client_id.as_deref().filter(|c| !c.is_empty()) else {
+            return Ok(Err(Outcome::ErrorPage(
+                "The request does not say which service is asking (client_id is missing).",
+            )));
+        };
+        let Some(client) = self.clients.find(client_id).await? else {
+            return Ok(Err(Outcome::ErrorPage(
+                "The service that sent you here is not registered with this sign-in provider.",
+            )));
+        };
+        let Some(redirect_uri) = p.redirect_uri.as_deref().filter(|r| !r.is_empty()) else {
+            return Ok(Err(Outcome::ErrorPage(
+                "The request does not say where to return (redirect_uri is missing).",
+            )));
+        };
+        if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
+            tracing::warn!(target: "security", event = "redirect_uri_mismatch", client_id = %client.client_id, "unregistered redirect_uri refused");
+            return Ok(Err(Outcome::ErrorPage(
+                "The address this request wants to return to is not registered for this service, so we will not send you there.",
+            )));
+        }
+        Ok(Ok((client, redirect_uri.to_string())))
+    }
+
+    /// Keeps the request and sends the person to the login page, which comes back to
+    /// `/authorize/continue`.
+    async fn sign_in_first(
+        &self,
+        request: &AuthRequest,
+        login_hint: Option<&str>,
+    ) -> Result<Outcome, Fault> {
+        let id = crate::random::token();
+        self.store
+            .put_json(Key::AuthorizeRequest(&id), request, PENDING_TTL)
+            .await?;
+        let next = format!("/authorize/continue?request={id}");
+        let mut login = url::form_urlencoded::Serializer::new(String::new());
+        login.append_pair("next", &next);
+        if let Some(hint) = login_hint.filter(|h| h.len() <= 64) {
+            login.append_pair("login_hint", hint);
+        }
+        Ok(Outcome::SignIn(format!(
+            "{}/login?{}",
+            self.settings.issuer,
+            login.finish()
+        )))
+    }
+
+    /// After the sign-in page: the pending request is taken (once) and answered if the session
+    /// now satisfies it.
+    pub async fn continue_authorize(
+        &self,
+        request_id: &str,
+        session: Option<Session>,
+    ) -> Result<Outcome, Fault> {
+        let Some(request) = self
+            .store
+            .take_json::<AuthRequest>(Key::AuthorizeRequest(request_id))
+            .await?
+        else {
+            return Ok(Outcome::ErrorPage(
+                "This sign-in request has expired or was already used. Go back to the service and start again.",
+            ));
+        };
+        match session.filter(|s| !s.restricted && s.auth_time >= request.min_auth_time) {
+            Some(session) => Ok(Outcome::Redirect(
+                self.issue_code(&request, &session).await?,
+            )),
+            None => Ok(Outcome::ErrorRedirect {
+                redirect_uri: request.redirect_uri,
+                state: request.state,
+                error: AuthorizeError::LoginRequired("The person did not sign in."),
+            }),
+        }
+    }
+
+    async fn issue_code(&self, request: &AuthRequest, session: &Session) -> Result<String, Fault> {
+        let code = crate::random::token();
+        let grant = CodeGrant {
+            client_id: request.client_id.clone(),
+            redirect_uri: request.redirect_uri.clone(),
+            code_challenge: request.code_challenge.clone(),
+            nonce: request.nonce.clone(),
+            scope: request.scope.clone(),
+            user_id: session.user_id.clone(),
+            auth_time: session.auth_time,
+            amr: session.amr.clone(),
+        };
+        self.store
+            .put_json(Key::Code(&code), &grant, self.settings.code_ttl)
+            .await?;
+        tracing::info!(target: "security", event = "code_issued", client_id = %request.client_id, user_id = %session.user_id, "authorization code issued");
+        let mut params = vec![("code", code.as_str())];
+        if let Some(state) = request.state.as_deref() {
+            params.push(("state", state));
+        }
+        params.push(("iss", &self.settings.issuer));
+        Ok(redirect_with(&request.redirect_uri, &params))
+    }
+}
+
+/// Every check of the request itself, in the order a client would fix them.
+fn check(p: &AuthorizeParams, client: &Client) -> Result<Checked, AuthorizeError> {
+    if p.request.is_some() {
+        return Err(AuthorizeError::RequestNotSupported);
+    }
+    if p.request_uri.is_some() {
+        return Err(AuthorizeError::RequestUriNotSupported);
+    }
+    match p.response_type.as_deref() {
+        Some("code") => {}
+        Some(_) => return Err(AuthorizeError::UnsupportedResponseType),
+        None => return Err(invalid("response_type is required.")),
+    }
+    if p.response_mode.as_deref().is_some_and(|m| m != "query") {
+        return Err(invalid("Only response_mode=query is supported."));
+    }
+    let scope = check_scope(p.scope.as_deref(), client)?;
+    let code_challenge = check_pkce(p)?;
+    let (prompt_login, prompt_none) = check_prompt(p.prompt.as_deref())?;
+    let max_age = match p.max_age.as_deref() {
+        None => None,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n >= 0 => Some(n),
+            _ => return Err(invalid("max_age must be a whole number of seconds.")),
+        },
+    };
+    if p.nonce.as_deref().is_some_and(|n| n.len() > 512)
+        || p.state.as_deref().is_some_and(|s| s.len() > 2048)
+    {
+        return Err(invalid("state or nonce is too long."));
+    }
+    Ok(Checked {
+        scope,
+        code_challenge,
+        prompt_login,
+        prompt_none,
+        max_age,
+    })
+}
+
+fn invalid(description: &'static str) -> AuthorizeError {
+    AuthorizeError::InvalidRequest(Cow::Borrowed(description))
+}
+
+fn check_scope(scope: Option<&str>, client: &Client) -> Result<Vec<String>, AuthorizeError> {
+    let scope: Vec<String> = scope
+        .unwrap_or("")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    if !scope.iter().any(|s| s == "openid") {
+        return Err(AuthorizeError::InvalidScope(Cow::Borrowed(
+            "The openid scope is required.",
+        )));
+    }
+    if let Some(bad) = scope.iter().find(|s| !client.allows_scope(s)) {
+        return Err(AuthorizeError::InvalidScope(Cow::Owned(format!(
+            "The scope {bad} is not allowed for this client."
+        ))));
+    }
+    Ok(scope)
+}
+
+fn check_pkce(p: &AuthorizeParams) -> Result<String, AuthorizeError> {
+    let Some(challenge) = p.code_challenge.as_deref() else {
+        return Err(invalid(
+            "PKCE is required: send code_challenge with code_challenge_method=S256.",
+        ));
+    };
+    if p.code_challenge_method.as_deref() != Some("S256") {
+        return Err(invalid(
+            "Only code_challenge_method=S256 is supported (plain is refused).",
+        ));
+    }
+    if !is_pkce_value(challenge) || URL_SAFE_NO_PAD.decode(challenge).map(|d| d.len()) != Ok(32) {
+        return Err(invalid(
+            "code_challenge must be the base64url SHA-256 of the code verifier.",
+        ));
+    }
+    Ok(challenge.to_string())
+}
+
+/// `(login, none)` from the prompt parameter.
+fn check_prompt(prompt: Option<&str>) -> Result<(bool, bool), AuthorizeError> {
+    let prompts: Vec<&str> = prompt.unwrap_or("").split_whitespace().collect();
+    if let Some(bad) = prompts
+        .iter()
+        .find(|v| !matches!(**v, "none" | "login" | "consent" | "select_account"))
+    {
+        return Err(AuthorizeError::InvalidRequest(Cow::Owned(format!(
+            "prompt={bad} is not supported."
+        ))));
+    }
+    let none = prompts.contains(&"none");
+    if none && prompts.len() > 1 {
+        return Err(invalid("prompt=none cannot be combined with other values."));
+    }
+    Ok((prompts.contains(&"login"), none))
+}
+
+/// RFC 7636 §4.1: 43 to 128 characters of the unreserved set.
+pub(super) fn is_pkce_value(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}

@@ -1,0 +1,99 @@
+//! Access tokens presented back to us: `/userinfo` (RFC 6750) and `/revoke` (RFC 7009).
+
+use chrono::Utc;
+
+use super::{Client, OAuthError, Provider};
+use crate::ephemeral::Key;
+use crate::signing::AccessClaims;
+
+impl Provider {
+    fn access_claims(&self, token: &str) -> Result<AccessClaims, OAuthError> {
+        let audience = std::slice::from_ref(&self.settings.audience);
+        Ok(self.tokens.verify(token, "at+jwt", Some(audience), false)?)
+    }
+
+    /// A Bearer access token for `/userinfo`: valid, ours, an access token (not an ID token),
+    /// and not revoked.
+    pub async fn verify_access_token(&self, token: &str) -> Result<AccessClaims, OAuthError> {
+        let claims = self.access_claims(token)?;
+        if self
+            .store
+            .get(Key::RevokedToken(&claims.jti))
+            .await?
+            .is_some()
+        {
+            return Err(OAuthError::InvalidToken("The token was revoked."));
+        }
+        Ok(claims)
+    }
+
+    /// Claims about the user for a verified access token, per its scopes.
+    pub async fn userinfo(&self, claims: &AccessClaims) -> Result<serde_json::Value, OAuthError> {
+        let user = self
+            .db
+            .users()
+            .find_by_id(&claims.sub)
+            .await?
+            .ok_or(OAuthError::InvalidToken("The account no longer exists."))?;
+        let scopes: Vec<&str> = claims.scope.split_whitespace().collect();
+        let mut out = serde_json::json!({ "sub": user.id });
+        if scopes.contains(&"profile") {
+            out["preferred_username"] = serde_json::json!(user.username);
+            out["name"] = serde_json::json!(user.display_name);
+        }
+        if scopes.contains(&"email") {
+            if let Some(email) = user.email {
+                out["email"] = serde_json::json!(email);
+                out["email_verified"] = serde_json::json!(false);
+            }
+        }
+        Ok(out)
+    }
+
+    /// RFC 7009: revoke a refresh token (its family) or an access token (until it expires).
+    /// Unknown tokens, and tokens of other clients, are answered the same way (200).
+    pub async fn revoke(
+        &self,
+        client: &Client,
+        token: &str,
+        hint: Option<&str>,
+    ) -> Result<(), OAuthError> {
+        if hint == Some("access_token") {
+            if !self.revoke_access_token(client, token).await? {
+                self.revoke_refresh_token(client, token).await?;
+            }
+        } else if !self.revoke_refresh_token(client, token).await? {
+            self.revoke_access_token(client, token).await?;
+        }
+        Ok(())
+    }
+
+    /// True when `token` was a refresh token of `client` (its family is now revoked).
+    async fn revoke_refresh_token(&self, client: &Client, token: &str) -> Result<bool, OAuthError> {
+        let hash = crate::random::sha256_hex(token.as_bytes());
+        let row = self.db.refresh_tokens().find(&hash).await?;
+        let Some(row) = row.filter(|r| r.client_id == client.client_id) else {
+            return Ok(false);
+        };
+        let now = Utc::now().naive_utc();
+        self.db
+            .refresh_tokens()
+            .revoke_family(&row.family_id, now)
+            .await?;
+        tracing::info!(target: "security", event = "token_revoked", kind = "refresh_token", client_id = %client.client_id, "refresh token family revoked");
+        Ok(true)
+    }
+
+    /// True when `token` was a valid access token of `client` (it is now revoked).
+    async fn revoke_access_token(&self, client: &Client, token: &str) -> Result<bool, OAuthError> {
+        let Ok(claims) = self.access_claims(token) else {
+            return Ok(false);
+        };
+        if claims.client_id != client.client_id {
+            return Ok(false);
+        }
+        self.revoke_jti(&claims.jti, claims.exp).await?;
+        tracing::info!(target: "security", event = "token_revoked", kind = "access_token", client_id = %client.client_id, "access token revoked");
+        Ok(true)
+    }
+}

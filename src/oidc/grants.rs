@@ -1,0 +1,414 @@
+//! `/token`: client authentication, the authorization_code grant and the refresh_token grant.
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use super::authorize::is_pkce_value;
+use super::{Client, CodeGrant, OAuthError, Provider};
+use crate::db::models::RefreshTokenRow;
+use crate::ephemeral::Key;
+use crate::fault::Fault;
+use crate::signing::{AccessGrant, IdGrant};
+
+/// How the client presented itself: HTTP Basic (already decoded by the handler), or fields of
+/// the form body.
+pub struct ClientCredentials {
+    pub basic: Option<(String, String)>,
+    pub form_id: Option<String>,
+    pub form_secret: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    pub id_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub scope: String,
+}
+
+/// Whom tokens are minted for, from a code or a refresh token.
+struct Grant<'a> {
+    client: &'a Client,
+    user_id: &'a str,
+    scope: &'a [String],
+    auth_time: i64,
+    amr: &'a [String],
+    nonce: Option<&'a str>,
+}
+
+/// What a redeemed code issued, so that a second redemption can revoke it.
+#[derive(Serialize, Deserialize)]
+struct Redeemed {
+    jti: String,
+    exp: i64,
+    family_id: Option<String>,
+}
+
+/// Tokens minted for a grant, with the access token's id and expiry.
+struct Minted {
+    access_token: String,
+    id_token: String,
+    jti: String,
+    exp: i64,
+}
+
+const WRONG_CREDENTIALS: &str = "Unknown client or wrong credentials.";
+
+fn verifier_matches(verifier: &str, challenge: &str) -> bool {
+    is_pkce_value(verifier) && {
+        let computed = URL_SAFE_NO_PAD.encode(openssl::sha::sha256(verifier.as_bytes()));
+        openssl::memcmp::eq(computed.as_bytes(), challenge.as_bytes())
+    }
+}
+
+impl Provider {
+    /// RFC 6749 §2.3: exactly one way of authenticating; a confidential client proves its
+    /// secret, a public client sends only its id (PKCE then carries the proof).
+    pub async fn authenticate(&self, creds: ClientCredentials) -> Result<Client, OAuthError> {
+        let (client_id, secret) = match (creds.basic, creds.form_id, creds.form_secret) {
+            (Some(_), _, Some(_)) => {
+                return Err(OAuthError::InvalidClient(
+                    "Use one client authentication method, not two.",
+                ))
+            }
+            (Some((id, secret)), form_id, None) => {
+                if form_id.is_some_and(|f| f != id) {
+                    return Err(OAuthError::InvalidClient(
+                        "client_id in the body differs from the one in the Authorization header.",
+                    ));
+                }
+                (id, Some(secret))
+            }
+            (None, Some(id), secret) => (id, secret),
+            (None, None, _) => {
+                return Err(OAuthError::InvalidClient(
+                    "Client authentication is required.",
+                ))
+            }
+        };
+        let client = self
+            .clients
+            .find(&client_id)
+            .await?
+            .ok_or(OAuthError::InvalidClient(WRONG_CREDENTIALS))?;
+        match (client.public, secret) {
+            (true, None) => Ok(client),
+            (true, Some(_)) => Err(OAuthError::InvalidClient(
+                "This is a public client; it has no secret to send.",
+            )),
+            (false, Some(s)) if client.secret_matches(&s) => Ok(client),
+            (false, _) => {
+                tracing::warn!(target: "security", event = "client_auth_failed", client_id = %client.client_id, "client authentication failed");
+                Err(OAuthError::InvalidClient(WRONG_CREDENTIALS))
+            }
+        }
+    }
+
+    /// The authorization_code grant.
+    pub async fn redeem_code(
+        &self,
+        client: &Client,
+        code: Option<&str>,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let code = code
+            .filter(|c| !c.is_empty())
+            .ok_or(OAuthError::InvalidRequest("code is required."))?;
+        let redirect_uri =
+            redirect_uri.ok_or(OAuthError::InvalidRequest("redirect_uri is required."))?;
+        let verifier = verifier.ok_or(OAuthError::InvalidRequest(
+            "code_verifier is required (PKCE).",
+        ))?;
+        let Some(grant) = self.store.take_json::<CodeGrant>(Key::Code(code)).await? else {
+            self.code_replayed(code).await?;
+            return Err(OAuthError::InvalidGrant(
+                "The authorization code is invalid, expired or already used.",
+            ));
+        };
+        check_code(&grant, client, redirect_uri, verifier)?;
+        let g = Grant {
+            client,
+            user_id: &grant.user_id,
+            scope: &grant.scope,
+            auth_time: grant.auth_time,
+            amr: &grant.amr,
+            nonce: grant.nonce.as_deref(),
+        };
+        let minted = self.mint(&g)?;
+        let (refresh_token, family_id) = if grant.scope.iter().any(|s| s == "offline_access") {
+            let family = uuid::Uuid::new_v4().to_string();
+            let expires_at = (Utc::now()
+                + chrono::Duration::from_std(self.settings.refresh_token_lifetime)
+                    .map_err(Fault::internal)?)
+            .naive_utc();
+            let token = self.new_refresh_token(&family, &g, expires_at).await?;
+            (Some(token), Some(family))
+        } else {
+            (None, None)
+        };
+        let redeemed = Redeemed {
+            jti: minted.jti.clone(),
+            exp: minted.exp,
+            family_id,
+        };
+        self.remember_redemption(code, &redeemed).await?;
+        tracing::info!(target: "security", event = "tokens_issued", client_id = %client.client_id, user_id = %grant.user_id, grant = "authorization_code", "tokens issued");
+        Ok(self.response(minted, refresh_token, &grant.scope))
+    }
+
+    /// Remembers what this code issued; if a second redemption raced this one, revokes it all
+    /// now.
+    async fn remember_redemption(&self, code: &str, redeemed: &Redeemed) -> Result<(), Fault> {
+        let marker_ttl = self.settings.longest_token_lifetime() + Duration::from_secs(60);
+        self.store
+            .put_json(Key::CodeRedeemed(code), redeemed, marker_ttl)
+            .await?;
+        if self.store.get(Key::CodeReplayed(code)).await?.is_some() {
+            // Of concurrent redemptions this one won the code, but another arrived before the
+            // marker above existed and could not revoke what is issued here: do it now. The
+            // response still carries the tokens (one redemption wins); they are dead on arrival.
+            tracing::warn!(target: "security", event = "code_reuse", "authorization code reused during redemption; revoking what it issued");
+            self.revoke_redeemed(redeemed).await?;
+        }
+        Ok(())
+    }
+
+    /// A code presented after it was spent: RFC 6749 §4.1.2 — revoke what it issued.
+    async fn code_replayed(&self, code: &str) -> Result<(), Fault> {
+        let ttl = self.settings.code_ttl + Duration::from_secs(60);
+        self.store.put(Key::CodeReplayed(code), "1", ttl).await?;
+        if let Some(redeemed) = self
+            .store
+            .get_json::<Redeemed>(Key::CodeRedeemed(code))
+            .await?
+        {
+            tracing::warn!(target: "security", event = "code_reuse", "authorization code reused; revoking what it issued");
+            self.revoke_redeemed(&redeemed).await?;
+        }
+        Ok(())
+    }
+
+    async fn revoke_redeemed(&self, r: &Redeemed) -> Result<(), Fault> {
+        self.revoke_jti(&r.jti, r.exp).await?;
+        if let Some(family) = &r.family_id {
+            let now = Utc::now().naive_utc();
+            self.db.refresh_tokens().revoke_family(family, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Access tokens cannot be recalled, so a revoked one is remembered until it expires.
+    pub(super) async fn revoke_jti(&self, jti: &str, exp: i64) -> Result<(), Fault> {
+        let left =
+            (exp - Utc::now().timestamp()).max(0) as u64 + self.settings.clock_skew.as_secs() + 1;
+        self.store
+            .put(Key::RevokedToken(jti), "1", Duration::from_secs(left))
+            .await?;
+        Ok(())
+    }
+
+    /// The refresh_token grant: rotate within the family; a used token revokes the family.
+    pub async fn refresh(
+        &self,
+        client: &Client,
+        token: Option<&str>,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let token = token
+            .filter(|t| !t.is_empty())
+            .ok_or(OAuthError::InvalidRequest("refresh_token is required."))?;
+        let row = self.spend_refresh_token(client, token).await?;
+        let granted: Vec<String> = row.scope.split_whitespace().map(str::to_string).collect();
+        let scope: Vec<String> = match scope {
+            None => granted.clone(),
+            Some(s) => {
+                let asked: Vec<String> = s.split_whitespace().map(str::to_string).collect();
+                if asked.iter().any(|a| !granted.contains(a)) {
+                    return Err(OAuthError::InvalidScope(
+                        "A refresh cannot add scopes that were not granted.",
+                    ));
+                }
+                asked
+            }
+        };
+        let amr: Vec<String> = row.amr.split_whitespace().map(str::to_string).collect();
+        let g = Grant {
+            client,
+            user_id: &row.user_id,
+            scope: &scope,
+            auth_time: row.auth_time,
+            amr: &amr,
+            nonce: None,
+        };
+        let minted = self.mint(&g)?;
+        let new = self
+            .new_refresh_token(&row.family_id, &g, row.expires_at)
+            .await?;
+        Ok(self.response(minted, Some(new), &scope))
+    }
+
+    /// Marks a presented refresh token used; a replay of a rotated one ends its family.
+    async fn spend_refresh_token(
+        &self,
+        client: &Client,
+        token: &str,
+    ) -> Result<RefreshTokenRow, OAuthError> {
+        let hash = crate::random::sha256_hex(token.as_bytes());
+        let row = self
+            .db
+            .refresh_tokens()
+            .find(&hash)
+            .await?
+            .ok_or(OAuthError::InvalidGrant("The refresh token is invalid."))?;
+        if row.client_id != client.client_id {
+            tracing::warn!(target: "security", event = "refresh_client_mismatch", client_id = %client.client_id, "refresh token presented by another client");
+            return Err(OAuthError::InvalidGrant(
+                "The refresh token was issued to another client.",
+            ));
+        }
+        let now = Utc::now().naive_utc();
+        if row.revoked_at.is_some() || row.expires_at <= now {
+            return Err(OAuthError::InvalidGrant(
+                "The refresh token is expired or revoked; sign in again.",
+            ));
+        }
+        if !self.db.refresh_tokens().mark_used(&hash, now).await? {
+            // Replay of a rotated token: someone else holds a copy. End the whole family.
+            let revoked = self
+                .db
+                .refresh_tokens()
+                .revoke_family(&row.family_id, now)
+                .await?;
+            tracing::warn!(target: "security", event = "refresh_reuse", client_id = %client.client_id, user_id = %row.user_id, revoked, "used refresh token presented again; family revoked");
+            return Err(OAuthError::InvalidGrant(
+                "The refresh token was already used; this session is revoked, sign in again.",
+            ));
+        }
+        Ok(row)
+    }
+
+    /// Signs an access token (RFC 9068) and an ID token (the client's algorithm).
+    fn mint(&self, g: &Grant<'_>) -> Result<Minted, Fault> {
+        let scope = g.scope.join(" ");
+        let (access_token, claims) = self
+            .tokens
+            .access_token(&AccessGrant {
+                sub: g.user_id,
+                auth_time: g.auth_time,
+                amr: g.amr,
+                client_id: Some(&g.client.client_id),
+                scope: &scope,
+            })
+            .map_err(Fault::internal)?;
+        let id_token = self
+            .tokens
+            .id_token(&IdGrant {
+                sub: g.user_id,
+                client_id: &g.client.client_id,
+                alg: g.client.id_token_alg,
+                auth_time: g.auth_time,
+                nonce: g.nonce,
+                amr: g.amr,
+                access_token: &access_token,
+            })
+            .map_err(Fault::internal)?;
+        Ok(Minted {
+            access_token,
+            id_token,
+            jti: claims.jti,
+            exp: claims.exp,
+        })
+    }
+
+    fn response(
+        &self,
+        minted: Minted,
+        refresh_token: Option<String>,
+        scope: &[String],
+    ) -> TokenResponse {
+        TokenResponse {
+            access_token: minted.access_token,
+            token_type: "Bearer",
+            expires_in: self.tokens.access_token_lifetime(),
+            id_token: minted.id_token,
+            refresh_token,
+            scope: scope.join(" "),
+        }
+    }
+
+    async fn new_refresh_token(
+        &self,
+        family_id: &str,
+        g: &Grant<'_>,
+        expires_at: chrono::NaiveDateTime,
+    ) -> Result<String, Fault> {
+        let token = crate::random::token();
+        let row = RefreshTokenRow {
+            token_sha256: crate::random::sha256_hex(token.as_bytes()),
+            family_id: family_id.to_string(),
+            client_id: g.client.client_id.clone(),
+            user_id: g.user_id.to_string(),
+            scope: g.scope.join(" "),
+            auth_time: g.auth_time,
+            amr: g.amr.join(" "),
+            created_at: Utc::now().naive_utc(),
+            expires_at,
+            used_at: None,
+            revoked_at: None,
+        };
+        self.db.refresh_tokens().insert(row).await?;
+        Ok(token)
+    }
+}
+
+/// The code was issued to this client, for this redirect URI, and this verifier proves it.
+fn check_code(
+    grant: &CodeGrant,
+    client: &Client,
+    redirect_uri: &str,
+    verifier: &str,
+) -> Result<(), OAuthError> {
+    if grant.client_id != client.client_id {
+        tracing::warn!(target: "security", event = "code_client_mismatch", client_id = %client.client_id, "code presented by another client");
+        return Err(OAuthError::InvalidGrant(
+            "The authorization code was issued to another client.",
+        ));
+    }
+    if grant.redirect_uri != redirect_uri {
+        return Err(OAuthError::InvalidGrant(
+            "redirect_uri differs from the one in the authorization request.",
+        ));
+    }
+    if !verifier_matches(verifier, &grant.code_challenge) {
+        return Err(OAuthError::InvalidGrant(
+            "The code_verifier does not match the code_challenge.",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_s256_matches_rfc7636_example() {
+        // RFC 7636 Appendix B.
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(verifier_matches(verifier, challenge));
+        assert!(!verifier_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK",
+            challenge
+        ));
+        assert!(!verifier_matches("short", challenge));
+    }
+}

@@ -1,0 +1,73 @@
+//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
+
+use serde::Deserialize;
+
+use super::{redirect_with, OAuthError, Provider};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LogoutParams {
+    pub id_token_hint: Option<String>,
+    pub post_logout_redirect_uri: Option<String>,
+    pub state: Option<String>,
+    pub client_id: Option<String>,
+}
+
+pub enum EndSession {
+    /// Signed out; back to the relying service.
+    Redirect(String),
+    /// Signed out; no (valid) place to return to: show the "signed out" page.
+    Page,
+    /// No valid id_token_hint: anyone could have sent the person here, so ask before signing
+    /// out (RP-Initiated Logout §2; no logout CSRF).
+    Confirm,
+}
+
+#[derive(Deserialize)]
+struct HintClaims {
+    aud: serde_json::Value,
+}
+
+impl Provider {
+    /// Decides what RP-initiated logout does. The person is sent back only to a
+    /// post_logout_redirect_uri registered for the client named by a valid id_token_hint (or
+    /// client_id).
+    pub async fn end_session(&self, p: &LogoutParams) -> Result<EndSession, OAuthError> {
+        let Some(hint) = p.id_token_hint.as_deref() else {
+            return Ok(EndSession::Confirm);
+        };
+        // Still accepted when expired or signed by a retiring key: it names, not authorises.
+        let Ok(claims) = self.tokens.verify::<HintClaims>(hint, "JWT", None, true) else {
+            return Ok(EndSession::Confirm);
+        };
+        let hinted_client = match claims.aud {
+            serde_json::Value::String(s) => Some(s),
+            serde_json::Value::Array(a) => a.first().and_then(|v| v.as_str()).map(str::to_string),
+            _ => None,
+        };
+        if let (Some(hinted), Some(named)) = (&hinted_client, &p.client_id) {
+            if hinted != named {
+                return Err(OAuthError::InvalidRequest(
+                    "client_id does not match the id_token_hint.",
+                ));
+            }
+        }
+        let Some(uri) = p.post_logout_redirect_uri.as_deref() else {
+            return Ok(EndSession::Page);
+        };
+        let Some(client_id) = hinted_client.or_else(|| p.client_id.clone()) else {
+            return Ok(EndSession::Page);
+        };
+        let Some(client) = self.clients.find(&client_id).await? else {
+            return Ok(EndSession::Page);
+        };
+        if !client.post_logout_redirect_uris.iter().any(|r| r == uri) {
+            tracing::warn!(target: "security", event = "logout_redirect_refused", client_id = %client_id, "unregistered post_logout_redirect_uri");
+            return Ok(EndSession::Page);
+        }
+        let mut params = Vec::new();
+        if let Some(state) = p.state.as_deref() {
+            params.push(("state", state));
+        }
+        Ok(EndSession::Redirect(redirect_with(uri, &params)))
+    }
+}

@@ -1,0 +1,86 @@
+//! Reading request bodies: bounded in size, JSON or form only as each endpoint expects.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use super::error::RequestError;
+
+/// Reads the body up to `limit` bytes, refusing anything larger with a JSON 413.
+pub async fn read_body(
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, RequestError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| RequestError::Unreadable)?;
+        if body.len() + chunk.len() > limit {
+            return Err(RequestError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+fn content_type_is(req: &HttpRequest, expected: &str) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case(expected)
+        })
+}
+
+/// JSON bodies only: a form or text post (as a cross-site form could send) is refused.
+pub fn require_json(req: &HttpRequest) -> Result<(), RequestError> {
+    if content_type_is(req, "application/json") {
+        Ok(())
+    } else {
+        Err(RequestError::NotJson)
+    }
+}
+
+/// A JSON body, read within `limit` bytes.
+pub async fn read_raw_json(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, RequestError> {
+    require_json(req)?;
+    read_body(payload, limit).await
+}
+
+pub async fn read_json<T: DeserializeOwned>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<T, RequestError> {
+    let body = read_raw_json(req, payload, limit).await?;
+    serde_json::from_slice(&body).map_err(|e| {
+        RequestError::BadJson(match e.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                "malformed JSON"
+            }
+            serde_json::error::Category::Data => "a field is missing or has the wrong type",
+            serde_json::error::Category::Io => "unreadable",
+        })
+    })
+}
+
+/// Form bodies only (`application/x-www-form-urlencoded`), as OAuth prescribes.
+pub async fn read_form<T: DeserializeOwned>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<T, RequestError> {
+    if !content_type_is(req, "application/x-www-form-urlencoded") {
+        return Err(RequestError::NotForm);
+    }
+    let body = read_body(payload, limit).await?;
+    serde_urlencoded::from_bytes(&body).map_err(|_| RequestError::BadForm)
+}

@@ -1,0 +1,51 @@
+//! The two cookies: the ceremony id between begin and finish (SameSite=Strict), and the
+//! session id (SameSite=Lax, so a relying service's redirect to `/authorize` carries it).
+//! On https both get the `__Host-` prefix, which pins them to this exact origin.
+
+use std::time::Duration;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::HttpRequest;
+
+use crate::settings::Settings;
+
+pub const CEREMONY: &str = "pkidp_ceremony";
+pub const SESSION: &str = "pkidp_session";
+
+pub fn name(settings: &Settings, base: &str) -> String {
+    if settings.secure_cookies() {
+        format!("__Host-{base}")
+    } else {
+        base.to_string()
+    }
+}
+
+pub fn make(
+    settings: &Settings,
+    base: &str,
+    value: String,
+    max_age: Duration,
+    same_site: SameSite,
+) -> Cookie<'static> {
+    Cookie::build(name(settings, base), value)
+        .path("/")
+        .http_only(true)
+        .secure(settings.secure_cookies())
+        .same_site(same_site)
+        .max_age(actix_web::cookie::time::Duration::seconds(
+            max_age.as_secs() as i64,
+        ))
+        .finish()
+}
+
+pub fn removal(settings: &Settings, base: &str) -> Cookie<'static> {
+    let mut c = make(settings, base, String::new(), Duration::ZERO, SameSite::Lax);
+    c.make_removal();
+    c
+}
+
+pub fn read(req: &HttpRequest, settings: &Settings, base: &str) -> Option<String> {
+    req.cookie(&name(settings, base))
+        .map(|c| c.value().to_string())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}

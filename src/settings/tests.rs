@@ -1,0 +1,111 @@
+//! Loading and validating settings.
+
+use super::*;
+
+fn load(env: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+    Settings::from_sources(
+        Some(Path::new("config/default.toml")),
+        env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+    )
+}
+
+#[test]
+fn defaults_are_valid_and_embedded() {
+    let s = load(&[]).expect("defaults");
+    assert_eq!(s.issuer, "http://localhost:8080");
+    assert_eq!(s.rp_id, "localhost");
+    assert_eq!(s.challenge_ttl, Duration::from_secs(300));
+    assert!(matches!(s.database, DatabaseBackend::Sqlite { .. }));
+    assert!(s.redis_url.is_none());
+    assert!(!s.secure_cookies());
+}
+
+#[test]
+fn fixed_and_generic_env_overrides() {
+    let s = load(&[
+        ("PASSKEY_IDP_ISSUER", "https://id.example.com"),
+        ("PASSKEY_IDP_RP_ID", "example.com"),
+        ("DATABASE_URL", "postgres://u@db/x"),
+        ("REDIS_URL", "redis://cache:6379"),
+        ("PASSKEY_IDP__SESSION__LIFETIME_SECS", "3600"),
+    ])
+    .expect("valid");
+    assert_eq!(s.rp_id, "example.com");
+    assert!(s.secure_cookies());
+    assert_eq!(s.session_lifetime, Duration::from_secs(3600));
+    assert_eq!(s.redis_url.as_deref(), Some("redis://cache:6379"));
+}
+
+#[test]
+fn rejects_bad_values_naming_the_setting() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("PASSKEY_IDP_ISSUER", "not a url", "PASSKEY_IDP_ISSUER"),
+        (
+            "PASSKEY_IDP_ISSUER",
+            "http://id.example.com",
+            "PASSKEY_IDP_ISSUER",
+        ),
+        (
+            "PASSKEY_IDP_ISSUER",
+            "https://id.example.com/path",
+            "PASSKEY_IDP_ISSUER",
+        ),
+        ("PASSKEY_IDP_RP_ID", "evil.com", "PASSKEY_IDP_RP_ID"),
+        ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
+        ("REDIS_URL", "http://x", "REDIS_URL"),
+        (
+            "PASSKEY_IDP__WEBAUTHN__USER_VERIFICATION",
+            "discouraged",
+            "webauthn.user_verification",
+        ),
+        (
+            "PASSKEY_IDP__WEBAUTHN__CHALLENGE_TTL_SECS",
+            "0",
+            "webauthn.challenge_ttl_secs",
+        ),
+    ];
+    for (k, v, setting) in cases {
+        let err = load(&[(k, v)]).expect_err(k);
+        assert!(err.to_string().contains(setting), "{k}={v}: {err}");
+    }
+}
+
+#[test]
+fn durations_and_rotation_settings() {
+    assert_eq!(parse_duration("30d"), Some(Duration::from_secs(30 * 86400)));
+    assert_eq!(parse_duration("90m"), Some(Duration::from_secs(5400)));
+    assert_eq!(parse_duration("45"), Some(Duration::from_secs(45)));
+    for bad in ["", "0s", "3w", "d", "-1h"] {
+        assert_eq!(parse_duration(bad), None, "{bad}");
+    }
+    let s = load(&[("PASSKEY_IDP__KEYS__ROTATE_EVERY", "30d")]).expect("valid");
+    assert_eq!(s.keys_rotate_every, Some(Duration::from_secs(30 * 86400)));
+    let err =
+        load(&[("PASSKEY_IDP__KEYS__ROTATE_EVERY", "60s")]).expect_err("too short for the cache");
+    assert!(err.to_string().starts_with("keys.rotate_every"), "{err}");
+    let err =
+        load(&[("PASSKEY_IDP__TOKENS__ACCESS_TOKEN_ALG", "HS256")]).expect_err("no symmetric algs");
+    assert!(
+        err.to_string().starts_with("tokens.access_token_alg"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rp_id_may_be_a_registrable_suffix_only() {
+    let ok = load(&[
+        ("PASSKEY_IDP_ISSUER", "https://login.id.example.com"),
+        ("PASSKEY_IDP_RP_ID", "example.com"),
+    ]);
+    assert!(ok.is_ok());
+    let tld = load(&[
+        ("PASSKEY_IDP_ISSUER", "https://id.example.com"),
+        ("PASSKEY_IDP_RP_ID", "com"),
+    ]);
+    assert!(tld.is_err());
+    let lookalike = load(&[
+        ("PASSKEY_IDP_ISSUER", "https://id.badexample.com"),
+        ("PASSKEY_IDP_RP_ID", "example.com"),
+    ]);
+    assert!(lookalike.is_err());
+}

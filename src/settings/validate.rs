@@ -1,0 +1,385 @@
+//! Validation, one function per section of the settings: each turns the raw values into typed
+//! ones or stops with one line naming the setting and the fix.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+use super::raw::{
+    DatabaseSection, KeysSection, LogSection, RawSettings, RedisSection, ServerSection,
+    TokensSection, WebauthnSection,
+};
+use super::{
+    bad, parse_duration, Attestation, DatabaseBackend, LogFormat, ResidentKey, Settings,
+    SettingsError, UserVerification,
+};
+use crate::signing::KeyAlg;
+
+pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
+    let server = server(&raw.server)?;
+    let database = database(&raw.database)?;
+    let redis_url = redis(&raw.redis)?;
+    let webauthn = webauthn(&raw.webauthn)?;
+    let tokens = tokens(&raw.tokens)?;
+    let keys = keys(&raw.keys, tokens.jwks_max_age)?;
+    Ok(Settings {
+        issuer: server.issuer,
+        issuer_url: server.issuer_url,
+        rp_id: server.rp_id,
+        rp_name: raw.server.rp_name,
+        listen: server.listen,
+        workers: raw.server.workers,
+        max_body_bytes: raw.server.max_body_bytes,
+        shutdown_timeout: Duration::from_secs(raw.server.shutdown_timeout_secs),
+        database,
+        db_pool_size: raw.database.pool_size,
+        db_connect_timeout: secs(
+            "database.connect_timeout_secs",
+            raw.database.connect_timeout_secs,
+            1,
+            300,
+        )?,
+        redis_url,
+        redis_key_prefix: raw.redis.key_prefix,
+        redis_connect_timeout: secs(
+            "redis.connect_timeout_secs",
+            raw.redis.connect_timeout_secs,
+            1,
+            300,
+        )?,
+        challenge_ttl: webauthn.challenge_ttl,
+        user_verification: webauthn.user_verification,
+        resident_key: webauthn.resident_key,
+        attestation: webauthn.attestation,
+        session_lifetime: secs(
+            "session.lifetime_secs",
+            raw.session.lifetime_secs,
+            60,
+            90 * 86400,
+        )?,
+        keys_dir: PathBuf::from(raw.keys.dir),
+        keys_reload_interval: keys.reload_interval,
+        keys_rotate_every: keys.rotate_every,
+        access_token_lifetime: tokens.access_token_lifetime,
+        access_token_alg: tokens.access_token_alg,
+        audience: raw.tokens.audience,
+        jwks_max_age: tokens.jwks_max_age,
+        clock_skew: tokens.clock_skew,
+        ceremonies_per_minute: raw.rate_limit.ceremonies_per_minute,
+        recovery_per_user: raw.rate_limit.recovery_per_user,
+        recovery_per_address: raw.rate_limit.recovery_per_address,
+        clients_file: optional_path(&raw.oidc.clients_file),
+        code_ttl: secs("oidc.code_ttl_secs", raw.oidc.code_ttl_secs, 1, 60)?,
+        id_token_lifetime: secs(
+            "oidc.id_token_lifetime_secs",
+            raw.oidc.id_token_lifetime_secs,
+            1,
+            86400,
+        )?,
+        refresh_token_lifetime: secs(
+            "oidc.refresh_token_lifetime_secs",
+            raw.oidc.refresh_token_lifetime_secs,
+            60,
+            365 * 86400,
+        )?,
+        aaguid_file: optional_path(&raw.metadata.aaguid_file),
+        log_format: log(&raw.log)?,
+        log_level: raw.log.level,
+    })
+}
+
+fn optional_path(raw: &str) -> Option<PathBuf> {
+    Some(raw.trim())
+        .filter(|f| !f.is_empty())
+        .map(PathBuf::from)
+}
+
+fn is_loopback_host(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => *d == "localhost" || d.ends_with(".localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    }
+}
+
+fn secs(setting: &str, v: u64, min: u64, max: u64) -> Result<Duration, SettingsError> {
+    if v < min || v > max {
+        return Err(bad(
+            setting,
+            format!("must be between {min} and {max} seconds, got {v}"),
+        ));
+    }
+    Ok(Duration::from_secs(v))
+}
+
+/// One of `choices` by name, or an error that lists them.
+fn one_of<T: Copy>(setting: &str, value: &str, choices: &[(&str, T)]) -> Result<T, SettingsError> {
+    choices
+        .iter()
+        .find(|(name, _)| *name == value)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+            bad(
+                setting,
+                format!("'{value}' is not one of: {}", names.join(", ")),
+            )
+        })
+}
+
+struct Server {
+    issuer: String,
+    issuer_url: Url,
+    rp_id: String,
+    listen: SocketAddr,
+}
+
+fn server(raw: &ServerSection) -> Result<Server, SettingsError> {
+    let issuer_url = issuer(&raw.issuer)?;
+    let host = issuer_url.host().map(|h| h.to_owned());
+    let host_str = host.as_ref().map(|h| h.to_string()).unwrap_or_default();
+    let rp_id = match raw.rp_id.trim() {
+        "" => host_str.trim_matches(|c| c == '[' || c == ']').to_string(),
+        other => other.to_ascii_lowercase(),
+    };
+    let rp_ok = rp_id == host_str
+        || (matches!(host, Some(url::Host::Domain(_)))
+            && rp_id.contains('.')
+            && host_str.ends_with(&format!(".{rp_id}")));
+    if !rp_ok {
+        return Err(bad(
+            "PASSKEY_IDP_RP_ID (server.rp_id)",
+            format!("'{rp_id}' is neither the issuer's host '{host_str}' nor a registrable suffix of it; leave it empty or set a parent domain of the issuer"),
+        ));
+    }
+    let listen: SocketAddr = raw.listen.parse().map_err(|_| {
+        bad(
+            "PASSKEY_IDP_LISTEN (server.listen)",
+            format!("'{}' is not an address such as 127.0.0.1:8080", raw.listen),
+        )
+    })?;
+    if raw.max_body_bytes < 1024 {
+        return Err(bad("server.max_body_bytes", "must be at least 1024"));
+    }
+    Ok(Server {
+        issuer: issuer_url.as_str().trim_end_matches('/').to_string(),
+        issuer_url,
+        rp_id,
+        listen,
+    })
+}
+
+/// The issuer: a bare https origin (http only on loopback).
+fn issuer(raw: &str) -> Result<Url, SettingsError> {
+    let setting = "PASSKEY_IDP_ISSUER (server.issuer)";
+    let url = Url::parse(raw.trim()).map_err(|e| {
+        bad(
+            setting,
+            format!("{e}; set an origin such as https://id.example.com"),
+        )
+    })?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(bad(setting, "must be an https:// origin"));
+    }
+    let host = url.host().ok_or_else(|| {
+        bad(
+            setting,
+            "has no host; set an origin such as https://id.example.com",
+        )
+    })?;
+    if url.scheme() == "http" && !is_loopback_host(&host) {
+        return Err(bad(
+            setting,
+            "http is allowed only for localhost; use https:// for any other host",
+        ));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(bad(
+            setting,
+            "must be a bare origin without path, query or fragment",
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad(setting, "must not contain credentials"));
+    }
+    Ok(url)
+}
+
+fn database(raw: &DatabaseSection) -> Result<DatabaseBackend, SettingsError> {
+    if raw.pool_size == 0 {
+        return Err(bad("database.pool_size", "must be at least 1"));
+    }
+    match raw.url.trim() {
+        "" => Ok(DatabaseBackend::Sqlite {
+            path: PathBuf::from(&raw.embedded_path),
+        }),
+        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(DatabaseBackend::Postgres {
+                url: url.to_string(),
+            })
+        }
+        url if url.starts_with("sqlite://") || url.starts_with("sqlite:") => {
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
+            if path.is_empty() {
+                return Err(bad(
+                    "DATABASE_URL",
+                    "sqlite:// needs a file path, e.g. sqlite://data/idp.db",
+                ));
+            }
+            Ok(DatabaseBackend::Sqlite {
+                path: PathBuf::from(path),
+            })
+        }
+        _ => Err(bad(
+            "DATABASE_URL",
+            "must start with postgres:// or sqlite:// (or be unset for the embedded database)",
+        )),
+    }
+}
+
+/// The Redis URL; `None` means the in-process store.
+fn redis(raw: &RedisSection) -> Result<Option<String>, SettingsError> {
+    if raw.key_prefix.is_empty() {
+        return Err(bad("redis.key_prefix", "must not be empty"));
+    }
+    match raw.url.trim() {
+        "" => Ok(None),
+        url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+            Ok(Some(url.to_string()))
+        }
+        _ => Err(bad(
+            "REDIS_URL",
+            "must start with redis:// or rediss:// (or be unset for the in-process store)",
+        )),
+    }
+}
+
+struct Webauthn {
+    challenge_ttl: Duration,
+    user_verification: UserVerification,
+    resident_key: ResidentKey,
+    attestation: Attestation,
+}
+
+fn webauthn(raw: &WebauthnSection) -> Result<Webauthn, SettingsError> {
+    Ok(Webauthn {
+        challenge_ttl: secs(
+            "webauthn.challenge_ttl_secs",
+            raw.challenge_ttl_secs,
+            1,
+            3600,
+        )?,
+        user_verification: one_of(
+            "webauthn.user_verification",
+            &raw.user_verification,
+            &[
+                ("required", UserVerification::Required),
+                ("preferred", UserVerification::Preferred),
+            ],
+        )?,
+        resident_key: one_of(
+            "webauthn.resident_key",
+            &raw.resident_key,
+            &[
+                ("required", ResidentKey::Required),
+                ("preferred", ResidentKey::Preferred),
+                ("discouraged", ResidentKey::Discouraged),
+            ],
+        )?,
+        attestation: one_of(
+            "webauthn.attestation",
+            &raw.attestation,
+            &[
+                ("none", Attestation::None),
+                ("indirect", Attestation::Indirect),
+                ("direct", Attestation::Direct),
+            ],
+        )?,
+    })
+}
+
+struct Tokens {
+    access_token_lifetime: Duration,
+    access_token_alg: KeyAlg,
+    jwks_max_age: Duration,
+    clock_skew: Duration,
+}
+
+fn tokens(raw: &TokensSection) -> Result<Tokens, SettingsError> {
+    if raw.audience.trim().is_empty() {
+        return Err(bad("tokens.audience", "must not be empty"));
+    }
+    let access_token_alg = KeyAlg::parse(&raw.access_token_alg).ok_or_else(|| {
+        bad(
+            "tokens.access_token_alg",
+            format!(
+                "'{}' is not one of: ES256, RS256, EdDSA",
+                raw.access_token_alg
+            ),
+        )
+    })?;
+    Ok(Tokens {
+        access_token_lifetime: secs(
+            "tokens.access_token_lifetime_secs",
+            raw.access_token_lifetime_secs,
+            1,
+            86400,
+        )?,
+        access_token_alg,
+        jwks_max_age: secs(
+            "tokens.jwks_max_age_secs",
+            raw.jwks_max_age_secs,
+            0,
+            7 * 86400,
+        )?,
+        clock_skew: secs("tokens.clock_skew_secs", raw.clock_skew_secs, 0, 600)?,
+    })
+}
+
+struct Keys {
+    reload_interval: Duration,
+    rotate_every: Option<Duration>,
+}
+
+fn keys(raw: &KeysSection, jwks_max_age: Duration) -> Result<Keys, SettingsError> {
+    let reload_interval = secs(
+        "keys.reload_interval_secs",
+        raw.reload_interval_secs,
+        1,
+        300,
+    )?;
+    let rotate_every = match raw.rotate_every.trim() {
+        "" | "off" => None,
+        text => {
+            let every = parse_duration(text).ok_or_else(|| {
+                bad(
+                    "keys.rotate_every",
+                    format!("'{text}' is not a duration such as 30d, 12h, 90m or 3600s"),
+                )
+            })?;
+            if every <= jwks_max_age + reload_interval {
+                return Err(bad(
+                    "keys.rotate_every",
+                    "must be longer than tokens.jwks_max_age_secs plus keys.reload_interval_secs, or a new key could never be published long enough before it signs",
+                ));
+            }
+            Some(every)
+        }
+    };
+    Ok(Keys {
+        reload_interval,
+        rotate_every,
+    })
+}
+
+fn log(raw: &LogSection) -> Result<LogFormat, SettingsError> {
+    one_of(
+        "log.format",
+        &raw.format,
+        &[("pretty", LogFormat::Pretty), ("json", LogFormat::Json)],
+    )
+}

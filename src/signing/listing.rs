@@ -1,0 +1,67 @@
+//! `keys list`: every key with its state and what may happen to it next, and when.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::keyset::{self, KeyState};
+use super::rotation::{chrono, Policy};
+
+/// A line of `keys list`.
+#[derive(Debug, Serialize)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub alg: &'static str,
+    pub state: &'static str,
+    pub created: DateTime<Utc>,
+    pub since: DateTime<Utc>,
+    /// What can happen to the key next, and from when.
+    pub next_transition: Option<String>,
+    pub next_transition_at: Option<DateTime<Utc>>,
+}
+
+pub fn list(dir: &Path, policy: &Policy) -> anyhow::Result<Vec<KeyInfo>> {
+    let manifest = keyset::read_manifest(dir)?;
+    Ok(manifest
+        .keys
+        .iter()
+        .map(|k| {
+            let (what, at) = match k.state {
+                KeyState::Next => (
+                    Some("rotate"),
+                    Some(k.since() + chrono(policy.publish_before_signing)),
+                ),
+                KeyState::Active => match policy.rotate_every {
+                    Some(every) => (Some("scheduled rotation"), Some(k.since() + chrono(every))),
+                    None => (None, None),
+                },
+                KeyState::Retiring => (
+                    Some("retire"),
+                    Some(k.since() + chrono(policy.keep_after_signing)),
+                ),
+                KeyState::Retired | KeyState::Revoked => (None, None),
+            };
+            KeyInfo {
+                kid: k.kid.clone(),
+                alg: k.alg.name(),
+                state: k.state.name(),
+                created: k.created_at,
+                since: k.since(),
+                next_transition: what.map(str::to_string),
+                next_transition_at: at,
+            }
+        })
+        .collect())
+}
+
+/// "3h 5m", "42s": how long until a step is allowed.
+pub fn human(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {}s", s / 60, s % 60),
+        3600..=86399 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d {}h", s / 86400, (s % 86400) / 3600),
+    }
+}

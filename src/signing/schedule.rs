@@ -1,0 +1,118 @@
+//! Scheduled rotation (`keys.rotate_every`): every instance wakes at each reload interval, and
+//! the one that wins a short lock in the challenge store (Redis when several instances share
+//! the key set) takes whatever step the rotation rules allow. The others follow by reloading.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::keyset::{self, KeyAlg, KeyState};
+use super::rotation::{chrono, generate, retire, rotate, Policy, Refused};
+use crate::ephemeral::{Ephemeral, Key};
+
+/// Wakes every `interval` and, holding the lock, takes the step `policy` allows in `dir`.
+pub fn start(
+    dir: PathBuf,
+    policy: Policy,
+    interval: Duration,
+    store: &Ephemeral,
+    instance_id: &str,
+) {
+    let store = store.clone();
+    let me = instance_id.to_string();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match store.try_lock(Key::RotationLock, &me, interval).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "scheduled key rotation skipped: the lock store does not answer");
+                    continue;
+                }
+            }
+            let (dir, policy, me) = (dir.clone(), policy.clone(), me.clone());
+            let step =
+                tokio::task::spawn_blocking(move || scheduled_step(&dir, &policy, &me, Utc::now()))
+                    .await;
+            match step {
+                Ok(Ok(done)) => {
+                    for change in done {
+                        tracing::info!(target: "audit", event = "scheduled_rotation", change = %change, "scheduled key rotation step");
+                    }
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(target: "audit", event = "scheduled_rotation_failed", error = %format!("{e:#}"), "scheduled key rotation failed")
+                }
+                Err(e) => tracing::error!(error = %e, "scheduled key rotation task failed"),
+            }
+        }
+    });
+}
+
+/// One step of scheduled rotation: whatever the rules allow now, for every algorithm that has
+/// an active key. Returns a line per change made. Safe to call from several instances: each
+/// change re-reads the manifest under the folder lock, so a step already taken is not repeated.
+pub fn scheduled_step(
+    dir: &Path,
+    policy: &Policy,
+    by: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<String>> {
+    let Some(every) = policy.rotate_every else {
+        return Ok(Vec::new());
+    };
+    let mut done = Vec::new();
+    let manifest = keyset::read_manifest(dir)?;
+    for &alg in KeyAlg::ALL {
+        let Some(active) = manifest.in_state(alg, KeyState::Active) else {
+            continue;
+        };
+        let due = active.since() + chrono(every);
+        let next = manifest.in_state(alg, KeyState::Next);
+        match next {
+            None if now + chrono(policy.publish_before_signing) >= due => {
+                if let Some(e) = unless_refused(generate(dir, alg, by, now))? {
+                    done.push(format!("generated next {} key {}", alg.name(), e.kid));
+                }
+            }
+            Some(next)
+                if now >= due && now >= next.since() + chrono(policy.publish_before_signing) =>
+            {
+                if let Some(r) = unless_refused(rotate(dir, alg, false, policy, by, now))? {
+                    done.push(format!(
+                        "rotated {}: {} now signs",
+                        alg.name(),
+                        r.activated.kid
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    for entry in manifest
+        .keys
+        .iter()
+        .filter(|k| k.state == KeyState::Retiring)
+    {
+        if now >= entry.since() + chrono(policy.keep_after_signing)
+            && unless_refused(retire(dir, &entry.kid, false, policy, by, now))?.is_some()
+        {
+            done.push(format!("retired {}", entry.kid));
+        }
+    }
+    Ok(done)
+}
+
+/// In a scheduled step, a refusal means someone else (the command line, another instance)
+/// changed the set since it was read: nothing to do this time.
+fn unless_refused<T>(result: anyhow::Result<T>) -> anyhow::Result<Option<T>> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.downcast_ref::<Refused>().is_some() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
