@@ -15,8 +15,8 @@ use webauthn_rs_core::proto::{
 use super::response::{self, AttestedDetails};
 use super::username::{parse_display_name, parse_email};
 use super::{policy, CeremonyError, CeremonyStarted, Passkeys, Phase, SignedIn, Username};
+use crate::db::accounts::Created;
 use crate::db::models::{NewCredential, NewUser};
-use crate::db::users::Created;
 use crate::ephemeral::CeremonyKind;
 use crate::fault::Fault;
 use crate::settings::ResidentKey;
@@ -121,7 +121,7 @@ impl Passkeys {
             user_handle: pending.user_handle,
             created_at: now,
         };
-        match self.db.users().create_with_credential(user, row).await? {
+        match self.db.accounts().create_with_credential(user, row).await? {
             Created::Yes => {}
             Created::UsernameTaken => return Err(CeremonyError::UsernameTaken),
             Created::CredentialExists => return Err(CeremonyError::CredentialExists),
@@ -151,7 +151,7 @@ impl Passkeys {
     pub async fn begin_adding(&self, user_id: &str) -> Result<CeremonyStarted, CeremonyError> {
         let (user, creds) = self
             .db
-            .credentials()
+            .accounts()
             .user_with_credentials(user_id)
             .await?
             .ok_or(CeremonyError::AccountGone)?;

@@ -56,7 +56,12 @@ impl Passkeys {
         };
         let (creds, user_id) = match &username {
             None => (Vec::new(), None),
-            Some(name) => match self.db.credentials().for_username(name.as_str()).await? {
+            Some(name) => match self
+                .db
+                .accounts()
+                .credentials_for_username(name.as_str())
+                .await?
+            {
                 Some((id, rows)) if !rows.is_empty() => {
                     let creds = rows
                         .iter()
@@ -120,8 +125,8 @@ impl Passkeys {
         let credential_id = URL_SAFE_NO_PAD.encode(&rsp.raw_id);
         let (row, user) = self
             .db
-            .credentials()
-            .with_owner(&credential_id)
+            .accounts()
+            .credential_with_owner(&credential_id)
             .await?
             .ok_or(CeremonyError::UnknownCredential)?;
         if !pending.allows(&user, rsp.response.user_handle.as_deref()) {

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use super::KeysCommand;
 use crate::settings::Settings;
 use crate::signing::listing::{self, KeyInfo};
-use crate::signing::rotation::{self, Policy};
+use crate::signing::policy::{self, Policy};
+use crate::signing::rotation;
 use crate::signing::KeyAlg;
 
 fn when(at: DateTime<Utc>) -> String {
@@ -16,7 +17,7 @@ fn when(at: DateTime<Utc>) -> String {
         format!(
             "{} (in {})",
             at.format("%Y-%m-%d %H:%M:%S UTC"),
-            listing::human(at - now)
+            policy::human(at - now)
         )
     }
 }

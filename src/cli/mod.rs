@@ -91,15 +91,42 @@ pub enum KeysCommand {
     },
     /// Stop publishing a `retiring` key once no token it signed can still be valid.
     Retire {
+        /// A kid is base64url and may begin with '-'.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
         /// Retire even though tokens it signed may still be valid.
         #[arg(long)]
         force: bool,
     },
     /// Emergency: stop publishing and trusting a key now.
-    Revoke { kid: String },
+    Revoke {
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
 }
 
 fn parse_alg(s: &str) -> Result<KeyAlg, String> {
     KeyAlg::parse(s).ok_or_else(|| format!("'{s}' is not one of: ES256, RS256, EdDSA"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kid_may_begin_with_a_dash() {
+        let kid = "-H5VbtaTcSpo9SoFiVfE5a5AcHixe0SJ9rRckvx_d68";
+        for args in [
+            vec!["passkey-idp", "keys", "revoke", kid],
+            vec!["passkey-idp", "keys", "retire", "--force", kid],
+        ] {
+            let cli = Cli::try_parse_from(&args).expect("parses");
+            let parsed = match cli.command {
+                Some(Command::Keys(KeysCommand::Revoke { kid })) => kid,
+                Some(Command::Keys(KeysCommand::Retire { kid, force: true })) => kid,
+                other => panic!("{args:?} parsed as {other:?}"),
+            };
+            assert_eq!(parsed, kid);
+        }
+    }
 }

@@ -1,7 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::models::{NewCredential, StoredCredential, User};
+use super::models::{NewCredential, StoredCredential};
 use super::schema::webauthn_credentials as creds;
 use super::{AnyConnection, Db, DbError};
 
@@ -131,9 +131,6 @@ pub fn delete_unless_last(
     })
 }
 
-/// A usable sign-in credential: the row and the user it belongs to.
-pub type Owned = (StoredCredential, User);
-
 /// The `webauthn_credentials` table, from async code.
 pub struct Credentials<'a>(pub(super) &'a Db);
 
@@ -146,56 +143,6 @@ impl Credentials<'_> {
     pub async fn for_user(&self, user_id: &str) -> Result<Vec<StoredCredential>, DbError> {
         let id = user_id.to_owned();
         self.0.run(move |c| for_user(c, &id)).await
-    }
-
-    /// The credential and its owner, for a sign-in.
-    pub async fn with_owner(&self, credential_id: &str) -> Result<Option<Owned>, DbError> {
-        let id = credential_id.to_owned();
-        self.0
-            .run(move |c| {
-                let Some(row) = find(c, &id)? else {
-                    return Ok(None);
-                };
-                let user = super::users::find_by_id(c, &row.user_id)?;
-                Ok(user.map(|u| (row, u)))
-            })
-            .await
-    }
-
-    /// The named user's id and credentials. An unknown name runs the same two queries, so the
-    /// answer takes as long either way.
-    pub async fn for_username(
-        &self,
-        username: &str,
-    ) -> Result<Option<(String, Vec<StoredCredential>)>, DbError> {
-        let name = username.to_owned();
-        self.0
-            .run(move |c| {
-                let Some(user) = super::users::find_by_username(c, &name)? else {
-                    for_user(c, "")?;
-                    return Ok(None);
-                };
-                let creds = for_user(c, &user.id)?;
-                Ok(Some((user.id, creds)))
-            })
-            .await
-    }
-
-    /// The user and their credentials, for adding another passkey.
-    pub async fn user_with_credentials(
-        &self,
-        user_id: &str,
-    ) -> Result<Option<(User, Vec<StoredCredential>)>, DbError> {
-        let id = user_id.to_owned();
-        self.0
-            .run(move |c| {
-                let Some(user) = super::users::find_by_id(c, &id)? else {
-                    return Ok(None);
-                };
-                let creds = for_user(c, &id)?;
-                Ok(Some((user, creds)))
-            })
-            .await
     }
 
     /// Adds a credential to an existing user; false when the credential is already registered.

@@ -6,6 +6,7 @@
 //! checkout and its queries onto tokio's blocking thread pool. The synchronous, per-table query
 //! functions underneath (`users::find_by_username(conn, ..)`) compose into transactions.
 
+pub mod accounts;
 pub mod clients;
 pub mod credentials;
 pub mod models;
@@ -49,6 +50,10 @@ pub struct Db {
 impl Db {
     pub fn new(pool: Pool) -> Db {
         Db { pool }
+    }
+
+    pub fn accounts(&self) -> accounts::Accounts<'_> {
+        accounts::Accounts(self)
     }
 
     pub fn users(&self) -> users::Users<'_> {

@@ -30,7 +30,7 @@ diesel::table! {
         client_id -> Text,
         user_id -> Text,
         scope -> Text,
-        auth_time -> BigInt,
+        auth_time -> Int8,
         amr -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
@@ -45,7 +45,7 @@ diesel::table! {
         username -> Text,
         email -> Nullable<Text>,
         display_name -> Text,
-        user_handle -> Binary,
+        user_handle -> Bytea,
         created_at -> Timestamp,
     }
 }
@@ -54,9 +54,9 @@ diesel::table! {
     webauthn_credentials (credential_id) {
         credential_id -> Text,
         user_id -> Text,
-        public_key -> Binary,
+        public_key -> Bytea,
         aaguid -> Text,
-        sign_count -> BigInt,
+        sign_count -> Int8,
         credential_type -> Text,
         attestation_format -> Text,
         transports -> Text,

@@ -13,7 +13,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::rate_limit::Limits;
-use crate::signing::rotation::Policy;
+use crate::signing::policy::Policy;
 use crate::signing::{IssuerConfig, KeyAlg};
 
 const BUILT_IN: &str = include_str!("../../config/default.toml");

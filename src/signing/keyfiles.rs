@@ -13,7 +13,7 @@ use jsonwebtoken::EncodingKey;
 use openssl::pkey::{PKey, Private};
 use serde_json::json;
 
-use super::keyset::{KeyAlg, Manifest};
+use super::manifest::{KeyAlg, Manifest};
 
 pub const MANIFEST: &str = "manifest.json";
 const LOCK_FILE: &str = ".lock";

@@ -1,19 +1,13 @@
-//! The signing key set in `keys/`: `manifest.json` plus one private key file per key
-//! (`<kid>.pem`, PKCS#8, mode 0600). Every write goes to a temporary file that is renamed into
-//! place, and a key file is written before the manifest names it and deleted only after the
-//! manifest stops naming it, so a reader never sees half a key set.
-//!
-//! A key's life: `next` (published, not signing) → `active` (signs) → `retiring` (published,
-//! not signing) → `retired` (gone, private part deleted); `revoked` is the emergency exit from
-//! any state. The rules that decide when a key may move live in [`super::rotation`].
+//! The signing key set as loaded from `keys/` ([`super::keyfiles`]): every published key with its
+//! public JWK, and the private part of the active ones, checked as a whole so that a set that
+//! does not hold together is never used.
 
 use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use chrono::{DateTime, Utc};
-use jsonwebtoken::{Algorithm, EncodingKey};
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
+use jsonwebtoken::EncodingKey;
 use serde_json::json;
 
 pub use super::keyfiles::{
@@ -21,139 +15,7 @@ pub use super::keyfiles::{
     write_manifest, DirLock, MANIFEST,
 };
 use super::keyfiles::{encoding_key, public_jwk, read_private_key};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum KeyState {
-    Next,
-    Active,
-    Retiring,
-    Retired,
-    Revoked,
-}
-
-impl KeyState {
-    /// Whether relying services find this key in the JWKS.
-    pub fn is_published(self) -> bool {
-        matches!(self, KeyState::Next | KeyState::Active | KeyState::Retiring)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            KeyState::Next => "next",
-            KeyState::Active => "active",
-            KeyState::Retiring => "retiring",
-            KeyState::Retired => "retired",
-            KeyState::Revoked => "revoked",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum KeyAlg {
-    ES256,
-    RS256,
-    EdDSA,
-}
-
-impl KeyAlg {
-    pub const ALL: &'static [KeyAlg] = &[KeyAlg::ES256, KeyAlg::RS256, KeyAlg::EdDSA];
-
-    pub fn jwt_algorithm(self) -> Algorithm {
-        match self {
-            KeyAlg::ES256 => Algorithm::ES256,
-            KeyAlg::RS256 => Algorithm::RS256,
-            KeyAlg::EdDSA => Algorithm::EdDSA,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            KeyAlg::ES256 => "ES256",
-            KeyAlg::RS256 => "RS256",
-            KeyAlg::EdDSA => "EdDSA",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<KeyAlg> {
-        KeyAlg::ALL
-            .iter()
-            .copied()
-            .find(|a| a.name().eq_ignore_ascii_case(s))
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Transition {
-    pub state: KeyState,
-    pub at: DateTime<Utc>,
-    /// Who made the change: `cli` or an instance id (scheduled rotation).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub by: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ManifestEntry {
-    pub kid: String,
-    pub alg: KeyAlg,
-    pub state: KeyState,
-    pub created_at: DateTime<Utc>,
-    pub transitions: Vec<Transition>,
-}
-
-impl ManifestEntry {
-    pub fn new(kid: String, alg: KeyAlg, state: KeyState, at: DateTime<Utc>, by: &str) -> Self {
-        ManifestEntry {
-            kid,
-            alg,
-            state,
-            created_at: at,
-            transitions: vec![Transition {
-                state,
-                at,
-                by: Some(by.to_string()),
-            }],
-        }
-    }
-
-    /// When the key last entered its current state.
-    pub fn since(&self) -> DateTime<Utc> {
-        self.transitions
-            .iter()
-            .rev()
-            .find(|t| t.state == self.state)
-            .map(|t| t.at)
-            .unwrap_or(self.created_at)
-    }
-
-    pub fn set_state(&mut self, state: KeyState, at: DateTime<Utc>, by: &str) {
-        self.state = state;
-        self.transitions.push(Transition {
-            state,
-            at,
-            by: Some(by.to_string()),
-        });
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Manifest {
-    pub keys: Vec<ManifestEntry>,
-}
-
-impl Manifest {
-    pub fn find(&self, kid: &str) -> Option<&ManifestEntry> {
-        self.keys.iter().find(|k| k.kid == kid)
-    }
-
-    pub fn find_mut(&mut self, kid: &str) -> Option<&mut ManifestEntry> {
-        self.keys.iter_mut().find(|k| k.kid == kid)
-    }
-
-    pub fn in_state(&self, alg: KeyAlg, state: KeyState) -> Option<&ManifestEntry> {
-        self.keys.iter().find(|k| k.alg == alg && k.state == state)
-    }
-}
+pub use super::manifest::{KeyAlg, KeyState, Manifest, ManifestEntry, Transition};
 
 /// A loaded, published key: its manifest entry, the private part ready for signing (active
 /// keys only; no other state signs), and its public JWK.

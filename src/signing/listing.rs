@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::keyset::{self, KeyState};
-use super::rotation::{chrono, Policy};
+use super::policy::{chrono, Policy};
 
 /// A line of `keys list`.
 #[derive(Debug, Serialize)]
@@ -53,15 +53,4 @@ pub fn list(dir: &Path, policy: &Policy) -> anyhow::Result<Vec<KeyInfo>> {
             }
         })
         .collect())
-}
-
-/// "3h 5m", "42s": how long until a step is allowed.
-pub fn human(d: chrono::Duration) -> String {
-    let s = d.num_seconds().max(0);
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m {}s", s / 60, s % 60),
-        3600..=86399 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
-        _ => format!("{}d {}h", s / 86400, (s % 86400) / 3600),
-    }
 }

@@ -7,6 +7,8 @@ mod claims;
 mod keyfiles;
 pub mod keyset;
 pub mod listing;
+mod manifest;
+pub mod policy;
 pub mod rotation;
 pub mod schedule;
 mod verify;

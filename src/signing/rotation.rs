@@ -10,28 +10,11 @@
 //! change and refusal is an audit event.
 
 use std::path::Path;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use super::keyset::{self, KeyAlg, KeyState, Manifest, ManifestEntry};
-use super::listing::human;
-
-#[derive(Debug, Clone)]
-pub struct Policy {
-    /// How long a key is published before it may sign.
-    pub publish_before_signing: Duration,
-    /// How long a key stays published after it stopped signing.
-    pub keep_after_signing: Duration,
-    /// Scheduled rotation period, if any.
-    pub rotate_every: Option<Duration>,
-    /// The algorithm access tokens are signed with (always has an active key).
-    pub access_token_alg: KeyAlg,
-}
-
-pub(super) fn chrono(d: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
-}
+use super::policy::{chrono, human, Policy};
 
 /// A refusal: the one-line reason, and when the step will be allowed (if time is the reason).
 #[derive(Debug, thiserror::Error)]
@@ -342,6 +325,8 @@ fn sign_now(
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::signing::schedule::scheduled_step;
 

@@ -8,7 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::keyset::{self, KeyAlg, KeyState};
-use super::rotation::{chrono, generate, retire, rotate, Policy, Refused};
+use super::policy::{chrono, Policy};
+use super::rotation::{generate, retire, rotate, Refused};
 use crate::ephemeral::{Ephemeral, Key};
 
 /// Wakes every `interval` and, holding the lock, takes the step `policy` allows in `dir`.

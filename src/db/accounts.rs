@@ -1,0 +1,112 @@
+//! Queries that span a user and their credentials: creating an account with its first
+//! passkey, and the lookups of the two ceremonies.
+
+use diesel::Connection;
+
+use super::models::{NewCredential, NewUser, StoredCredential, User};
+use super::{credentials, users, AnyConnection, Db, DbError};
+
+/// A credential and the user it belongs to.
+pub type Owned = (StoredCredential, User);
+
+/// How creating an account ended: one transaction checks and writes both rows.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Created {
+    Yes,
+    UsernameTaken,
+    CredentialExists,
+}
+
+/// Writes a new user with their first credential, or neither.
+pub fn create_with_credential(
+    conn: &mut AnyConnection,
+    user: &NewUser,
+    credential: &NewCredential,
+) -> Result<Created, DbError> {
+    conn.transaction::<_, DbError, _>(|conn| {
+        if users::username_exists(conn, &user.username)? {
+            return Ok(Created::UsernameTaken);
+        }
+        if credentials::find(conn, &credential.credential_id)?.is_some() {
+            return Ok(Created::CredentialExists);
+        }
+        users::insert(conn, user)?;
+        credentials::insert(conn, credential)?;
+        Ok(Created::Yes)
+    })
+}
+
+/// Users with their credentials, from async code.
+pub struct Accounts<'a>(pub(super) &'a Db);
+
+impl Accounts<'_> {
+    /// Creates the account; of two racing sign-ups for one name, the loser hits the unique
+    /// index and is told the name is taken.
+    pub async fn create_with_credential(
+        &self,
+        user: NewUser,
+        credential: NewCredential,
+    ) -> Result<Created, DbError> {
+        match self
+            .0
+            .run(move |c| create_with_credential(c, &user, &credential))
+            .await
+        {
+            Err(e) if e.is_unique_violation() => Ok(Created::UsernameTaken),
+            other => other,
+        }
+    }
+
+    /// The credential and its owner, for a sign-in.
+    pub async fn credential_with_owner(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<Owned>, DbError> {
+        let id = credential_id.to_owned();
+        self.0
+            .run(move |c| {
+                let Some(row) = credentials::find(c, &id)? else {
+                    return Ok(None);
+                };
+                let user = users::find_by_id(c, &row.user_id)?;
+                Ok(user.map(|u| (row, u)))
+            })
+            .await
+    }
+
+    /// The named user's id and credentials. An unknown name runs the same two queries, so the
+    /// answer takes as long either way.
+    pub async fn credentials_for_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<(String, Vec<StoredCredential>)>, DbError> {
+        let name = username.to_owned();
+        self.0
+            .run(move |c| {
+                let Some(user) = users::find_by_username(c, &name)? else {
+                    credentials::for_user(c, "")?;
+                    return Ok(None);
+                };
+                let creds = credentials::for_user(c, &user.id)?;
+                Ok(Some((user.id, creds)))
+            })
+            .await
+    }
+
+    /// The user and their credentials, for adding another passkey.
+    pub async fn user_with_credentials(
+        &self,
+        user_id: &str,
+    ) -> Result<Option<(User, Vec<StoredCredential>)>, DbError> {
+        let id = user_id.to_owned();
+        self.0
+            .run(move |c| {
+                let Some(user) = users::find_by_id(c, &id)? else {
+                    return Ok(None);
+                };
+                let creds = credentials::for_user(c, &id)?;
+                Ok(Some((user, creds)))
+            })
+            .await
+    }
+}
