@@ -41,3 +41,45 @@ macro_rules! fault_conversions {
     };
 }
 pub(crate) use fault_conversions;
+
+/// Whether a dependency is answering, so that an outage is logged once when it starts and once
+/// when it ends, not on every request in between.
+#[derive(Clone)]
+pub struct Outage {
+    dependency: &'static str,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Outage {
+    pub fn new(dependency: &'static str) -> Outage {
+        Outage {
+            dependency,
+            down: Default::default(),
+        }
+    }
+
+    /// A call failed because the dependency did not answer.
+    pub fn failed(&self, cause: &dyn fmt::Display) {
+        use std::sync::atomic::Ordering;
+        if !self.down.swap(true, Ordering::AcqRel) {
+            tracing::error!(
+                dependency = self.dependency,
+                error = %cause,
+                "{} is unavailable; answering 503 until it is back",
+                self.dependency
+            );
+        }
+    }
+
+    /// A call succeeded.
+    pub fn answered(&self) {
+        use std::sync::atomic::Ordering;
+        if self.down.load(Ordering::Acquire) && self.down.swap(false, Ordering::AcqRel) {
+            tracing::warn!(
+                dependency = self.dependency,
+                "{} is answering again",
+                self.dependency
+            );
+        }
+    }
+}

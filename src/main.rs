@@ -31,7 +31,8 @@ fn main() -> ExitCode {
             Command::Keys(cmd) => passkey_idp::cli::run_keys(cmd, &settings),
             Command::Clients(cmd) => passkey_idp::cli::run_clients(cmd, &settings).await,
             Command::Migrate => {
-                let pool = startup::connect_database(&settings).await?;
+                let pool =
+                    startup::connect_database(&settings, passkey_idp::db::Use::Command).await?;
                 drop(pool);
                 println!("migrations applied to {}", describe(&settings));
                 Ok(())

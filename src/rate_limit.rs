@@ -1,6 +1,6 @@
 //! Fixed-window limits, counted in the ephemeral store under hashed subjects (no address or
-//! username is stored): ceremony starts per client address, recovery attempts per address and
-//! per username. A limit of 0 turns that limit off.
+//! username is stored): ceremony starts and OAuth requests per client address, recovery
+//! attempts per address and per username. A limit of 0 turns that limit off.
 
 use std::time::Duration;
 
@@ -8,11 +8,12 @@ use crate::ephemeral::{Ephemeral, Key, StoreError};
 
 /// Recovery attempts are counted per user and per client address in this window.
 pub const RECOVERY_WINDOW: Duration = Duration::from_secs(15 * 60);
-const CEREMONY_WINDOW: Duration = Duration::from_secs(60);
+const MINUTE: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub ceremonies_per_minute: u64,
+    pub oauth_per_minute: u64,
     pub recovery_per_user: u64,
     pub recovery_per_address: u64,
 }
@@ -33,7 +34,18 @@ impl RateLimits {
         self.count(
             Key::CeremonyStarts(addr),
             self.limits.ceremonies_per_minute,
-            CEREMONY_WINDOW,
+            MINUTE,
+        )
+        .await
+    }
+
+    /// Counts a request to an OAuth endpoint (`/authorize`, `/token`, `/revoke`, `/userinfo`)
+    /// from `addr`; false once the address is over its limit.
+    pub async fn allow_oauth_request(&self, addr: &str) -> Result<bool, StoreError> {
+        self.count(
+            Key::OAuthRequests(addr),
+            self.limits.oauth_per_minute,
+            MINUTE,
         )
         .await
     }

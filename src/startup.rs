@@ -75,32 +75,50 @@ impl Application {
     }
 }
 
+/// Redis 7.0 brought `PEXPIRE … NX`, which the rate limits rely on.
+const MIN_REDIS: (u32, u32) = (7, 0);
+
 pub async fn connect_store(settings: &Settings) -> anyhow::Result<Ephemeral> {
-    match &settings.redis_url {
-        None => Ok(Ephemeral::Memory(MemoryStore::new())),
-        Some(url) => {
-            let store = RedisStore::connect(
-                url,
-                &settings.redis_key_prefix,
-                settings.redis_connect_timeout,
-            )
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "REDIS_URL: cannot reach {} ({e}); check the URL and that Redis is running",
-                    db::redact(url)
-                )
-            })?;
-            Ok(Ephemeral::Redis(store))
-        }
+    let Some(url) = &settings.redis_url else {
+        return Ok(Ephemeral::memory(MemoryStore::new(
+            settings.memory_store_max_entries,
+            settings.memory_store_max_bytes,
+        )));
+    };
+    let unreachable = |e: crate::ephemeral::StoreError| {
+        anyhow::anyhow!(
+            "REDIS_URL: cannot reach {} ({e}); check the URL and that Redis is running",
+            db::redact(url)
+        )
+    };
+    let store = RedisStore::connect(
+        url,
+        &settings.redis_key_prefix,
+        settings.redis_connect_timeout,
+        settings.redis_command_timeout,
+    )
+    .await
+    .map_err(unreachable)?;
+    match store.version().await.map_err(unreachable)? {
+        Some(v) if v >= MIN_REDIS => {}
+        found => anyhow::bail!(
+            "REDIS_URL: {} runs Redis {}; passkey-idp needs Redis {}.{} or newer",
+            db::redact(url),
+            found.map_or("of an unknown version".to_string(), |(a, b)| format!(
+                "{a}.{b}"
+            )),
+            MIN_REDIS.0,
+            MIN_REDIS.1
+        ),
     }
+    Ok(Ephemeral::redis(store, settings.redis_command_timeout))
 }
 
 /// Connects the database (blocking, so off the async executor) and applies migrations.
-pub async fn connect_database(settings: &Settings) -> anyhow::Result<Db> {
+pub async fn connect_database(settings: &Settings, usage: db::Use) -> anyhow::Result<Db> {
     let settings = settings.clone();
     tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
-        let db = db::connect(&settings)?;
+        let db = db::connect(&settings, usage)?;
         let applied = db.migrate().context("DATABASE_URL: migrations failed")?;
         for m in applied {
             tracing::info!(migration = %m, "applied database migration");
@@ -161,7 +179,7 @@ fn load_keys(
 }
 
 async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
-    let db = connect_database(&settings).await?;
+    let db = connect_database(&settings, db::Use::Server).await?;
     let store = connect_store(&settings).await?;
     let declared = match &settings.clients_file {
         Some(path) => crate::oidc::clients::load_file(path).context("oidc.clients_file")?,
@@ -169,8 +187,12 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     };
     let keys = load_keys(&settings, &declared)?;
     keys.watch(settings.keys_reload_interval);
-    let enumeration_secret = keyset::load_or_create_secret(keys.dir(), "enumeration.secret")
-        .with_context(|| format!("PASSKEY_IDP_KEYS_DIR: {}", keys.dir().display()))?;
+    let secret = |name: &str| {
+        keyset::load_or_create_secret(keys.dir(), name)
+            .with_context(|| format!("PASSKEY_IDP_KEYS_DIR: {}", keys.dir().display()))
+    };
+    let enumeration_secret = secret("enumeration.secret")?;
+    let signer = crate::signed::Signer::new(secret("request.secret")?);
     let instance_id = format!("instance-{}", &crate::random::token()[..10]);
     if settings.keys_rotate_every.is_some() {
         crate::signing::schedule::start(
@@ -204,7 +226,7 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let accounts = Accounts {
         db: db.clone(),
         sessions: sessions.clone(),
-        limits,
+        limits: limits.clone(),
         authenticators,
     };
     let oidc = Provider {
@@ -213,6 +235,8 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         db: db.clone(),
         store: store.clone(),
         tokens,
+        limits,
+        signer,
     };
     Ok(AppState {
         settings,
@@ -256,6 +280,9 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .default_service(web::to(crate::routes::not_found))
     })
     .shutdown_timeout(settings.shutdown_timeout.as_secs())
+    .client_request_timeout(settings.request_timeout)
+    .client_disconnect_timeout(std::time::Duration::from_secs(1))
+    .max_connections(settings.max_connections_per_worker)
     .listen(listener)?;
     if settings.workers > 0 {
         server = server.workers(settings.workers);

@@ -1,8 +1,6 @@
 //! Queries that span a user and their credentials: creating an account with its first
 //! passkey, and the lookups of the two ceremonies.
 
-use diesel::Connection;
-
 use super::models::{NewCredential, NewUser, StoredCredential, User};
 use super::{credentials, users, AnyConnection, Db, DbError};
 
@@ -23,7 +21,7 @@ pub fn create_with_credential(
     user: &NewUser,
     credential: &NewCredential,
 ) -> Result<Created, DbError> {
-    conn.transaction::<_, DbError, _>(|conn| {
+    super::transaction(conn, |conn| {
         if users::username_exists(conn, &user.username)? {
             return Ok(Created::UsernameTaken);
         }

@@ -101,7 +101,7 @@ pub fn delete_unless_last(
     credential_id: &str,
 ) -> Result<Deleted, DbError> {
     use super::schema::users;
-    conn.transaction::<_, DbError, _>(|conn| {
+    super::transaction(conn, |conn| {
         diesel::update(users::table.filter(users::id.eq(user_id)))
             .set(users::id.eq(user_id))
             .execute(conn)?;

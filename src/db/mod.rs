@@ -24,6 +24,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use crate::fault::Outage;
 use crate::settings::{DatabaseBackend, Settings};
 
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -45,11 +46,18 @@ pub type Pool = r2d2::Pool<Manager>;
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// Bound of one call: waiting for a connection and every query in it.
+    timeout: Duration,
+    outage: Outage,
 }
 
 impl Db {
-    pub fn new(pool: Pool) -> Db {
-        Db { pool }
+    pub fn new(pool: Pool, timeout: Duration) -> Db {
+        Db {
+            pool,
+            timeout,
+            outage: Outage::new("database"),
+        }
     }
 
     pub fn accounts(&self) -> accounts::Accounts<'_> {
@@ -77,32 +85,56 @@ impl Db {
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool: the building block of
-    /// every repository method, and the way to run several queries in one transaction.
+    /// every repository method, and the way to run several queries in one transaction. The
+    /// answer comes within the configured timeout whatever the database does: a call that
+    /// takes longer is answered with [`DbError::Timeout`] (its thread finishes, or fails, on its
+    /// own when the database answers or the socket gives up).
     pub async fn run<T, F>(&self, f: F) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, DbError> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
+        self.bounded(self.timeout, move |pool| {
             let mut conn = pool.get().map_err(|_| DbError::PoolTimeout)?;
             f(&mut conn)
         })
         .await
-        .map_err(|e| DbError::Blocking(e.to_string()))?
     }
 
     /// Used by `/readyz`: a round trip to the database within `timeout`.
     pub async fn ping(&self, timeout: Duration) -> Result<(), DbError> {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
+        self.bounded(timeout, move |pool| {
             let mut conn = pool
                 .get_timeout(timeout)
                 .map_err(|_| DbError::PoolTimeout)?;
             conn.ping().map_err(DbError::Query)
         })
         .await
-        .map_err(|e| DbError::Blocking(e.to_string()))?
+    }
+
+    async fn bounded<T, F>(&self, timeout: Duration, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Pool) -> Result<T, DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let deadline = std::time::Instant::now() + timeout;
+        let task = tokio::task::spawn_blocking(move || {
+            DEADLINE.set(Some(deadline));
+            let result = f(&pool);
+            DEADLINE.set(None);
+            result
+        });
+        let result = match tokio::time::timeout(timeout, task).await {
+            Ok(joined) => joined.map_err(|e| DbError::Blocking(e.to_string()))?,
+            Err(_) => Err(DbError::Timeout),
+        };
+        match &result {
+            Err(e) if e.is_outage() => self.outage.failed(e),
+            Err(_) => {}
+            Ok(_) => self.outage.answered(),
+        }
+        result
     }
 
     /// Applies pending migrations (blocking; start-up and `migrate` only).
@@ -115,6 +147,8 @@ impl Db {
 pub enum DbError {
     #[error("no database connection became free in time")]
     PoolTimeout,
+    #[error("the database did not answer in time")]
+    Timeout,
     #[error("database: {0}")]
     Query(#[from] diesel::result::Error),
     #[error("migrations: {0}")]
@@ -124,6 +158,38 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// The database could not be reached, or the connection was lost: nothing the request did
+    /// wrong, and worth trying again shortly (503, not 500).
+    pub fn is_outage(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match self {
+            DbError::PoolTimeout | DbError::Timeout => true,
+            DbError::Query(E::BrokenTransactionManager | E::RollbackErrorOnCommit { .. }) => true,
+            DbError::Query(E::DatabaseError(kind, info)) => match kind {
+                K::ClosedConnection | K::UnableToSendCommand | K::SerializationFailure => true,
+                K::Unknown => {
+                    let message = info.message().to_ascii_lowercase();
+                    [
+                        "connection",
+                        "terminating",
+                        "statement timeout",
+                        "could not receive",
+                        "could not send",
+                        "ssl",
+                        "eof",
+                        "database is locked",
+                        "server closed",
+                        "timeout",
+                    ]
+                    .iter()
+                    .any(|m| message.contains(m))
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     pub fn is_unique_violation(&self) -> bool {
         matches!(
             self,
@@ -140,6 +206,8 @@ impl DbError {
 #[derive(Debug)]
 pub struct Manager {
     backend: DatabaseBackend,
+    connect_timeout: Duration,
+    statement_timeout: Duration,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -149,7 +217,14 @@ impl r2d2::ManageConnection for Manager {
     fn connect(&self) -> Result<AnyConnection, diesel::ConnectionError> {
         match &self.backend {
             DatabaseBackend::Postgres { url } => {
-                PgConnection::establish(url).map(AnyConnection::Postgresql)
+                let mut conn = PgConnection::establish(&bounded_url(url, self.connect_timeout))?;
+                // The server cancels a statement that runs longer than a request may wait.
+                conn.batch_execute(&format!(
+                    "SET statement_timeout = {}",
+                    self.statement_timeout.as_millis()
+                ))
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(AnyConnection::Postgresql(conn))
             }
             DatabaseBackend::Sqlite { path } => {
                 let path = path.to_string_lossy();
@@ -176,9 +251,17 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
+/// How the pool is used: a server keeps a connection ready; a command opens what it needs when
+/// it needs it, so no pool thread is still opening a connection when the process exits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    Server,
+    Command,
+}
+
 /// Builds the pool after one direct connection attempt, so that start-up reports the
 /// database's own reason (with the setting to fix) rather than a generic pool timeout.
-pub fn connect(settings: &Settings) -> anyhow::Result<Db> {
+pub fn connect(settings: &Settings, usage: Use) -> anyhow::Result<Db> {
     use r2d2::ManageConnection;
     if let DatabaseBackend::Sqlite { path } = &settings.database {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -189,6 +272,8 @@ pub fn connect(settings: &Settings) -> anyhow::Result<Db> {
     }
     let manager = Manager {
         backend: settings.database.clone(),
+        connect_timeout: settings.db_connect_timeout,
+        statement_timeout: settings.db_query_timeout,
     };
     manager
         .connect()
@@ -200,9 +285,10 @@ pub fn connect(settings: &Settings) -> anyhow::Result<Db> {
     Ok(Db::new(
         r2d2::Pool::builder()
             .max_size(settings.db_pool_size)
-            .connection_timeout(settings.db_connect_timeout)
-            .min_idle(Some(1))
+            .connection_timeout(settings.db_connect_timeout.min(settings.db_query_timeout))
+            .min_idle(Some(u32::from(usage == Use::Server)))
             .build_unchecked(manager),
+        settings.db_query_timeout,
     ))
 }
 
@@ -218,6 +304,48 @@ fn describe_connect_error(settings: &Settings, e: &diesel::ConnectionError) -> S
             path.display()
         ),
     }
+}
+
+thread_local! {
+    /// When the caller of the running [`Db::run`] stops waiting for its answer.
+    static DEADLINE: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` in a transaction that commits only if the caller is still waiting for the answer:
+/// a call that outlived its timeout (the caller was told 503) rolls back instead of writing
+/// after the fact.
+pub fn transaction<T>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    conn.transaction::<_, DbError, _>(|conn| {
+        let value = f(conn)?;
+        match DEADLINE.get() {
+            Some(deadline) if std::time::Instant::now() >= deadline => Err(DbError::Timeout),
+            _ => Ok(value),
+        }
+    })
+}
+
+/// The Postgres URL with libpq's own bounds added where the operator set none: a connect
+/// timeout, and TCP keepalives plus a user timeout so that a peer that vanished is noticed.
+fn bounded_url(url: &str, connect_timeout: Duration) -> String {
+    let secs = connect_timeout.as_secs().max(1);
+    let mut url = url.to_string();
+    for (key, value) in [
+        ("connect_timeout", secs.to_string()),
+        ("keepalives", "1".to_string()),
+        ("keepalives_idle", "10".to_string()),
+        ("keepalives_interval", "5".to_string()),
+        ("keepalives_count", "2".to_string()),
+        ("tcp_user_timeout", (secs * 1000 * 2).to_string()),
+    ] {
+        if !url.contains(&format!("{key}=")) {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            url = format!("{url}{sep}{key}={value}");
+        }
+    }
+    url
 }
 
 /// The URL without its password, for messages.

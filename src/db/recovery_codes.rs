@@ -11,7 +11,7 @@ pub fn replace(
     user_id: &str,
     new: &[NewRecoveryCode],
 ) -> Result<(), DbError> {
-    conn.transaction::<_, DbError, _>(|conn| {
+    super::transaction(conn, |conn| {
         diesel::delete(codes::table.filter(codes::user_id.eq(user_id))).execute(conn)?;
         for code in new {
             diesel::insert_into(codes::table)

@@ -6,12 +6,12 @@
 //! |---|---|---|
 //! | `ceremony:{register,login,add}:<sha256(id)>` | `webauthn.challenge_ttl_secs` | taken once |
 //! | `session:<sha256(id)>` | `session.lifetime_secs`, or 10 min for recovery | read; deleted at sign-out |
-//! | `oidc:pending:<sha256(id)>` | 10 min | taken once |
 //! | `oidc:code:<sha256(code)>` | `oidc.code_ttl_secs` | taken once |
 //! | `oidc:code-used:<sha256(code)>` | longest token lifetime + 60 s | read on a replayed code |
 //! | `oidc:code-reuse:<sha256(code)>` | code TTL + 60 s | read by a racing redemption |
 //! | `oidc:revoked-jti:<jti>` | until the token expires | read by `/userinfo` |
 //! | `ratelimit:ceremony:<sha256(addr)>` | 1 min window | counter |
+//! | `ratelimit:oauth:<sha256(addr)>` | 1 min window | counter |
 //! | `ratelimit:recover:{addr,user}:<sha256(..)>` | 15 min window | counter |
 //! | `lock:key-rotation` | the reload interval | lock (`SET NX`) |
 
@@ -29,8 +29,6 @@ pub enum CeremonyKind {
 pub enum Key<'a> {
     Ceremony(CeremonyKind, &'a str),
     Session(&'a str),
-    /// An authorization request waiting for the person to sign in.
-    AuthorizeRequest(&'a str),
     Code(&'a str),
     /// What a redeemed code issued, so that a replay can revoke it.
     CodeRedeemed(&'a str),
@@ -38,6 +36,7 @@ pub enum Key<'a> {
     CodeReplayed(&'a str),
     RevokedToken(&'a str),
     CeremonyStarts(&'a str),
+    OAuthRequests(&'a str),
     RecoveryByAddress(&'a str),
     RecoveryByUser(&'a str),
     RotationLock,
@@ -56,13 +55,15 @@ impl Key<'_> {
                 format!("ceremony:{kind}:{}", sha256_hex(id.as_bytes()))
             }
             Key::Session(id) => format!("session:{}", sha256_hex(id.as_bytes())),
-            Key::AuthorizeRequest(id) => format!("oidc:pending:{}", sha256_hex(id.as_bytes())),
             Key::Code(code) => format!("oidc:code:{}", sha256_hex(code.as_bytes())),
             Key::CodeRedeemed(code) => format!("oidc:code-used:{}", sha256_hex(code.as_bytes())),
             Key::CodeReplayed(code) => format!("oidc:code-reuse:{}", sha256_hex(code.as_bytes())),
             Key::RevokedToken(jti) => format!("oidc:revoked-jti:{jti}"),
             Key::CeremonyStarts(addr) => {
                 format!("ratelimit:ceremony:{}", sha256_hex(addr.as_bytes()))
+            }
+            Key::OAuthRequests(addr) => {
+                format!("ratelimit:oauth:{}", sha256_hex(addr.as_bytes()))
             }
             Key::RecoveryByAddress(addr) => {
                 format!("ratelimit:recover:addr:{}", sha256_hex(addr.as_bytes()))
@@ -85,11 +86,11 @@ mod tests {
         for key in [
             Key::Ceremony(CeremonyKind::SignIn, secret),
             Key::Session(secret),
-            Key::AuthorizeRequest(secret),
             Key::Code(secret),
             Key::CodeRedeemed(secret),
             Key::CodeReplayed(secret),
             Key::CeremonyStarts(secret),
+            Key::OAuthRequests(secret),
             Key::RecoveryByAddress(secret),
             Key::RecoveryByUser(secret),
         ] {

@@ -4,7 +4,8 @@
 //! decided in [`keys`], the only place that names them.
 //!
 //! An enum rather than a trait object: there are exactly two backends, both known here, and
-//! `async fn` dispatch stays plain.
+//! `async fn` dispatch stays plain. Every Redis call answers within the command timeout; an
+//! outage is logged once when it starts and once when it ends.
 
 pub mod keys;
 mod memory;
@@ -18,6 +19,7 @@ use serde::Serialize;
 pub use self::keys::{CeremonyKind, Key};
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
+use crate::fault::Outage;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -30,18 +32,66 @@ pub enum StoreError {
 }
 
 #[derive(Clone)]
-pub enum Ephemeral {
+enum Backend {
     Redis(RedisStore),
     Memory(MemoryStore),
 }
 
+#[derive(Clone)]
+pub struct Ephemeral {
+    backend: Backend,
+    /// Bound of one Redis command.
+    timeout: Duration,
+    outage: Outage,
+}
+
 impl Ephemeral {
+    pub fn redis(store: RedisStore, timeout: Duration) -> Ephemeral {
+        Ephemeral {
+            backend: Backend::Redis(store),
+            timeout,
+            outage: Outage::new("redis"),
+        }
+    }
+
+    pub fn memory(store: MemoryStore) -> Ephemeral {
+        Ephemeral {
+            backend: Backend::Memory(store),
+            timeout: Duration::MAX,
+            outage: Outage::new("memory store"),
+        }
+    }
+
+    /// Runs one Redis call within the command timeout, noting outages and recoveries.
+    async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let result = match tokio::time::timeout(self.timeout, call).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Timeout),
+        };
+        match &result {
+            Ok(_) => self.outage.answered(),
+            Err(e) => self.outage.failed(e),
+        }
+        result
+    }
+
+    /// How many entries the in-process store holds (`None` for Redis).
+    pub fn local_entries(&self) -> Option<usize> {
+        match &self.backend {
+            Backend::Memory(s) => Some(s.entries()),
+            Backend::Redis(_) => None,
+        }
+    }
+
     /// Stores `value` under `key` for `ttl`, replacing any previous value.
     pub async fn put(&self, key: Key<'_>, value: &str, ttl: Duration) -> Result<(), StoreError> {
         let key = key.render();
-        match self {
-            Ephemeral::Redis(s) => s.put(&key, value, ttl).await,
-            Ephemeral::Memory(s) => {
+        match &self.backend {
+            Backend::Redis(s) => self.bounded(s.put(&key, value, ttl)).await,
+            Backend::Memory(s) => {
                 s.put(&key, value, ttl);
                 Ok(())
             }
@@ -51,25 +101,25 @@ impl Ephemeral {
     /// Reads and deletes in one atomic step: of two concurrent calls at most one gets the value.
     pub async fn take(&self, key: Key<'_>) -> Result<Option<String>, StoreError> {
         let key = key.render();
-        match self {
-            Ephemeral::Redis(s) => s.take(&key).await,
-            Ephemeral::Memory(s) => Ok(s.take(&key)),
+        match &self.backend {
+            Backend::Redis(s) => self.bounded(s.take(&key)).await,
+            Backend::Memory(s) => Ok(s.take(&key)),
         }
     }
 
     pub async fn get(&self, key: Key<'_>) -> Result<Option<String>, StoreError> {
         let key = key.render();
-        match self {
-            Ephemeral::Redis(s) => s.get(&key).await,
-            Ephemeral::Memory(s) => Ok(s.get(&key)),
+        match &self.backend {
+            Backend::Redis(s) => self.bounded(s.get(&key)).await,
+            Backend::Memory(s) => Ok(s.get(&key)),
         }
     }
 
     pub async fn delete(&self, key: Key<'_>) -> Result<(), StoreError> {
         let key = key.render();
-        match self {
-            Ephemeral::Redis(s) => s.delete(&key).await,
-            Ephemeral::Memory(s) => {
+        match &self.backend {
+            Backend::Redis(s) => self.bounded(s.delete(&key)).await,
+            Backend::Memory(s) => {
                 s.delete(&key);
                 Ok(())
             }
@@ -105,9 +155,9 @@ impl Ephemeral {
     /// Increments a counter that expires `window` after its first increment; returns the new count.
     pub async fn incr(&self, key: Key<'_>, window: Duration) -> Result<u64, StoreError> {
         let key = key.render();
-        match self {
-            Ephemeral::Redis(s) => s.incr(&key, window).await,
-            Ephemeral::Memory(s) => Ok(s.incr(&key, window)),
+        match &self.backend {
+            Backend::Redis(s) => self.bounded(s.incr(&key, window)).await,
+            Backend::Memory(s) => Ok(s.incr(&key, window)),
         }
     }
 
@@ -120,23 +170,23 @@ impl Ephemeral {
         ttl: Duration,
     ) -> Result<bool, StoreError> {
         let key = key.render();
-        match self {
-            Ephemeral::Redis(s) => s.try_lock(&key, holder, ttl).await,
-            Ephemeral::Memory(s) => Ok(s.try_lock(&key, holder, ttl)),
+        match &self.backend {
+            Backend::Redis(s) => self.bounded(s.try_lock(&key, holder, ttl)).await,
+            Backend::Memory(s) => Ok(s.try_lock(&key, holder, ttl)),
         }
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
-        match self {
-            Ephemeral::Redis(s) => s.ping().await,
-            Ephemeral::Memory(_) => Ok(()),
+        match &self.backend {
+            Backend::Redis(s) => self.bounded(s.ping()).await,
+            Backend::Memory(_) => Ok(()),
         }
     }
 
     pub fn backend_name(&self) -> &'static str {
-        match self {
-            Ephemeral::Redis(_) => "redis",
-            Ephemeral::Memory(_) => "memory",
+        match &self.backend {
+            Backend::Redis(_) => "redis",
+            Backend::Memory(_) => "memory",
         }
     }
 }

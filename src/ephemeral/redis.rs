@@ -15,23 +15,42 @@ pub struct RedisStore {
 }
 
 impl RedisStore {
-    /// Connects, failing after `timeout` when Redis does not answer.
-    pub async fn connect(url: &str, prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
+    /// Connects, failing after `connect_timeout` when Redis does not answer. Commands get no
+    /// more than `command_timeout` each; a reconnection is tried once, without waiting.
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        connect_timeout: Duration,
+        command_timeout: Duration,
+    ) -> Result<Self, StoreError> {
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(timeout)
-            .set_response_timeout(timeout)
-            .set_number_of_retries(1);
-        let conn =
-            tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
-                .await
-                .map_err(|_| StoreError::Timeout)??;
+            .set_connection_timeout(connect_timeout)
+            .set_response_timeout(command_timeout)
+            .set_number_of_retries(1)
+            .set_max_delay(100);
+        let conn = tokio::time::timeout(
+            connect_timeout,
+            ConnectionManager::new_with_config(client, config),
+        )
+        .await
+        .map_err(|_| StoreError::Timeout)??;
         let store = RedisStore {
             conn,
             prefix: prefix.to_string(),
         };
         store.ping().await?;
         Ok(store)
+    }
+
+    /// The server's version, from `INFO server` (`redis_version:7.0.15`).
+    pub async fn version(&self) -> Result<Option<(u32, u32)>, StoreError> {
+        let mut conn = self.conn.clone();
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query_async(&mut conn)
+            .await?;
+        Ok(parse_version(&info))
     }
 
     fn key(&self, key: &str) -> String {
@@ -111,5 +130,26 @@ impl RedisStore {
         let mut conn = self.conn.clone();
         let _: String = redis::cmd("PING").query_async(&mut conn).await?;
         Ok(())
+    }
+}
+
+fn parse_version(info: &str) -> Option<(u32, u32)> {
+    let version = info
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("redis_version:"))?;
+    let mut parts = version.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reads_the_version_from_info() {
+        let info = "# Server\r\nredis_version:7.0.15\r\nredis_git_sha1:00000000\r\n";
+        assert_eq!(super::parse_version(info), Some((7, 0)));
+        assert_eq!(super::parse_version("redis_version:6.2.14"), Some((6, 2)));
+        assert_eq!(super::parse_version("nothing"), None);
     }
 }

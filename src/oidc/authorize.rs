@@ -1,7 +1,8 @@
 //! `/authorize`: who is asking and where the answer goes are proven first (until then nothing
 //! is ever redirected), then the request is checked, then answered with a code when a live
 //! session satisfies it, or the person is sent to sign in and comes back to
-//! [`Provider::continue_authorize`].
+//! [`Provider::continue_authorize`]. The waiting request travels in the login page's URL,
+//! sealed (signed, expiring): an anonymous `/authorize` leaves nothing in the store.
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -11,13 +12,17 @@ use base64::Engine;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use super::{redirect_with, AuthorizeError, Client, CodeGrant, Provider};
+use super::{redirect_with, AuthorizeError, Client, CodeGrant, Provider, CODE};
 use crate::ephemeral::Key;
 use crate::fault::Fault;
 use crate::session::Session;
 
 /// How long an authorization request waits for the person to sign in.
 const PENDING_TTL: Duration = Duration::from_secs(600);
+/// What the seal of a waiting request is for.
+const SEALED_REQUEST: &str = "authorize-request";
+/// Longest `state` and `nonce` accepted: they are echoed back, so they are bounded.
+pub const MAX_ECHOED: usize = 512;
 
 /// The parameters of `/authorize`, as sent (GET query or POST form).
 #[derive(Debug, Default, Deserialize)]
@@ -88,9 +93,10 @@ impl Provider {
             Ok(target) => target,
             Err(page) => return Ok(page),
         };
+        // A state too long to accept is too long to echo back, too.
         let fail = |error| Outcome::ErrorRedirect {
             redirect_uri: redirect_uri.clone(),
-            state: p.state.clone(),
+            state: p.state.clone().filter(|s| s.len() <= MAX_ECHOED),
             error,
         };
         let checked = match check(&p, &client) {
@@ -124,7 +130,7 @@ impl Provider {
                 "The person is not signed in (or must sign in again), and prompt=none forbids asking.",
             )));
         }
-        self.sign_in_first(&request, p.login_hint.as_deref()).await
+        self.sign_in_first(&request, p.login_hint.as_deref())
     }
 
     /// The client and the redirect URI, or the error page to show instead.
@@ -156,18 +162,18 @@ impl Provider {
         Ok(Ok((client, redirect_uri.to_string())))
     }
 
-    /// Keeps the request and sends the person to the login page, which comes back to
-    /// `/authorize/continue`.
-    async fn sign_in_first(
+    /// Sends the person to the login page with the request sealed in its `next` URL, which
+    /// comes back to `/authorize/continue`.
+    fn sign_in_first(
         &self,
         request: &AuthRequest,
         login_hint: Option<&str>,
     ) -> Result<Outcome, Fault> {
-        let id = crate::random::token();
-        self.store
-            .put_json(Key::AuthorizeRequest(&id), request, PENDING_TTL)
-            .await?;
-        let next = format!("/authorize/continue?request={id}");
+        let sealed = self
+            .signer
+            .seal(SEALED_REQUEST, request, PENDING_TTL.as_secs() as i64)
+            .map_err(Fault::internal)?;
+        let next = format!("/authorize/continue?request={sealed}");
         let mut login = url::form_urlencoded::Serializer::new(String::new());
         login.append_pair("next", &next);
         if let Some(hint) = login_hint.filter(|h| h.len() <= 64) {
@@ -180,20 +186,16 @@ impl Provider {
         )))
     }
 
-    /// After the sign-in page: the pending request is taken (once) and answered if the session
-    /// now satisfies it.
+    /// After the sign-in page: the sealed request is opened and answered if the session now
+    /// satisfies it. Answering it twice gives what a second `/authorize` would.
     pub async fn continue_authorize(
         &self,
-        request_id: &str,
+        sealed: &str,
         session: Option<Session>,
     ) -> Result<Outcome, Fault> {
-        let Some(request) = self
-            .store
-            .take_json::<AuthRequest>(Key::AuthorizeRequest(request_id))
-            .await?
-        else {
+        let Some(request) = self.signer.open::<AuthRequest>(SEALED_REQUEST, sealed) else {
             return Ok(Outcome::ErrorPage(
-                "This sign-in request has expired or was already used. Go back to the service and start again.",
+                "This sign-in request has expired or is not valid. Go back to the service and start again.",
             ));
         };
         match session.filter(|s| !s.restricted && s.auth_time >= request.min_auth_time) {
@@ -209,7 +211,7 @@ impl Provider {
     }
 
     async fn issue_code(&self, request: &AuthRequest, session: &Session) -> Result<String, Fault> {
-        let code = crate::random::token();
+        let code = self.signer.sign(CODE, &crate::random::token());
         let grant = CodeGrant {
             client_id: request.client_id.clone(),
             redirect_uri: request.redirect_uri.clone(),
@@ -259,10 +261,10 @@ fn check(p: &AuthorizeParams, client: &Client) -> Result<Checked, AuthorizeError
             _ => return Err(invalid("max_age must be a whole number of seconds.")),
         },
     };
-    if p.nonce.as_deref().is_some_and(|n| n.len() > 512)
-        || p.state.as_deref().is_some_and(|s| s.len() > 2048)
+    if p.nonce.as_deref().is_some_and(|n| n.len() > MAX_ECHOED)
+        || p.state.as_deref().is_some_and(|s| s.len() > MAX_ECHOED)
     {
-        return Err(invalid("state or nonce is too long."));
+        return Err(invalid("state or nonce is longer than 512 bytes."));
     }
     Ok(Checked {
         scope,

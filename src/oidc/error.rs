@@ -22,6 +22,8 @@ pub enum OAuthError {
     UnsupportedGrantType,
     #[error("invalid token: {0}")]
     InvalidToken(&'static str),
+    #[error("too many requests from this address")]
+    RateLimited,
     /// No access token at all (RFC 6750 §3.1: the challenge then names no error).
     #[error("no bearer token")]
     NoBearerToken,

@@ -8,7 +8,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::authorize::is_pkce_value;
-use super::{Client, CodeGrant, OAuthError, Provider};
+use super::{Client, CodeGrant, OAuthError, Provider, CODE};
 use crate::db::models::RefreshTokenRow;
 use crate::ephemeral::Key;
 use crate::fault::Fault;
@@ -127,11 +127,16 @@ impl Provider {
         let verifier = verifier.ok_or(OAuthError::InvalidRequest(
             "code_verifier is required (PKCE).",
         ))?;
+        const REFUSED: OAuthError =
+            OAuthError::InvalidGrant("The authorization code is invalid, expired or already used.");
+        // A code we never issued is refused before the store is touched, so made-up codes
+        // leave nothing behind.
+        if self.signer.verify(CODE, code).is_none() {
+            return Err(REFUSED);
+        }
         let Some(grant) = self.store.take_json::<CodeGrant>(Key::Code(code)).await? else {
             self.code_replayed(code).await?;
-            return Err(OAuthError::InvalidGrant(
-                "The authorization code is invalid, expired or already used.",
-            ));
+            return Err(REFUSED);
         };
         check_code(&grant, client, redirect_uri, verifier)?;
         let g = Grant {

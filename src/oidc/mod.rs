@@ -27,8 +27,13 @@ pub use self::logout::{EndSession, LogoutParams};
 
 use crate::db::Db;
 use crate::ephemeral::Ephemeral;
+use crate::rate_limit::RateLimits;
 use crate::settings::Settings;
+use crate::signed::Signer;
 use crate::signing::TokenIssuer;
+
+/// What the signature of an authorization code is for.
+const CODE: &str = "authorization-code";
 
 /// Everything the OAuth endpoints need, and nothing else.
 #[derive(Clone)]
@@ -38,6 +43,20 @@ pub struct Provider {
     pub db: Db,
     pub store: Ephemeral,
     pub tokens: TokenIssuer,
+    pub limits: RateLimits,
+    /// Seals waiting authorization requests and signs codes.
+    pub signer: Signer,
+}
+
+impl Provider {
+    /// Counts a request from `client_addr` to an OAuth endpoint.
+    pub async fn admit(&self, client_addr: &str) -> Result<(), OAuthError> {
+        if self.limits.allow_oauth_request(client_addr).await? {
+            Ok(())
+        } else {
+            Err(OAuthError::RateLimited)
+        }
+    }
 }
 
 /// What the store keeps for an authorization code (single use, 60 s).

@@ -34,7 +34,7 @@ pub async fn rename(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let s = require_session(&req, &app, Need::Full).await?;
-    let body: RenameRequest = read_json(&req, payload, app.settings.max_body_bytes).await?;
+    let body: RenameRequest = read_json(&req, payload, &app.settings).await?;
     let name = app
         .accounts
         .rename(&s.session.user_id, &id, &body.name)
@@ -77,7 +77,7 @@ pub async fn add_finish(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let s = require_session(&req, &app, Need::FullOrRecovery).await?;
-    let body = read_raw_json(&req, payload, app.settings.max_body_bytes).await?;
+    let body = read_raw_json(&req, payload, &app.settings).await?;
     let ceremony_id = cookies::read(&req, &app.settings, CEREMONY);
     let recovery = s.session.restricted.then_some(s.session_id.as_str());
     let added = app
@@ -113,11 +113,11 @@ pub async fn recover(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body: RecoverRequest = read_json(&req, payload, app.settings.max_body_bytes).await?;
+    let body: RecoverRequest = read_json(&req, payload, &app.settings).await?;
     let old = cookies::read(&req, &app.settings, SESSION);
     let id = app
         .accounts
-        .recover(body, &client_addr(&req), old.as_deref())
+        .recover(body, &client_addr(&req, &app.settings), old.as_deref())
         .await?;
     let cookie = cookies::make(
         &app.settings,

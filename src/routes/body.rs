@@ -1,4 +1,5 @@
-//! Reading request bodies: bounded in size, JSON or form only as each endpoint expects.
+//! Reading request bodies: bounded in size and in time, JSON or form only as each endpoint
+//! expects.
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
@@ -6,12 +7,21 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
 use super::error::RequestError;
+use crate::settings::Settings;
 
-/// Reads the body up to `limit` bytes, refusing anything larger with a JSON 413.
+/// Reads the body up to `server.max_body_bytes`, refusing anything larger with a JSON 413, and
+/// a body that has not arrived within `server.request_timeout_secs` with a 408.
 pub async fn read_body(
-    mut payload: web::Payload,
-    limit: usize,
+    payload: web::Payload,
+    settings: &Settings,
 ) -> Result<web::Bytes, RequestError> {
+    let limit = settings.max_body_bytes;
+    tokio::time::timeout(settings.request_timeout, read_within(payload, limit))
+        .await
+        .map_err(|_| RequestError::TooSlow)?
+}
+
+async fn read_within(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, RequestError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| RequestError::Unreadable)?;
@@ -49,18 +59,18 @@ pub fn require_json(req: &HttpRequest) -> Result<(), RequestError> {
 pub async fn read_raw_json(
     req: &HttpRequest,
     payload: web::Payload,
-    limit: usize,
+    settings: &Settings,
 ) -> Result<web::Bytes, RequestError> {
     require_json(req)?;
-    read_body(payload, limit).await
+    read_body(payload, settings).await
 }
 
 pub async fn read_json<T: DeserializeOwned>(
     req: &HttpRequest,
     payload: web::Payload,
-    limit: usize,
+    settings: &Settings,
 ) -> Result<T, RequestError> {
-    let body = read_raw_json(req, payload, limit).await?;
+    let body = read_raw_json(req, payload, settings).await?;
     serde_json::from_slice(&body).map_err(|e| {
         RequestError::BadJson(match e.classify() {
             serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
@@ -76,11 +86,11 @@ pub async fn read_json<T: DeserializeOwned>(
 pub async fn read_form<T: DeserializeOwned>(
     req: &HttpRequest,
     payload: web::Payload,
-    limit: usize,
+    settings: &Settings,
 ) -> Result<T, RequestError> {
     if !content_type_is(req, "application/x-www-form-urlencoded") {
         return Err(RequestError::NotForm);
     }
-    let body = read_body(payload, limit).await?;
+    let body = read_body(payload, settings).await?;
     serde_urlencoded::from_bytes(&body).map_err(|_| RequestError::BadForm)
 }

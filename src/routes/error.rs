@@ -14,7 +14,6 @@ use serde::Serialize;
 
 use crate::account::AccountError;
 use crate::ceremony::{CeremonyError, InputError, Phase};
-use crate::db::DbError;
 use crate::fault::Fault;
 use crate::oidc::{AuthorizeError, OAuthError};
 use crate::session::Denied;
@@ -30,6 +29,8 @@ pub enum RequestError {
     TooLarge {
         limit: usize,
     },
+    /// The body did not arrive within the request timeout.
+    TooSlow,
     Unreadable,
     /// The JSON did not parse, or did not have the expected fields.
     BadJson(&'static str),
@@ -91,6 +92,15 @@ pub struct Answer {
     pub status: StatusCode,
     pub code: &'static str,
     pub description: Cow<'static, str>,
+    /// Seconds for `Retry-After` (429 and 503).
+    pub retry_after: Option<u64>,
+}
+
+impl Answer {
+    fn retry_after(mut self, secs: u64) -> Answer {
+        self.retry_after = Some(secs);
+        self
+    }
 }
 
 fn answer(
@@ -98,10 +108,16 @@ fn answer(
     code: &'static str,
     description: impl Into<Cow<'static, str>>,
 ) -> Answer {
+    let retry_after = match status {
+        StatusCode::TOO_MANY_REQUESTS => Some(60),
+        StatusCode::SERVICE_UNAVAILABLE => Some(5),
+        _ => None,
+    };
     Answer {
         status,
         code,
         description: description.into(),
+        retry_after,
     }
 }
 
@@ -201,7 +217,7 @@ fn account(e: &AccountError) -> Answer {
         E::LastPasskey => answer(StatusCode::CONFLICT, "last_credential", "This is your only passkey, so it cannot be deleted; add another passkey first."),
         E::AccountGone => answer(UNAUTHORIZED, "login_required", "Your account no longer exists."),
         E::RecoveryRefused => answer(UNAUTHORIZED, "invalid_recovery_code", "That username and recovery code do not match, or the code was already used; check both and try again."),
-        E::RecoveryRateLimited => answer(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many recovery attempts; wait 15 minutes and try again."),
+        E::RecoveryRateLimited => answer(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many recovery attempts; wait 15 minutes and try again.").retry_after(crate::rate_limit::RECOVERY_WINDOW.as_secs()),
         E::Fault(f) => fault(f),
     }
 }
@@ -234,6 +250,11 @@ fn oauth(e: &OAuthError) -> Answer {
             "Only authorization_code and refresh_token grants are supported.",
         ),
         E::InvalidToken(d) => answer(UNAUTHORIZED, "invalid_token", *d),
+        E::RateLimited => answer(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many requests from this address; wait a minute and try again.",
+        ),
         E::NoBearerToken => answer(
             UNAUTHORIZED,
             "invalid_token",
@@ -288,6 +309,11 @@ fn request(e: &RequestError) -> Answer {
             "invalid_request",
             format!("The request body is larger than {} KiB.", limit / 1024),
         ),
+        E::TooSlow => answer(
+            StatusCode::REQUEST_TIMEOUT,
+            "invalid_request",
+            "The request body did not arrive in time; send it at once.",
+        ),
         E::Unreadable => answer(
             BAD,
             "invalid_request",
@@ -313,17 +339,23 @@ fn request(e: &RequestError) -> Answer {
 
 fn fault(e: &Fault) -> Answer {
     match e {
-        Fault::Database(DbError::PoolTimeout) | Fault::Store(_) => answer(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "The service is briefly unavailable; try again in a few seconds.",
-        ),
+        Fault::Database(db) if db.is_outage() => unavailable(),
+        Fault::Store(_) => unavailable(),
         Fault::Database(_) | Fault::Internal(_) => answer(
             StatusCode::INTERNAL_SERVER_ERROR,
             "server_error",
             "Something went wrong on our side; try again shortly.",
         ),
     }
+}
+
+/// A dependency did not answer: the outage itself is logged where it is noticed (`Outage`).
+fn unavailable() -> Answer {
+    answer(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+        "The service is briefly unavailable; try again in a few seconds.",
+    )
 }
 
 #[derive(Serialize)]
@@ -347,8 +379,8 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         if let Some(cause) = self.fault() {
             match cause {
-                Fault::Store(e) => tracing::error!(error = %e, "ephemeral store error"),
-                Fault::Database(DbError::PoolTimeout) => {}
+                Fault::Store(_) => {}
+                Fault::Database(db) if db.is_outage() => {}
                 other => tracing::error!(error = %other, "internal error"),
             }
         }
@@ -356,8 +388,8 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(a.status);
         res.insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::PRAGMA, "no-cache"));
-        if a.status == StatusCode::TOO_MANY_REQUESTS {
-            res.insert_header((header::RETRY_AFTER, "60"));
+        if let Some(secs) = a.retry_after {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         if let Some(challenge) = oauth_challenge(self, &a) {
             res.insert_header((header::WWW_AUTHENTICATE, challenge));

@@ -18,6 +18,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use self::error::{ApiError, RequestError};
 use crate::session::{Denied, Need, Session};
+use crate::settings::Settings;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -95,11 +96,28 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(RequestError::NotFound.into())
 }
 
-/// The address a rate limit counts against: the TCP peer (a proxy's address when behind one).
-pub fn client_addr(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
+/// The address a rate limit counts against: the TCP peer, or behind a trusted proxy the
+/// address the proxy names (`server.trusted_proxies`).
+pub fn client_addr(req: &HttpRequest, settings: &Settings) -> String {
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return String::new();
+    };
+    if settings.trusted_proxies.is_empty() {
+        return peer.to_string();
+    }
+    let values = |name: header::HeaderName| -> Vec<&str> {
+        req.headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    };
+    crate::proxy::client_address(
+        peer,
+        &settings.trusted_proxies,
+        &values(header::FORWARDED),
+        &values(header::HeaderName::from_static("x-forwarded-for")),
+    )
+    .to_string()
 }
 
 pub fn no_store(mut res: HttpResponse) -> HttpResponse {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::body::read_form;
 use super::cookies::{self, SESSION};
 use super::error::{self, ApiError};
-use super::{current_session, see_other};
+use super::{client_addr, current_session, see_other};
 use crate::fault::Fault;
 use crate::oidc::{self, OAuthError, Outcome};
 use crate::state::AppState;
@@ -67,8 +67,9 @@ pub async fn authorize(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    app.oidc.admit(&client_addr(&req, &app.settings)).await?;
     let params: oidc::AuthorizeParams = if req.method() == actix_web::http::Method::POST {
-        read_form(&req, payload, app.settings.max_body_bytes).await?
+        read_form(&req, payload, &app.settings).await?
     } else {
         match serde_urlencoded::from_str(req.query_string()) {
             Ok(p) => p,
@@ -96,6 +97,7 @@ pub async fn authorize_continue(
     req: HttpRequest,
     query: web::Query<ContinueQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    app.oidc.admit(&client_addr(&req, &app.settings)).await?;
     let session = current_session(&req, &app).await?.map(|s| s.session);
     let outcome = app.oidc.continue_authorize(&query.request, session).await?;
     answer(&app, outcome)
@@ -162,8 +164,9 @@ async fn authenticated<F: ClientForm>(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<(oidc::Client, F), ApiError> {
+    app.oidc.admit(&client_addr(req, &app.settings)).await?;
     let basic = basic_credentials(req)?;
-    let form: F = read_form(req, payload, app.settings.max_body_bytes)
+    let form: F = read_form(req, payload, &app.settings)
         .await
         .map_err(ApiError::Request)?;
     let client = app
@@ -236,6 +239,7 @@ pub async fn userinfo(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    app.oidc.admit(&client_addr(&req, &app.settings)).await?;
     let from_header = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -248,7 +252,7 @@ pub async fn userinfo(
     let token = match from_header {
         Some(t) => Some(t),
         None if req.method() == actix_web::http::Method::POST => {
-            read_form::<UserinfoForm>(&req, payload, app.settings.max_body_bytes)
+            read_form::<UserinfoForm>(&req, payload, &app.settings)
                 .await
                 .ok()
                 .and_then(|f| f.access_token)

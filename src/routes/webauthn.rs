@@ -41,10 +41,10 @@ pub async fn register_begin(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body: RegistrationRequest = read_json(&req, payload, app.settings.max_body_bytes).await?;
+    let body: RegistrationRequest = read_json(&req, payload, &app.settings).await?;
     let started = app
         .passkeys
-        .begin_registration(body, &client_addr(&req))
+        .begin_registration(body, &client_addr(&req, &app.settings))
         .await
         .map_err(ApiError::Registration)?;
     Ok(begun(&app, started))
@@ -57,7 +57,7 @@ pub async fn register_finish(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_raw_json(&req, payload, app.settings.max_body_bytes).await?;
+    let body = read_raw_json(&req, payload, &app.settings).await?;
     let ceremony_id = cookies::read(&req, &app.settings, CEREMONY);
     let old = cookies::read(&req, &app.settings, SESSION);
     let reg = app
@@ -108,10 +108,10 @@ pub async fn login_begin(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body: SignInRequest = read_json(&req, payload, app.settings.max_body_bytes).await?;
+    let body: SignInRequest = read_json(&req, payload, &app.settings).await?;
     let started = app
         .passkeys
-        .begin_sign_in(body, &client_addr(&req))
+        .begin_sign_in(body, &client_addr(&req, &app.settings))
         .await
         .map_err(ApiError::SignIn)?;
     Ok(begun(&app, started))
@@ -124,7 +124,7 @@ pub async fn login_finish(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_raw_json(&req, payload, app.settings.max_body_bytes).await?;
+    let body = read_raw_json(&req, payload, &app.settings).await?;
     let ceremony_id = cookies::read(&req, &app.settings, CEREMONY);
     let old = cookies::read(&req, &app.settings, SESSION);
     let signed = app

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::proxy::Cidr;
 use crate::rate_limit::Limits;
 use crate::signing::policy::Policy;
 use crate::signing::{IssuerConfig, KeyAlg};
@@ -87,14 +88,22 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub workers: usize,
     pub max_body_bytes: usize,
+    /// Time a client has to send its request headers, and then its body.
+    pub request_timeout: Duration,
+    pub max_connections_per_worker: usize,
+    /// Proxies whose forwarding headers name the client (for rate limits).
+    pub trusted_proxies: Vec<Cidr>,
     pub shutdown_timeout: Duration,
     pub database: DatabaseBackend,
     pub db_pool_size: u32,
     pub db_connect_timeout: Duration,
+    /// Bound of everything one request asks of the database, checkout included.
+    pub db_query_timeout: Duration,
     /// `None` means the in-process store.
     pub redis_url: Option<String>,
     pub redis_key_prefix: String,
     pub redis_connect_timeout: Duration,
+    pub redis_command_timeout: Duration,
     pub challenge_ttl: Duration,
     pub user_verification: UserVerification,
     pub resident_key: ResidentKey,
@@ -110,6 +119,8 @@ pub struct Settings {
     pub jwks_max_age: Duration,
     pub clock_skew: Duration,
     pub ceremonies_per_minute: u64,
+    /// Requests to the OAuth endpoints per client address per minute.
+    pub oauth_per_minute: u64,
     /// Recovery attempts allowed per username, and per client address, in 15 minutes.
     pub recovery_per_user: u64,
     pub recovery_per_address: u64,
@@ -121,6 +132,9 @@ pub struct Settings {
     pub id_token_lifetime: Duration,
     /// Absolute lifetime of a refresh token family (rotation does not extend it).
     pub refresh_token_lifetime: Duration,
+    /// Caps of the in-process store.
+    pub memory_store_max_entries: usize,
+    pub memory_store_max_bytes: usize,
     pub log_format: LogFormat,
     pub log_level: String,
 }
@@ -219,6 +233,7 @@ impl Settings {
     pub fn rate_limits(&self) -> Limits {
         Limits {
             ceremonies_per_minute: self.ceremonies_per_minute,
+            oauth_per_minute: self.oauth_per_minute,
             recovery_per_user: self.recovery_per_user,
             recovery_per_address: self.recovery_per_address,
         }

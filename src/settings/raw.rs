@@ -16,7 +16,37 @@ pub(super) struct RawSettings {
     pub(super) metadata: MetadataSection,
     pub(super) oidc: OidcSection,
     pub(super) rate_limit: RateLimitSection,
+    pub(super) memory_store: MemoryStoreSection,
     pub(super) log: LogSection,
+}
+
+/// A list setting: a TOML array, or (from the environment) one comma-separated string.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(super) enum List {
+    Items(Vec<String>),
+    Joined(String),
+}
+
+impl List {
+    pub(super) fn items(&self) -> Vec<String> {
+        let items: Vec<String> = match self {
+            List::Items(items) => items.clone(),
+            List::Joined(joined) => joined.split(',').map(str::to_string).collect(),
+        };
+        items
+            .into_iter()
+            .map(|i| i.trim().to_string())
+            .filter(|i| !i.is_empty())
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MemoryStoreSection {
+    pub(super) max_entries: usize,
+    pub(super) max_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -29,6 +59,9 @@ pub(super) struct ServerSection {
     pub(super) workers: usize,
     pub(super) max_body_bytes: usize,
     pub(super) shutdown_timeout_secs: u64,
+    pub(super) request_timeout_secs: u64,
+    pub(super) max_connections_per_worker: usize,
+    pub(super) trusted_proxies: List,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -38,6 +71,7 @@ pub(super) struct DatabaseSection {
     pub(super) embedded_path: String,
     pub(super) pool_size: u32,
     pub(super) connect_timeout_secs: u64,
+    pub(super) query_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -46,6 +80,7 @@ pub(super) struct RedisSection {
     pub(super) url: String,
     pub(super) key_prefix: String,
     pub(super) connect_timeout_secs: u64,
+    pub(super) command_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -100,6 +135,7 @@ pub(super) struct MetadataSection {
 #[serde(deny_unknown_fields)]
 pub(super) struct RateLimitSection {
     pub(super) ceremonies_per_minute: u64,
+    pub(super) oauth_per_minute: u64,
     pub(super) recovery_per_user: u64,
     pub(super) recovery_per_address: u64,
 }

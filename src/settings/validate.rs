@@ -15,6 +15,7 @@ use super::{
     bad, parse_duration, Attestation, DatabaseBackend, LogFormat, ResidentKey, Settings,
     SettingsError, UserVerification,
 };
+use crate::proxy::Cidr;
 use crate::signing::KeyAlg;
 
 pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
@@ -33,6 +34,9 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
         workers: raw.server.workers,
         max_body_bytes: raw.server.max_body_bytes,
         shutdown_timeout: Duration::from_secs(raw.server.shutdown_timeout_secs),
+        request_timeout: server.request_timeout,
+        max_connections_per_worker: raw.server.max_connections_per_worker,
+        trusted_proxies: server.trusted_proxies,
         database,
         db_pool_size: raw.database.pool_size,
         db_connect_timeout: secs(
@@ -41,6 +45,7 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
             1,
             300,
         )?,
+        db_query_timeout: Duration::from_secs(raw.database.query_timeout_secs),
         redis_url,
         redis_key_prefix: raw.redis.key_prefix,
         redis_connect_timeout: secs(
@@ -48,6 +53,12 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
             raw.redis.connect_timeout_secs,
             1,
             300,
+        )?,
+        redis_command_timeout: secs(
+            "redis.command_timeout_secs",
+            raw.redis.command_timeout_secs,
+            1,
+            60,
         )?,
         challenge_ttl: webauthn.challenge_ttl,
         user_verification: webauthn.user_verification,
@@ -68,6 +79,7 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
         jwks_max_age: tokens.jwks_max_age,
         clock_skew: tokens.clock_skew,
         ceremonies_per_minute: raw.rate_limit.ceremonies_per_minute,
+        oauth_per_minute: raw.rate_limit.oauth_per_minute,
         recovery_per_user: raw.rate_limit.recovery_per_user,
         recovery_per_address: raw.rate_limit.recovery_per_address,
         clients_file: optional_path(&raw.oidc.clients_file),
@@ -85,6 +97,16 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
             365 * 86400,
         )?,
         aaguid_file: optional_path(&raw.metadata.aaguid_file),
+        memory_store_max_entries: at_least(
+            "memory_store.max_entries",
+            raw.memory_store.max_entries,
+            1000,
+        )?,
+        memory_store_max_bytes: at_least(
+            "memory_store.max_bytes",
+            raw.memory_store.max_bytes,
+            1 << 20,
+        )?,
         log_format: log(&raw.log)?,
         log_level: raw.log.level,
     })
@@ -134,6 +156,15 @@ struct Server {
     issuer_url: Url,
     rp_id: String,
     listen: SocketAddr,
+    request_timeout: Duration,
+    trusted_proxies: Vec<Cidr>,
+}
+
+fn at_least(setting: &str, v: usize, min: usize) -> Result<usize, SettingsError> {
+    if v < min {
+        return Err(bad(setting, format!("must be at least {min}, got {v}")));
+    }
+    Ok(v)
 }
 
 fn server(raw: &ServerSection) -> Result<Server, SettingsError> {
@@ -163,11 +194,30 @@ fn server(raw: &ServerSection) -> Result<Server, SettingsError> {
     if raw.max_body_bytes < 1024 {
         return Err(bad("server.max_body_bytes", "must be at least 1024"));
     }
+    at_least(
+        "server.max_connections_per_worker",
+        raw.max_connections_per_worker,
+        1,
+    )?;
+    let trusted_proxies = raw
+        .trusted_proxies
+        .items()
+        .iter()
+        .map(|c| c.parse::<Cidr>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad("server.trusted_proxies", e))?;
     Ok(Server {
         issuer: issuer_url.as_str().trim_end_matches('/').to_string(),
         issuer_url,
         rp_id,
         listen,
+        request_timeout: secs(
+            "server.request_timeout_secs",
+            raw.request_timeout_secs,
+            1,
+            300,
+        )?,
+        trusted_proxies,
     })
 }
 
@@ -211,6 +261,12 @@ fn database(raw: &DatabaseSection) -> Result<DatabaseBackend, SettingsError> {
     if raw.pool_size == 0 {
         return Err(bad("database.pool_size", "must be at least 1"));
     }
+    secs(
+        "database.query_timeout_secs",
+        raw.query_timeout_secs,
+        1,
+        300,
+    )?;
     match raw.url.trim() {
         "" => Ok(DatabaseBackend::Sqlite {
             path: PathBuf::from(&raw.embedded_path),

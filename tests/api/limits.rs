@@ -1,0 +1,212 @@
+//! Hostile traffic: floods of anonymous requests keep no state and meet 429; rate limits count
+//! the real client behind a trusted proxy; slow clients are cut off.
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::helpers::{redis_url, spawn_with, Backend, TestApp, TestConfig};
+use crate::oidc::{authorize, register, REDIRECT};
+use crate::on_both_backends;
+
+/// The ephemeral store's entry count: the in-process map, or this app's keys in Redis.
+fn stored_entries(app: &TestApp, backend: Backend) -> usize {
+    match backend {
+        Backend::Embedded => app.app.store.local_entries().expect("in-process store"),
+        Backend::Postgres => {
+            let prefix = &app.app.settings.redis_key_prefix;
+            let client = redis::Client::open(redis_url()).expect("redis url");
+            let mut conn = client.get_connection().expect("redis");
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("{prefix}*"))
+                .query(&mut conn)
+                .expect("keys");
+            keys.len()
+        }
+    }
+}
+
+async fn made_up_code(app: &TestApp, client: &str, i: usize) -> u16 {
+    app.client
+        .post(app.url("/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &format!("made-up-{i}")),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", crate::oidc::VERIFIER),
+            ("client_id", client),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .status()
+        .as_u16()
+}
+
+async fn anonymous_floods_keep_no_state(backend: Backend) {
+    let app =
+        spawn_with(TestConfig::new(backend).with("PASSKEY_IDP__RATE_LIMIT__OAUTH_PER_MINUTE", "0"))
+            .await;
+    let c = register(&app, "app", true, &[REDIRECT], &[]).await;
+    let before = stored_entries(&app, backend);
+    for i in 0..500 {
+        let res = authorize(&app, &c.id, &[]).await;
+        assert_eq!(res.status(), 303, "to the login page");
+        assert_eq!(made_up_code(&app, &c.id, i).await, 400, "invalid_grant");
+    }
+    let after = stored_entries(&app, backend);
+    assert!(
+        after <= before,
+        "500 anonymous /authorize and /token left {} entries behind",
+        after - before
+    );
+}
+on_both_backends!(anonymous_floods_keep_no_state);
+
+async fn anonymous_floods_meet_429(backend: Backend) {
+    let app = spawn_with(
+        TestConfig::new(backend).with("PASSKEY_IDP__RATE_LIMIT__OAUTH_PER_MINUTE", "20"),
+    )
+    .await;
+    let c = register(&app, "app", true, &[REDIRECT], &[]).await;
+    let mut statuses = Vec::new();
+    for i in 0..15 {
+        statuses.push(authorize(&app, &c.id, &[]).await.status().as_u16());
+        statuses.push(made_up_code(&app, &c.id, i).await);
+    }
+    assert!(statuses[..20].iter().all(|s| *s != 429), "{statuses:?}");
+    assert!(statuses[20..].iter().all(|s| *s == 429), "{statuses:?}");
+    let limited = app
+        .client
+        .get(app.url("/userinfo"))
+        .bearer_auth("x")
+        .send()
+        .await
+        .expect("userinfo");
+    assert_eq!(limited.status(), 429);
+    assert_eq!(limited.headers()["retry-after"], "60");
+    // At most one counter per address and limit is kept, with a TTL.
+    assert!(stored_entries(&app, backend) <= 2);
+}
+on_both_backends!(anonymous_floods_meet_429);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echoed_parameters_are_bounded() {
+    let app = spawn_with(TestConfig::new(Backend::Embedded)).await;
+    let c = register(&app, "app", true, &[REDIRECT], &[]).await;
+    let long = "s".repeat(513);
+    let res = authorize(&app, &c.id, &[("state", Some(&long))]).await;
+    let (_, params) = crate::oidc::location_params(&res);
+    assert_eq!(
+        crate::oidc::param(&params, "error"),
+        Some("invalid_request")
+    );
+    assert_eq!(
+        crate::oidc::param(&params, "state"),
+        None,
+        "a state that long is not echoed"
+    );
+    let ok = authorize(&app, &c.id, &[("state", Some(&long[..512]))]).await;
+    assert_eq!(ok.status(), 303);
+}
+
+async fn begin_from(app: &TestApp, forwarded_for: &str) -> u16 {
+    app.client
+        .post(app.url("/webauthn/login/begin"))
+        .header("X-Forwarded-For", forwarded_for)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("begin")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_count_the_client_behind_a_trusted_proxy_only() {
+    let limited =
+        |config: TestConfig| config.with("PASSKEY_IDP__RATE_LIMIT__CEREMONIES_PER_MINUTE", "3");
+    let behind = spawn_with(limited(TestConfig::new(Backend::Embedded)).with(
+        "PASSKEY_IDP__SERVER__TRUSTED_PROXIES",
+        "10.0.0.0/8, 127.0.0.1/32",
+    ))
+    .await;
+    for _ in 0..3 {
+        assert_eq!(begin_from(&behind, "198.51.100.1").await, 200);
+    }
+    assert_eq!(
+        begin_from(&behind, "198.51.100.1").await,
+        429,
+        "the 4th from one client"
+    );
+    assert_eq!(
+        begin_from(&behind, "198.51.100.2").await,
+        200,
+        "another client has its own budget"
+    );
+    // A client cannot pick its own address by putting one on the left of the chain.
+    assert_eq!(begin_from(&behind, "203.0.113.7, 198.51.100.1").await, 429);
+
+    let direct = spawn_with(limited(TestConfig::new(Backend::Embedded))).await;
+    for _ in 0..3 {
+        assert_eq!(begin_from(&direct, "198.51.100.1").await, 200);
+    }
+    assert_eq!(
+        begin_from(&direct, "198.51.100.9").await,
+        429,
+        "without trusted proxies the header is ignored: one peer, one budget"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off() {
+    let app = spawn_with(
+        TestConfig::new(Backend::Embedded).with("PASSKEY_IDP__SERVER__REQUEST_TIMEOUT_SECS", "1"),
+    )
+    .await;
+    let port = app.address.rsplit(':').next().expect("port").to_string();
+    let slow_body = std::thread::spawn(move || {
+        let mut stream =
+            std::net::TcpStream::connect(format!("127.0.0.1:{port}")).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        stream
+            .write_all(
+                b"POST /webauthn/login/begin HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+            )
+            .expect("headers");
+        let started = Instant::now();
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 1024];
+        // Trickle a byte a second; the server must answer (or close) long before we are done.
+        for _ in 0..20 {
+            std::thread::sleep(Duration::from_millis(500));
+            if stream.write_all(b" ").is_err() {
+                break;
+            }
+            stream.set_nonblocking(true).expect("nonblocking");
+            let read = stream.read(&mut buf);
+            stream.set_nonblocking(false).expect("blocking");
+            match read {
+                Ok(0) => break,
+                Ok(n) => {
+                    answer.extend_from_slice(&buf[..n]);
+                    break;
+                }
+                Err(_) => {}
+            }
+        }
+        (
+            started.elapsed(),
+            String::from_utf8_lossy(&answer).to_string(),
+        )
+    });
+    let (took, answer) = slow_body.join().expect("slow client");
+    assert!(took < Duration::from_secs(4), "cut off after {took:?}");
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+}
