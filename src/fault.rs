@@ -58,10 +58,12 @@ impl Outage {
         }
     }
 
-    /// A call failed because the dependency did not answer.
-    pub fn failed(&self, cause: &dyn fmt::Display) {
+    /// A call failed because the dependency did not answer; true when this starts an outage
+    /// (and so was logged).
+    pub fn failed(&self, cause: &dyn fmt::Display) -> bool {
         use std::sync::atomic::Ordering;
-        if !self.down.swap(true, Ordering::AcqRel) {
+        let started = !self.down.swap(true, Ordering::AcqRel);
+        if started {
             tracing::error!(
                 dependency = self.dependency,
                 error = %cause,
@@ -69,17 +71,42 @@ impl Outage {
                 self.dependency
             );
         }
+        started
     }
 
-    /// A call succeeded.
-    pub fn answered(&self) {
+    /// A call succeeded; true when this ends an outage (and so was logged).
+    pub fn answered(&self) -> bool {
         use std::sync::atomic::Ordering;
-        if self.down.load(Ordering::Acquire) && self.down.swap(false, Ordering::AcqRel) {
+        let ended = self.down.load(Ordering::Acquire) && self.down.swap(false, Ordering::AcqRel);
+        if ended {
             tracing::warn!(
                 dependency = self.dependency,
                 "{} is answering again",
                 self.dependency
             );
         }
+        ended
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_is_reported_once_when_it_starts_and_once_when_it_ends() {
+        let outage = Outage::new("database");
+        assert!(!outage.answered(), "no outage yet");
+        assert!(outage.failed(&"timeout"), "the first failure starts it");
+        assert!(
+            !outage.failed(&"timeout"),
+            "later failures are the same outage"
+        );
+        assert!(
+            outage.clone().answered(),
+            "the first answer ends it, on any clone"
+        );
+        assert!(!outage.answered());
+        assert!(outage.failed(&"again"), "a new outage is reported again");
     }
 }

@@ -148,6 +148,16 @@ fn load_keys(
     declared: &std::collections::HashMap<String, crate::oidc::Client>,
 ) -> anyhow::Result<KeyRing> {
     let dir = settings.keys_dir.clone();
+    if dir.join(keyset::MANIFEST).exists() {
+        // A set made by the command line before the first start (`clients add` makes the ID
+        // token key) may have no key yet for access tokens.
+        rotation::ensure_active(
+            &dir,
+            settings.access_token_alg,
+            "start-up",
+            chrono::Utc::now(),
+        )?;
+    }
     let (mut keys, created) = KeySet::load_or_create(&dir, settings.access_token_alg)
         .with_context(|| {
             format!(

@@ -130,9 +130,13 @@ impl Db {
             Err(_) => Err(DbError::Timeout),
         };
         match &result {
-            Err(e) if e.is_outage() => self.outage.failed(e),
+            Err(e) if e.is_outage() => {
+                self.outage.failed(e);
+            }
             Err(_) => {}
-            Ok(_) => self.outage.answered(),
+            Ok(_) => {
+                self.outage.answered();
+            }
         }
         result
     }

@@ -72,8 +72,12 @@ impl Ephemeral {
             Err(_) => Err(StoreError::Timeout),
         };
         match &result {
-            Ok(_) => self.outage.answered(),
-            Err(e) => self.outage.failed(e),
+            Ok(_) => {
+                self.outage.answered();
+            }
+            Err(e) => {
+                self.outage.failed(e);
+            }
         }
         result
     }

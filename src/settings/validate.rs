@@ -8,8 +8,8 @@ use std::time::Duration;
 use url::Url;
 
 use super::raw::{
-    DatabaseSection, KeysSection, LogSection, RawSettings, RedisSection, ServerSection,
-    TokensSection, WebauthnSection,
+    DatabaseSection, KeysSection, LogSection, MemoryStoreSection, OidcSection, RawSettings,
+    RedisSection, ServerSection, TokensSection, WebauthnSection,
 };
 use super::{
     bad, parse_duration, Attestation, DatabaseBackend, LogFormat, ResidentKey, Settings,
@@ -21,7 +21,9 @@ use crate::signing::KeyAlg;
 pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
     let server = server(&raw.server)?;
     let database = database(&raw.database)?;
-    let redis_url = redis(&raw.redis)?;
+    let redis = redis(&raw.redis)?;
+    let oidc = oidc(&raw.oidc)?;
+    let (memory_store_max_entries, memory_store_max_bytes) = memory_store(&raw.memory_store)?;
     let webauthn = webauthn(&raw.webauthn)?;
     let tokens = tokens(&raw.tokens)?;
     let keys = keys(&raw.keys, tokens.jwks_max_age)?;
@@ -37,29 +39,14 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
         request_timeout: server.request_timeout,
         max_connections_per_worker: raw.server.max_connections_per_worker,
         trusted_proxies: server.trusted_proxies,
-        database,
+        database: database.backend,
         db_pool_size: raw.database.pool_size,
-        db_connect_timeout: secs(
-            "database.connect_timeout_secs",
-            raw.database.connect_timeout_secs,
-            1,
-            300,
-        )?,
-        db_query_timeout: Duration::from_secs(raw.database.query_timeout_secs),
-        redis_url,
+        db_connect_timeout: database.connect_timeout,
+        db_query_timeout: database.query_timeout,
+        redis_url: redis.url,
         redis_key_prefix: raw.redis.key_prefix,
-        redis_connect_timeout: secs(
-            "redis.connect_timeout_secs",
-            raw.redis.connect_timeout_secs,
-            1,
-            300,
-        )?,
-        redis_command_timeout: secs(
-            "redis.command_timeout_secs",
-            raw.redis.command_timeout_secs,
-            1,
-            60,
-        )?,
+        redis_connect_timeout: redis.connect_timeout,
+        redis_command_timeout: redis.command_timeout,
         challenge_ttl: webauthn.challenge_ttl,
         user_verification: webauthn.user_verification,
         resident_key: webauthn.resident_key,
@@ -82,31 +69,13 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
         oauth_per_minute: raw.rate_limit.oauth_per_minute,
         recovery_per_user: raw.rate_limit.recovery_per_user,
         recovery_per_address: raw.rate_limit.recovery_per_address,
-        clients_file: optional_path(&raw.oidc.clients_file),
-        code_ttl: secs("oidc.code_ttl_secs", raw.oidc.code_ttl_secs, 1, 60)?,
-        id_token_lifetime: secs(
-            "oidc.id_token_lifetime_secs",
-            raw.oidc.id_token_lifetime_secs,
-            1,
-            86400,
-        )?,
-        refresh_token_lifetime: secs(
-            "oidc.refresh_token_lifetime_secs",
-            raw.oidc.refresh_token_lifetime_secs,
-            60,
-            365 * 86400,
-        )?,
+        clients_file: oidc.clients_file,
+        code_ttl: oidc.code_ttl,
+        id_token_lifetime: oidc.id_token_lifetime,
+        refresh_token_lifetime: oidc.refresh_token_lifetime,
         aaguid_file: optional_path(&raw.metadata.aaguid_file),
-        memory_store_max_entries: at_least(
-            "memory_store.max_entries",
-            raw.memory_store.max_entries,
-            1000,
-        )?,
-        memory_store_max_bytes: at_least(
-            "memory_store.max_bytes",
-            raw.memory_store.max_bytes,
-            1 << 20,
-        )?,
+        memory_store_max_entries,
+        memory_store_max_bytes,
         log_format: log(&raw.log)?,
         log_level: raw.log.level,
     })
@@ -257,16 +226,34 @@ fn issuer(raw: &str) -> Result<Url, SettingsError> {
     Ok(url)
 }
 
-fn database(raw: &DatabaseSection) -> Result<DatabaseBackend, SettingsError> {
+struct Database {
+    backend: DatabaseBackend,
+    connect_timeout: Duration,
+    query_timeout: Duration,
+}
+
+fn database(raw: &DatabaseSection) -> Result<Database, SettingsError> {
     if raw.pool_size == 0 {
         return Err(bad("database.pool_size", "must be at least 1"));
     }
-    secs(
-        "database.query_timeout_secs",
-        raw.query_timeout_secs,
-        1,
-        300,
-    )?;
+    Ok(Database {
+        backend: database_backend(raw)?,
+        connect_timeout: secs(
+            "database.connect_timeout_secs",
+            raw.connect_timeout_secs,
+            1,
+            300,
+        )?,
+        query_timeout: secs(
+            "database.query_timeout_secs",
+            raw.query_timeout_secs,
+            1,
+            300,
+        )?,
+    })
+}
+
+fn database_backend(raw: &DatabaseSection) -> Result<DatabaseBackend, SettingsError> {
     match raw.url.trim() {
         "" => Ok(DatabaseBackend::Sqlite {
             path: PathBuf::from(&raw.embedded_path),
@@ -297,21 +284,76 @@ fn database(raw: &DatabaseSection) -> Result<DatabaseBackend, SettingsError> {
     }
 }
 
-/// The Redis URL; `None` means the in-process store.
-fn redis(raw: &RedisSection) -> Result<Option<String>, SettingsError> {
+struct Redis {
+    /// `None` means the in-process store.
+    url: Option<String>,
+    connect_timeout: Duration,
+    command_timeout: Duration,
+}
+
+fn redis(raw: &RedisSection) -> Result<Redis, SettingsError> {
     if raw.key_prefix.is_empty() {
         return Err(bad("redis.key_prefix", "must not be empty"));
     }
-    match raw.url.trim() {
-        "" => Ok(None),
-        url if url.starts_with("redis://") || url.starts_with("rediss://") => {
-            Ok(Some(url.to_string()))
+    let url = match raw.url.trim() {
+        "" => None,
+        url if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url.to_string()),
+        _ => {
+            return Err(bad(
+                "REDIS_URL",
+                "must start with redis:// or rediss:// (or be unset for the in-process store)",
+            ))
         }
-        _ => Err(bad(
-            "REDIS_URL",
-            "must start with redis:// or rediss:// (or be unset for the in-process store)",
-        )),
-    }
+    };
+    Ok(Redis {
+        url,
+        connect_timeout: secs(
+            "redis.connect_timeout_secs",
+            raw.connect_timeout_secs,
+            1,
+            300,
+        )?,
+        command_timeout: secs(
+            "redis.command_timeout_secs",
+            raw.command_timeout_secs,
+            1,
+            60,
+        )?,
+    })
+}
+
+struct Oidc {
+    clients_file: Option<PathBuf>,
+    code_ttl: Duration,
+    id_token_lifetime: Duration,
+    refresh_token_lifetime: Duration,
+}
+
+fn oidc(raw: &OidcSection) -> Result<Oidc, SettingsError> {
+    Ok(Oidc {
+        clients_file: optional_path(&raw.clients_file),
+        code_ttl: secs("oidc.code_ttl_secs", raw.code_ttl_secs, 1, 60)?,
+        id_token_lifetime: secs(
+            "oidc.id_token_lifetime_secs",
+            raw.id_token_lifetime_secs,
+            1,
+            86400,
+        )?,
+        refresh_token_lifetime: secs(
+            "oidc.refresh_token_lifetime_secs",
+            raw.refresh_token_lifetime_secs,
+            60,
+            365 * 86400,
+        )?,
+    })
+}
+
+/// `(max_entries, max_bytes)` of the in-process store.
+fn memory_store(raw: &MemoryStoreSection) -> Result<(usize, usize), SettingsError> {
+    Ok((
+        at_least("memory_store.max_entries", raw.max_entries, 1000)?,
+        at_least("memory_store.max_bytes", raw.max_bytes, 1 << 20)?,
+    ))
 }
 
 struct Webauthn {

@@ -194,6 +194,8 @@ async fn timed<F: std::future::Future<Output = Reply>>(call: F) -> (Reply, Durat
 /// A fault's answer: within `bound`, and a JSON 503 `temporarily_unavailable` with Retry-After.
 #[track_caller]
 fn unavailable_within(reply: &Reply, took: Duration, bound: Duration, what: &str) {
+    // Shown with --nocapture: the measured table of the faults.
+    println!("fault: {what}: {} after {took:?}", reply.status);
     assert!(
         took <= bound,
         "{what}: answered after {took:?} (bound {bound:?})"

@@ -286,3 +286,48 @@ fn postgres_commands_exit_cleanly_every_time() {
         }
     }
 }
+
+/// Registering a client before the first start (a deploy script's order) leaves a key set the
+/// server starts with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_added_before_the_first_start_does_not_block_it() {
+    let url = create_pg_database();
+    let keys = crate::helpers::scratch_dir("first-keys").join("keys");
+    let keys_str = keys.display().to_string();
+    let add = run_cli(
+        &[
+            "clients",
+            "add",
+            "--client-id",
+            "app",
+            "--redirect-uri",
+            "https://app.example/cb",
+        ],
+        &[
+            ("DATABASE_URL", url.as_str()),
+            ("PASSKEY_IDP_KEYS_DIR", keys_str.as_str()),
+        ],
+    );
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let app = spawn_with(TestConfig {
+        database_url: Some(url),
+        keys_dir: Some(keys),
+        ..TestConfig::new(Backend::Postgres)
+    })
+    .await;
+    let jwks = app.get("/.well-known/jwks.json").await;
+    let algs: Vec<&str> = jwks.assert_ok()["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["alg"].as_str())
+        .collect();
+    assert!(
+        algs.contains(&"ES256") && algs.contains(&"RS256"),
+        "{algs:?}"
+    );
+}
