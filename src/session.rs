@@ -20,6 +20,10 @@ pub struct Session {
     /// A recovery session: its only power is adding a passkey.
     #[serde(default)]
     pub restricted: bool,
+    /// A public name of this session (not its secret id): the `sid` of the ID tokens issued
+    /// in it, which RP-initiated logout compares. Set by [`Sessions::start`].
+    #[serde(default)]
+    pub sid: String,
 }
 
 /// Why a request that needs a session is refused.
@@ -78,7 +82,13 @@ impl Sessions {
             self.lifetime
         };
         let id = random::token();
-        self.store.put_json(Key::Session(&id), session, ttl).await?;
+        let session = Session {
+            sid: random::token()[..22].to_string(),
+            ..session.clone()
+        };
+        self.store
+            .put_json(Key::Session(&id), &session, ttl)
+            .await?;
         Ok(id)
     }
 

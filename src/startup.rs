@@ -238,6 +238,7 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         sessions: sessions.clone(),
         limits: limits.clone(),
         authenticators,
+        recovery_key: Arc::new(secret("recovery.secret")?),
     };
     let oidc = Provider {
         settings: settings.clone(),
@@ -270,6 +271,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .add(("X-Content-Type-Options", "nosniff"))
             .add(("Referrer-Policy", "no-referrer"))
             .add(("X-Frame-Options", "DENY"))
+            .add(("Cross-Origin-Opener-Policy", "same-origin"))
             .add((
                 "Content-Security-Policy",
                 "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -283,6 +285,18 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
         }
         App::new()
             .app_data(data.clone())
+            .app_data(web::QueryConfig::default().error_handler(|_, _| {
+                crate::routes::error::ApiError::Request(
+                    crate::routes::error::RequestError::BadQuery,
+                )
+                .into()
+            }))
+            .app_data(web::PathConfig::default().error_handler(|_, _| {
+                crate::routes::error::ApiError::Request(
+                    crate::routes::error::RequestError::NotFound,
+                )
+                .into()
+            }))
             .wrap(from_fn(crate::routes::middleware::check_origin))
             .wrap(headers)
             .wrap(from_fn(crate::routes::middleware::log_request))

@@ -22,6 +22,8 @@ pub struct Accounts {
     pub sessions: Sessions,
     pub limits: RateLimits,
     pub authenticators: AuthenticatorNames,
+    /// Keys the lookup hash of recovery codes (`keys/recovery.secret`).
+    pub recovery_key: std::sync::Arc<Vec<u8>>,
 }
 
 #[derive(Debug, Serialize)]

@@ -73,7 +73,11 @@ impl Accounts {
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_code()).collect();
         let now = Utc::now().naive_utc();
         let hashed = {
-            let (codes, uid) = (codes.clone(), user_id.to_string());
+            let (codes, uid, key) = (
+                codes.clone(),
+                user_id.to_string(),
+                self.recovery_key.clone(),
+            );
             blocking(move || {
                 codes
                     .iter()
@@ -83,6 +87,7 @@ impl Accounts {
                             user_id: uid.clone(),
                             code_hash: hash_code(c)?,
                             created_at: now,
+                            lookup: Some(lookup(&key, &normalise_code(c))),
                         })
                     })
                     .collect::<Result<Vec<_>, Fault>>()
@@ -122,28 +127,38 @@ impl Accounts {
             auth_time: Utc::now().timestamp(),
             amr: vec!["otp".to_string()],
             restricted: true,
+            sid: String::new(),
         };
         Ok(self.sessions.start(&recovery, old_session).await?)
     }
 
     /// Finds the unused code of `username` that matches `code` and spends it (of two
-    /// concurrent uses one wins); returns the user's id.
+    /// concurrent uses one wins); returns the user's id. Exactly one argon2id verification,
+    /// whether the username exists or not and however many codes it has: the code is found
+    /// by its keyed hash first. (Codes issued before lookups existed are still tried one by
+    /// one until the person makes a new set.)
     async fn spend_code(&self, username: &str, code: String) -> Result<String, AccountError> {
-        let (user_id, stored) = self
+        let found = self
             .db
             .recovery_codes()
-            .unused_for_username(username)
-            .await?
-            .unwrap_or_default();
+            .for_recovery(username, &lookup(&self.recovery_key, &code))
+            .await?;
+        let (user_id, candidates) = match found {
+            Some(c) => {
+                let candidates: Vec<_> = c.matched.into_iter().chain(c.legacy).collect();
+                (c.user_id, candidates)
+            }
+            None => (String::new(), Vec::new()),
+        };
         let matched = blocking(move || {
-            if stored.is_empty() {
+            if candidates.is_empty() {
                 // The same slow work as one real comparison, so timing does not tell.
                 static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
                 let dummy = DUMMY.get_or_init(|| hash_code("no-such-code").unwrap_or_default());
                 let _ = code_matches(&code, dummy);
                 return None;
             }
-            stored
+            candidates
                 .into_iter()
                 .find(|c| code_matches(&code, &c.code_hash))
                 .map(|c| c.id)
@@ -159,6 +174,11 @@ impl Accounts {
         }
         Ok(user_id)
     }
+}
+
+/// The keyed hash a code is found by (hex HMAC-SHA256 of the normalised code).
+fn lookup(key: &[u8], normalised_code: &str) -> String {
+    crate::random::hex(&crate::random::hmac_sha256(key, normalised_code.as_bytes()))
 }
 
 #[cfg(test)]

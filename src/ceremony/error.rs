@@ -20,7 +20,7 @@ pub enum CeremonyError {
     #[error("invalid input: {0}")]
     Input(#[from] InputError),
     #[error("the body is not a WebAuthn response: {0}")]
-    UnreadableResponse(String),
+    UnreadableResponse(&'static str),
     #[error("the credential type is not public-key")]
     WrongCredentialType,
     #[error("the credential id does not match rawId")]
@@ -29,6 +29,12 @@ pub enum CeremonyError {
     MalformedResponse,
     #[error("the attestation object could not be read")]
     UnreadableAttestation,
+    #[error("the credential id is longer than 1023 bytes")]
+    CredentialIdTooLong,
+    #[error("authenticatorData holds more or less than its flags announce")]
+    AuthenticatorDataMismatch,
+    #[error("the ceremony ran in a frame on another site")]
+    CrossOrigin,
     #[error("the ceremony expired or was already used")]
     ChallengeExpired,
     #[error("the username is taken")]
@@ -82,6 +88,11 @@ impl CeremonyError {
             | W::RsaParametersInvalid => CeremonyError::InvalidSignature,
             W::CredentialExcludedFromRequest | W::CredentialAlreadyExists => {
                 CeremonyError::CredentialExists
+            }
+            // Backup flags that contradict what the credential said before: a failed
+            // verification of a sign-in, a malformed answer at registration.
+            W::CredentialBackupEligibilityInconsistent if phase == Phase::SignIn => {
+                CeremonyError::Unverifiable
             }
             W::ParseCBORFailure(_)
             | W::ParseJSONFailure(_)

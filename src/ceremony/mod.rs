@@ -116,7 +116,9 @@ impl Passkeys {
                 auth_time: now,
                 amr: &amr,
                 client_id: None,
+                audiences: None,
                 scope: "openid",
+                family: None,
             })
             .map_err(Fault::internal)?;
         let session = Session {
@@ -124,6 +126,7 @@ impl Passkeys {
             auth_time: now,
             amr,
             restricted: false,
+            sid: String::new(),
         };
         let session_id = self.sessions.start(&session, old_session).await?;
         Ok(SignedIn {

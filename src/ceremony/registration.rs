@@ -260,6 +260,10 @@ impl Passkeys {
         user_id: &str,
         now: NaiveDateTime,
     ) -> Result<(NewCredential, Credential), CeremonyError> {
+        response::check_embedding(&reg.response.client_data_json, &self.settings)?;
+        let auth_data = response::attested_auth_data(&reg.response.attestation_object)
+            .ok_or(CeremonyError::UnreadableAttestation)?;
+        response::check_authenticator_data(&auth_data)?;
         let mut credential = self
             .webauthn
             .register_credential(reg, state, None)

@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use webauthn_rs_core::proto::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::CeremonyError;
+use crate::settings::Settings;
 
 /// A response whose `id`, `rawId` and `type` can be checked against each other.
 pub trait CredentialJson: DeserializeOwned {
@@ -33,14 +34,20 @@ impl CredentialJson for PublicKeyCredential {
     }
 }
 
-/// Parses a WebAuthn JSON response and checks what serde cannot: its `type`, and that `id`
-/// is the base64url form of `rawId`.
+/// WebAuthn's limit on a credential id (Level 3, §5.8.3 and §6.5.1).
+pub const MAX_CREDENTIAL_ID: usize = 1023;
+
+/// Parses a WebAuthn JSON response and checks what serde cannot: its `type`, that `id` is the
+/// base64url form of `rawId`, and that the id is no longer than WebAuthn allows.
 pub fn parse<T: CredentialJson>(body: &[u8]) -> Result<T, CeremonyError> {
     let parsed: T = serde_json::from_slice(body)
-        .map_err(|e| CeremonyError::UnreadableResponse(first_clause(&e.to_string())))?;
+        .map_err(|e| CeremonyError::UnreadableResponse(what_is_wrong(&e)))?;
     let (id, raw_id, type_) = parsed.id_raw_id_and_type();
     if type_ != "public-key" {
         return Err(CeremonyError::WrongCredentialType);
+    }
+    if raw_id.len() > MAX_CREDENTIAL_ID {
+        return Err(CeremonyError::CredentialIdTooLong);
     }
     if raw_id.is_empty() || id != URL_SAFE_NO_PAD.encode(raw_id) {
         return Err(CeremonyError::IdMismatch);
@@ -48,10 +55,92 @@ pub fn parse<T: CredentialJson>(body: &[u8]) -> Result<T, CeremonyError> {
     Ok(parsed)
 }
 
-/// Serde messages can quote the input; keep only the kind of error and its position.
-fn first_clause(message: &str) -> String {
-    let cut = message.find(['`', '"']).unwrap_or(message.len());
-    message[..cut].trim().trim_end_matches(':').to_string()
+/// What a person can act on, without the parser's internals (no positions, no quoted input).
+fn what_is_wrong(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            "it is not valid JSON"
+        }
+        serde_json::error::Category::Data => "a field is missing or has the wrong type",
+        serde_json::error::Category::Io => "it could not be read",
+    }
+}
+
+/// Where the browser says the ceremony ran (clientDataJSON), which webauthn-rs does not check:
+/// inside a frame on another site (`crossOrigin: true`, `topOrigin`) only when
+/// `webauthn.allow_cross_origin` says so, and then only under a listed top origin.
+pub fn check_embedding(client_data_json: &[u8], settings: &Settings) -> Result<(), CeremonyError> {
+    #[derive(serde::Deserialize)]
+    struct Embedding {
+        #[serde(rename = "crossOrigin", default)]
+        cross_origin: Option<bool>,
+        #[serde(rename = "topOrigin", default)]
+        top_origin: Option<String>,
+    }
+    let embedding: Embedding =
+        serde_json::from_slice(client_data_json).map_err(|_| CeremonyError::MalformedResponse)?;
+    let framed = embedding.cross_origin == Some(true) || embedding.top_origin.is_some();
+    if !framed {
+        return Ok(());
+    }
+    let top_allowed = embedding
+        .top_origin
+        .as_ref()
+        .is_none_or(|top| settings.allowed_top_origins.iter().any(|o| o == top));
+    if settings.allow_cross_origin && top_allowed {
+        Ok(())
+    } else {
+        Err(CeremonyError::CrossOrigin)
+    }
+}
+
+/// authenticatorData must be exactly what its flags announce: 37 bytes, the attested
+/// credential data when AT is set (with a credential id of at most 1,023 bytes), one CBOR map of
+/// extensions when ED is set, and nothing after.
+pub fn check_authenticator_data(data: &[u8]) -> Result<(), CeremonyError> {
+    const AT: u8 = 0x40;
+    const ED: u8 = 0x80;
+    let flags = *data
+        .get(32)
+        .ok_or(CeremonyError::AuthenticatorDataMismatch)?;
+    let mut pos = 37;
+    if data.len() < pos {
+        return Err(CeremonyError::AuthenticatorDataMismatch);
+    }
+    if flags & AT != 0 {
+        let len = data
+            .get(pos + 16..pos + 18)
+            .ok_or(CeremonyError::AuthenticatorDataMismatch)?;
+        let id_len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+        if id_len > MAX_CREDENTIAL_ID {
+            return Err(CeremonyError::CredentialIdTooLong);
+        }
+        pos += 18 + id_len;
+        pos += cbor_len(
+            data.get(pos..)
+                .ok_or(CeremonyError::AuthenticatorDataMismatch)?,
+        )?;
+    }
+    if flags & ED != 0 {
+        pos += cbor_len(
+            data.get(pos..)
+                .ok_or(CeremonyError::AuthenticatorDataMismatch)?,
+        )?;
+    }
+    if pos == data.len() {
+        Ok(())
+    } else {
+        Err(CeremonyError::AuthenticatorDataMismatch)
+    }
+}
+
+/// The length of the one CBOR value at the start of `bytes`.
+fn cbor_len(bytes: &[u8]) -> Result<usize, CeremonyError> {
+    use serde::Deserialize as _;
+    let mut de = serde_cbor_2::Deserializer::from_slice(bytes);
+    serde_cbor_2::Value::deserialize(&mut de)
+        .map_err(|_| CeremonyError::AuthenticatorDataMismatch)?;
+    Ok(de.byte_offset())
 }
 
 /// What webauthn-rs does not keep on its `Credential`: the AAGUID and the COSE public key bytes
@@ -61,17 +150,22 @@ pub struct AttestedDetails {
     pub public_key: Vec<u8>,
 }
 
+/// The `authData` of an attestation object.
+pub fn attested_auth_data(attestation_object: &[u8]) -> Option<Vec<u8>> {
+    let value: serde_cbor_2::Value = serde_cbor_2::from_slice(attestation_object).ok()?;
+    let serde_cbor_2::Value::Map(map) = value else {
+        return None;
+    };
+    match map.get(&serde_cbor_2::Value::Text("authData".into()))? {
+        serde_cbor_2::Value::Bytes(b) => Some(b.clone()),
+        _ => None,
+    }
+}
+
 impl AttestedDetails {
     pub fn parse(attestation_object: &[u8]) -> Option<AttestedDetails> {
         use serde::Deserialize as _;
-        let value: serde_cbor_2::Value = serde_cbor_2::from_slice(attestation_object).ok()?;
-        let serde_cbor_2::Value::Map(map) = value else {
-            return None;
-        };
-        let auth_data = match map.get(&serde_cbor_2::Value::Text("authData".into()))? {
-            serde_cbor_2::Value::Bytes(b) => b,
-            _ => return None,
-        };
+        let auth_data = attested_auth_data(attestation_object)?;
         // rpIdHash(32) flags(1) signCount(4) aaguid(16) credIdLen(2) credId(L) publicKey(COSE)
         let aaguid = uuid::Uuid::from_slice(auth_data.get(37..53)?).ok()?;
         let id_len = u16::from_be_bytes([*auth_data.get(53)?, *auth_data.get(54)?]) as usize;

@@ -14,6 +14,7 @@ use super::{
 use crate::db::models::{StoredCredential, User};
 use crate::ephemeral::CeremonyKind;
 use crate::fault::Fault;
+use crate::settings::ClonedCredentials;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct SignInRequest {
@@ -90,13 +91,10 @@ impl Passkeys {
         let mut options =
             json!({ "publicKey": serde_json::to_value(&rcr.public_key).map_err(Fault::internal)? });
         if let (Some(username), false) = (&username, known_user) {
-            // No account enumeration: an unknown username gets the same shape of answer, with
-            // credential ids that are stable for that username and belong to nobody.
-            options["publicKey"]["allowCredentials"] = json!([{
-                "type": "public-key",
-                "id": fake_credential_id(&self.enumeration_secret, username.as_str()),
-                "transports": ["internal", "hybrid"],
-            }]);
+            // No account enumeration: an unknown username gets an answer drawn from the same
+            // kinds of credentials real users have, stable for that username, belonging to nobody.
+            options["publicKey"]["allowCredentials"] =
+                fake_allow_credentials(&self.enumeration_secret, username.as_str());
         }
         let pending = PendingSignIn {
             state,
@@ -121,6 +119,8 @@ impl Passkeys {
         let pending = self.take(CeremonyKind::SignIn, ceremony_id).await?;
         let rsp: PublicKeyCredential = response::parse(body)?;
         let mut pending: PendingSignIn = pending.ok_or(CeremonyError::ChallengeExpired)?;
+        response::check_embedding(&rsp.response.client_data_json, &self.settings)?;
+        response::check_authenticator_data(&rsp.response.authenticator_data)?;
 
         let credential_id = URL_SAFE_NO_PAD.encode(&rsp.raw_id);
         let (row, user) = self
@@ -169,6 +169,12 @@ impl Passkeys {
             }
             Err(e) => return Err(CeremonyError::from_webauthn(&e, Phase::SignIn)),
         };
+        // A genuine signature from a passkey flagged as possibly copied: refused until an
+        // operator clears the flag (unless webauthn.cloned_credentials = "flag").
+        if row.clone_suspected && self.settings.cloned_credentials == ClonedCredentials::Block {
+            tracing::warn!(target: "security", event = "cloned_credential_refused", user_id = %user.id, credential_id = %row.credential_id, "a passkey flagged as possibly cloned tried to sign in");
+            return Err(CeremonyError::CounterRegression);
+        }
         let recorded = self
             .db
             .credentials()
@@ -206,7 +212,48 @@ impl Passkeys {
     }
 }
 
-fn fake_credential_id(secret: &[u8], username: &str) -> String {
-    let mac = crate::random::hmac_sha256(secret, format!("fake-credential:{username}").as_bytes());
-    URL_SAFE_NO_PAD.encode(mac)
+/// What an unknown username is answered with: one to three credentials (most people have one
+/// or two), with the id lengths and the transports (sorted, as browsers report them) of common
+/// passkey providers and security keys, all derived from an HMAC of the username so the answer
+/// is the same every time and from every instance.
+fn fake_allow_credentials(secret: &[u8], username: &str) -> serde_json::Value {
+    const ID_LENGTHS: [usize; 5] = [16, 20, 32, 32, 64];
+    let seed = crate::random::hmac_sha256(secret, format!("fake-credential:{username}").as_bytes());
+    let count = match seed[0] % 10 {
+        0..=5 => 1,
+        6..=8 => 2,
+        _ => 3,
+    };
+    let entries: Vec<serde_json::Value> = (0..count)
+        .map(|i| {
+            let id_material = [
+                crate::random::hmac_sha256(
+                    secret,
+                    format!("fake-credential:{username}:{i}:a").as_bytes(),
+                ),
+                crate::random::hmac_sha256(
+                    secret,
+                    format!("fake-credential:{username}:{i}:b").as_bytes(),
+                ),
+            ]
+            .concat();
+            let id_len = ID_LENGTHS[usize::from(seed[1 + i]) % ID_LENGTHS.len()];
+            let mut entry = json!({
+                "type": "public-key",
+                "id": URL_SAFE_NO_PAD.encode(&id_material[..id_len]),
+            });
+            let transports: Option<&[&str]> = match seed[4 + i] % 10 {
+                0..=4 => Some(&["hybrid", "internal"]),
+                5 | 6 => Some(&["internal"]),
+                7 => Some(&["usb"]),
+                8 => Some(&["nfc", "usb"]),
+                _ => None,
+            };
+            if let Some(t) = transports {
+                entry["transports"] = json!(t);
+            }
+            entry
+        })
+        .collect();
+    json!(entries)
 }

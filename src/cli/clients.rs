@@ -24,6 +24,7 @@ pub async fn run_clients(cmd: ClientsCommand, settings: &Settings) -> anyhow::Re
             post_logout_redirect_uris,
             scopes,
             id_token_alg,
+            audiences,
         } => {
             let new = NewClient {
                 client_id: &client_id,
@@ -33,6 +34,7 @@ pub async fn run_clients(cmd: ClientsCommand, settings: &Settings) -> anyhow::Re
                 public,
                 scopes: scopes.as_deref(),
                 id_token_alg: id_token_alg.as_deref(),
+                audiences,
             };
             add(&registry, new, settings).await
         }

@@ -59,6 +59,9 @@ pub enum ClientsCommand {
         /// ID token signing algorithm: RS256 (default), ES256 or EdDSA.
         #[arg(long = "id-token-alg")]
         id_token_alg: Option<String>,
+        /// `aud` of the client's access tokens (repeat for several); default: its client id.
+        #[arg(long = "audience", num_args = 1..)]
+        audiences: Vec<String>,
     },
     /// The registered clients (and those declared in oidc.clients_file).
     List {

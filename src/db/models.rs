@@ -74,6 +74,8 @@ pub struct RecoveryCode {
     pub code_hash: String,
     pub created_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
+    /// HMAC of the code, to find it without trying every hash (`None` for older codes).
+    pub lookup: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -83,6 +85,7 @@ pub struct NewRecoveryCode {
     pub user_id: String,
     pub code_hash: String,
     pub created_at: NaiveDateTime,
+    pub lookup: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -96,6 +99,8 @@ pub struct ClientRow {
     pub scopes: String,
     pub id_token_alg: String,
     pub created_at: NaiveDateTime,
+    /// JSON array of access-token audiences; empty means the client_id.
+    pub audiences: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -112,4 +117,6 @@ pub struct RefreshTokenRow {
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// The IdP session the family came from (the `sid` of its ID tokens).
+    pub sid: Option<String>,
 }

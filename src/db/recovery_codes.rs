@@ -48,6 +48,13 @@ pub fn mark_used(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> Resu
     Ok(updated == 1)
 }
 
+/// What a recovery attempt checks: the code found by its lookup, or the older codes.
+pub struct Candidates {
+    pub user_id: String,
+    pub matched: Option<RecoveryCode>,
+    pub legacy: Vec<RecoveryCode>,
+}
+
 /// The `recovery_codes` table, from async code.
 pub struct RecoveryCodes<'a>(pub(super) &'a Db);
 
@@ -57,19 +64,29 @@ impl RecoveryCodes<'_> {
         self.0.run(move |c| replace(c, &id, &new)).await
     }
 
-    /// The named user's id and unused codes; `None` for an unknown username.
-    pub async fn unused_for_username(
+    /// For a recovery attempt: the named user's id, their unused code whose lookup is
+    /// `lookup` (if any), and their unused codes from before lookups existed. The same two
+    /// queries run for an unknown username.
+    pub async fn for_recovery(
         &self,
         username: &str,
-    ) -> Result<Option<(String, Vec<RecoveryCode>)>, DbError> {
-        let name = username.to_owned();
+        lookup: &str,
+    ) -> Result<Option<Candidates>, DbError> {
+        let (name, lookup) = (username.to_owned(), lookup.to_owned());
         self.0
             .run(move |c| {
-                let Some(user) = super::users::find_by_username(c, &name)? else {
-                    return Ok(None);
-                };
-                let codes = unused(c, &user.id)?;
-                Ok(Some((user.id, codes)))
+                let user = super::users::find_by_username(c, &name)?;
+                let uid = user.as_ref().map(|u| u.id.clone()).unwrap_or_default();
+                let unused = unused(c, &uid)?;
+                let (matched, legacy): (Vec<_>, Vec<_>) = unused
+                    .into_iter()
+                    .filter(|r| r.lookup.as_deref().is_none_or(|l| l == lookup))
+                    .partition(|r| r.lookup.is_some());
+                Ok(user.map(|u| Candidates {
+                    user_id: u.id,
+                    matched: matched.into_iter().next(),
+                    legacy,
+                }))
             })
             .await
     }

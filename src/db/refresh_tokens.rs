@@ -50,6 +50,23 @@ pub fn revoke_family(
         .execute(conn)?)
 }
 
+/// Spends `token_sha256` and stores its successor in one transaction; false (and nothing
+/// stored) when the token was already spent or revoked.
+pub fn rotate(
+    conn: &mut AnyConnection,
+    token_sha256: &str,
+    successor: &RefreshTokenRow,
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    super::transaction(conn, |conn| {
+        if !mark_used(conn, token_sha256, now)? {
+            return Ok(false);
+        }
+        insert(conn, successor)?;
+        Ok(true)
+    })
+}
+
 /// The `refresh_tokens` table, from async code. Tokens are known only by their SHA-256.
 pub struct RefreshTokens<'a>(pub(super) &'a Db);
 
@@ -61,6 +78,16 @@ impl RefreshTokens<'_> {
 
     pub async fn insert(&self, row: RefreshTokenRow) -> Result<(), DbError> {
         self.0.run(move |c| insert(c, &row)).await
+    }
+
+    pub async fn rotate(
+        &self,
+        token_sha256: &str,
+        successor: RefreshTokenRow,
+        now: NaiveDateTime,
+    ) -> Result<bool, DbError> {
+        let hash = token_sha256.to_owned();
+        self.0.run(move |c| rotate(c, &hash, &successor, now)).await
     }
 
     pub async fn mark_used(&self, token_sha256: &str, now: NaiveDateTime) -> Result<bool, DbError> {

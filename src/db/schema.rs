@@ -10,6 +10,7 @@ diesel::table! {
         scopes -> Text,
         id_token_alg -> Text,
         created_at -> Timestamp,
+        audiences -> Text,
     }
 }
 
@@ -20,6 +21,7 @@ diesel::table! {
         code_hash -> Text,
         created_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+        lookup -> Nullable<Text>,
     }
 }
 
@@ -36,6 +38,7 @@ diesel::table! {
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        sid -> Nullable<Text>,
     }
 }
 

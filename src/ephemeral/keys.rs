@@ -10,6 +10,7 @@
 //! | `oidc:code-used:<sha256(code)>` | longest token lifetime + 60 s | read on a replayed code |
 //! | `oidc:code-reuse:<sha256(code)>` | code TTL + 60 s | read by a racing redemption |
 //! | `oidc:revoked-jti:<jti>` | until the token expires | read by `/userinfo` |
+//! | `oidc:revoked-family:<family id>` | access-token lifetime + skew | read by `/userinfo` |
 //! | `ratelimit:ceremony:<sha256(addr)>` | 1 min window | counter |
 //! | `ratelimit:oauth:<sha256(addr)>` | 1 min window | counter |
 //! | `ratelimit:recover:{addr,user}:<sha256(..)>` | 15 min window | counter |
@@ -35,6 +36,8 @@ pub enum Key<'a> {
     /// Marks a code presented after it was spent.
     CodeReplayed(&'a str),
     RevokedToken(&'a str),
+    /// A refresh-token family revoked while access tokens from it may still be valid.
+    RevokedFamily(&'a str),
     CeremonyStarts(&'a str),
     OAuthRequests(&'a str),
     RecoveryByAddress(&'a str),
@@ -59,6 +62,7 @@ impl Key<'_> {
             Key::CodeRedeemed(code) => format!("oidc:code-used:{}", sha256_hex(code.as_bytes())),
             Key::CodeReplayed(code) => format!("oidc:code-reuse:{}", sha256_hex(code.as_bytes())),
             Key::RevokedToken(jti) => format!("oidc:revoked-jti:{jti}"),
+            Key::RevokedFamily(family) => format!("oidc:revoked-family:{family}"),
             Key::CeremonyStarts(addr) => {
                 format!("ratelimit:ceremony:{}", sha256_hex(addr.as_bytes()))
             }

@@ -41,6 +41,30 @@ pub struct AuthorizeParams {
     pub response_mode: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
+    /// A parameter that was sent more than once (RFC 6749 §3.1 forbids it).
+    #[serde(skip)]
+    pub repeated: Option<String>,
+}
+
+impl AuthorizeParams {
+    /// The parameters of a query string or form body; a repeated parameter is noted (and its
+    /// first value kept) so that the client hears of it at its redirect URI.
+    pub fn parse(encoded: &[u8]) -> Result<AuthorizeParams, serde_urlencoded::de::Error> {
+        let mut seen = std::collections::HashSet::new();
+        let mut repeated = None;
+        let mut first: Vec<(String, String)> = Vec::new();
+        for (k, v) in url::form_urlencoded::parse(encoded) {
+            if seen.insert(k.to_string()) {
+                first.push((k.into_owned(), v.into_owned()));
+            } else if repeated.is_none() {
+                repeated = Some(k.into_owned());
+            }
+        }
+        let mut params: AuthorizeParams =
+            serde_urlencoded::from_str(&serde_urlencoded::to_string(&first).unwrap_or_default())?;
+        params.repeated = repeated;
+        Ok(params)
+    }
 }
 
 /// A validated authorization request, kept while the person signs in.
@@ -221,6 +245,7 @@ impl Provider {
             user_id: session.user_id.clone(),
             auth_time: session.auth_time,
             amr: session.amr.clone(),
+            sid: Some(session.sid.clone()).filter(|s| !s.is_empty()),
         };
         self.store
             .put_json(Key::Code(&code), &grant, self.settings.code_ttl)
@@ -237,6 +262,11 @@ impl Provider {
 
 /// Every check of the request itself, in the order a client would fix them.
 fn check(p: &AuthorizeParams, client: &Client) -> Result<Checked, AuthorizeError> {
+    if let Some(name) = &p.repeated {
+        return Err(AuthorizeError::InvalidRequest(Cow::Owned(format!(
+            "The parameter {name} was sent more than once."
+        ))));
+    }
     if p.request.is_some() {
         return Err(AuthorizeError::RequestNotSupported);
     }

@@ -1,27 +1,30 @@
 //! Access tokens presented back to us: `/userinfo` (RFC 6750) and `/revoke` (RFC 7009).
 
-use chrono::Utc;
-
 use super::{Client, OAuthError, Provider};
 use crate::ephemeral::Key;
 use crate::signing::AccessClaims;
 
 impl Provider {
+    /// Any access token this server issued: its own sign-in tokens and every client's,
+    /// whatever their audience (the `typ` keeps ID tokens out).
     fn access_claims(&self, token: &str) -> Result<AccessClaims, OAuthError> {
-        let audience = std::slice::from_ref(&self.settings.audience);
-        Ok(self.tokens.verify(token, "at+jwt", Some(audience), false)?)
+        Ok(self.tokens.verify(token, "at+jwt", None, false)?)
     }
 
     /// A Bearer access token for `/userinfo`: valid, ours, an access token (not an ID token),
     /// and not revoked.
     pub async fn verify_access_token(&self, token: &str) -> Result<AccessClaims, OAuthError> {
         let claims = self.access_claims(token)?;
-        if self
+        let revoked = self
             .store
             .get(Key::RevokedToken(&claims.jti))
             .await?
             .is_some()
-        {
+            || match &claims.fam {
+                Some(family) => self.store.get(Key::RevokedFamily(family)).await?.is_some(),
+                None => false,
+            };
+        if revoked {
             return Err(OAuthError::InvalidToken("The token was revoked."));
         }
         Ok(claims)
@@ -75,11 +78,7 @@ impl Provider {
         let Some(row) = row.filter(|r| r.client_id == client.client_id) else {
             return Ok(false);
         };
-        let now = Utc::now().naive_utc();
-        self.db
-            .refresh_tokens()
-            .revoke_family(&row.family_id, now)
-            .await?;
+        self.revoke_family(&row.family_id).await?;
         tracing::info!(target: "security", event = "token_revoked", kind = "refresh_token", client_id = %client.client_id, "refresh token family revoked");
         Ok(true)
     }

@@ -26,6 +26,8 @@ pub struct Client {
     pub post_logout_redirect_uris: Vec<String>,
     pub scopes: Vec<String>,
     pub id_token_alg: KeyAlg,
+    /// The `aud` of its access tokens: what it configured, or its client_id.
+    pub audiences: Vec<String>,
     pub public: bool,
     /// "database" or "config".
     pub source: &'static str,
@@ -49,6 +51,7 @@ impl Client {
 }
 
 fn from_row(row: ClientRow) -> anyhow::Result<Client> {
+    let audiences = audiences_or_default(serde_json::from_str(&row.audiences)?, &row.client_id);
     Ok(Client {
         public: row.secret_sha256.is_none(),
         client_id: row.client_id,
@@ -58,8 +61,17 @@ fn from_row(row: ClientRow) -> anyhow::Result<Client> {
         post_logout_redirect_uris: serde_json::from_str(&row.post_logout_redirect_uris)?,
         scopes: row.scopes.split_whitespace().map(str::to_string).collect(),
         id_token_alg: KeyAlg::parse(&row.id_token_alg).unwrap_or(KeyAlg::RS256),
+        audiences,
         source: "database",
     })
+}
+
+fn audiences_or_default(configured: Vec<String>, client_id: &str) -> Vec<String> {
+    if configured.is_empty() {
+        vec![client_id.to_string()]
+    } else {
+        configured
+    }
 }
 
 /// A redirect URI a client may register: absolute, no fragment; https, or http only on a
@@ -118,6 +130,8 @@ struct FileClient {
     post_logout_redirect_uris: Vec<String>,
     scopes: Option<String>,
     id_token_alg: Option<String>,
+    #[serde(default)]
+    audiences: Vec<String>,
 }
 
 pub fn load_file(path: &Path) -> anyhow::Result<HashMap<String, Client>> {
@@ -136,6 +150,7 @@ pub fn load_file(path: &Path) -> anyhow::Result<HashMap<String, Client>> {
                 public: c.secret_sha256.is_none(),
                 scopes: c.scopes.as_deref(),
                 id_token_alg: c.id_token_alg.as_deref(),
+                audiences: c.audiences,
             },
             c.secret_sha256,
             "config",
@@ -174,8 +189,14 @@ fn build(
         post_logout_redirect_uris,
         scopes,
         id_token_alg,
+        audiences,
         ..
     } = new;
+    if let Some(bad) = audiences.iter().find(|a| {
+        a.is_empty() || a.len() > 256 || a.chars().any(|c| c.is_whitespace() || c.is_control())
+    }) {
+        bail!("'{bad}' is not an audience: 1 to 256 characters, no spaces");
+    }
     if client_id.is_empty()
         || client_id.len() > 128
         || !client_id
@@ -215,6 +236,7 @@ fn build(
         post_logout_redirect_uris,
         scopes,
         id_token_alg,
+        audiences: audiences_or_default(audiences, client_id),
         source,
     })
 }
@@ -227,6 +249,8 @@ pub struct NewClient<'a> {
     pub public: bool,
     pub scopes: Option<&'a str>,
     pub id_token_alg: Option<&'a str>,
+    /// `aud` of its access tokens; empty means its client_id.
+    pub audiences: Vec<String>,
 }
 
 /// Every client: those declared in `oidc.clients_file`, then those registered in the database.
@@ -288,6 +312,12 @@ impl Clients {
             scopes: client.scopes.join(" "),
             id_token_alg: client.id_token_alg.name().to_string(),
             created_at: Utc::now().naive_utc(),
+            audiences: serde_json::to_string(
+                &Some(&client.audiences)
+                    .filter(|a| **a != [client.client_id.clone()])
+                    .cloned()
+                    .unwrap_or_default(),
+            )?,
         };
         if !self.db.clients().insert_new(row).await? {
             bail!(
@@ -357,6 +387,7 @@ mod tests {
                 public: false,
                 scopes: None,
                 id_token_alg: None,
+                audiences: vec![],
             },
             Some(crate::random::sha256_hex(b"s3cret")),
             "config",

@@ -41,6 +41,10 @@ struct Grant<'a> {
     auth_time: i64,
     amr: &'a [String],
     nonce: Option<&'a str>,
+    /// The refresh-token family the tokens come from, if any.
+    family: Option<&'a str>,
+    /// The IdP session the grant comes from.
+    sid: Option<&'a str>,
 }
 
 /// What a redeemed code issued, so that a second redemption can revoke it.
@@ -139,6 +143,11 @@ impl Provider {
             return Err(REFUSED);
         };
         check_code(&grant, client, redirect_uri, verifier)?;
+        let family_id = grant
+            .scope
+            .iter()
+            .any(|s| s == "offline_access")
+            .then(|| uuid::Uuid::new_v4().to_string());
         let g = Grant {
             client,
             user_id: &grant.user_id,
@@ -146,18 +155,19 @@ impl Provider {
             auth_time: grant.auth_time,
             amr: &grant.amr,
             nonce: grant.nonce.as_deref(),
+            family: family_id.as_deref(),
+            sid: grant.sid.as_deref(),
         };
         let minted = self.mint(&g)?;
-        let (refresh_token, family_id) = if grant.scope.iter().any(|s| s == "offline_access") {
-            let family = uuid::Uuid::new_v4().to_string();
-            let expires_at = (Utc::now()
-                + chrono::Duration::from_std(self.settings.refresh_token_lifetime)
-                    .map_err(Fault::internal)?)
-            .naive_utc();
-            let token = self.new_refresh_token(&family, &g, expires_at).await?;
-            (Some(token), Some(family))
-        } else {
-            (None, None)
+        let refresh_token = match &family_id {
+            Some(family) => {
+                let expires_at = (Utc::now()
+                    + chrono::Duration::from_std(self.settings.refresh_token_lifetime)
+                        .map_err(Fault::internal)?)
+                .naive_utc();
+                Some(self.new_refresh_token(family, &g, expires_at).await?)
+            }
+            None => None,
         };
         let redeemed = Redeemed {
             jti: minted.jti.clone(),
@@ -204,8 +214,7 @@ impl Provider {
     async fn revoke_redeemed(&self, r: &Redeemed) -> Result<(), Fault> {
         self.revoke_jti(&r.jti, r.exp).await?;
         if let Some(family) = &r.family_id {
-            let now = Utc::now().naive_utc();
-            self.db.refresh_tokens().revoke_family(family, now).await?;
+            self.revoke_family(family).await?;
         }
         Ok(())
     }
@@ -230,7 +239,8 @@ impl Provider {
         let token = token
             .filter(|t| !t.is_empty())
             .ok_or(OAuthError::InvalidRequest("refresh_token is required."))?;
-        let row = self.spend_refresh_token(client, token).await?;
+        let hash = crate::random::sha256_hex(token.as_bytes());
+        let row = self.usable_refresh_token(client, &hash).await?;
         let granted: Vec<String> = row.scope.split_whitespace().map(str::to_string).collect();
         let scope: Vec<String> = match scope {
             None => granted.clone(),
@@ -252,25 +262,36 @@ impl Provider {
             auth_time: row.auth_time,
             amr: &amr,
             nonce: None,
+            family: Some(&row.family_id),
+            sid: row.sid.as_deref(),
         };
+        let (new_token, new_row) = refresh_row(&row.family_id, &g, row.expires_at);
+        // Spending the old token and storing its successor is one step: a concurrent replay
+        // either comes first (and this rotation fails) or revokes the successor with the family.
+        let now = Utc::now().naive_utc();
+        if !self.db.refresh_tokens().rotate(&hash, new_row, now).await? {
+            // Replay of a rotated token: someone else holds a copy. End the whole family.
+            self.revoke_family(&row.family_id).await?;
+            tracing::warn!(target: "security", event = "refresh_reuse", client_id = %client.client_id, user_id = %row.user_id, "used refresh token presented again; family revoked");
+            return Err(OAuthError::InvalidGrant(
+                "The refresh token was already used; this session is revoked, sign in again.",
+            ));
+        }
         let minted = self.mint(&g)?;
-        let new = self
-            .new_refresh_token(&row.family_id, &g, row.expires_at)
-            .await?;
-        Ok(self.response(minted, Some(new), &scope))
+        Ok(self.response(minted, Some(new_token), &scope))
     }
 
-    /// Marks a presented refresh token used; a replay of a rotated one ends its family.
-    async fn spend_refresh_token(
+    /// The presented refresh token's row, when it belongs to `client` and is neither expired
+    /// nor revoked.
+    async fn usable_refresh_token(
         &self,
         client: &Client,
-        token: &str,
+        hash: &str,
     ) -> Result<RefreshTokenRow, OAuthError> {
-        let hash = crate::random::sha256_hex(token.as_bytes());
         let row = self
             .db
             .refresh_tokens()
-            .find(&hash)
+            .find(hash)
             .await?
             .ok_or(OAuthError::InvalidGrant("The refresh token is invalid."))?;
         if row.client_id != client.client_id {
@@ -279,25 +300,31 @@ impl Provider {
                 "The refresh token was issued to another client.",
             ));
         }
-        let now = Utc::now().naive_utc();
-        if row.revoked_at.is_some() || row.expires_at <= now {
+        if row.revoked_at.is_some() || row.expires_at <= Utc::now().naive_utc() {
             return Err(OAuthError::InvalidGrant(
                 "The refresh token is expired or revoked; sign in again.",
             ));
         }
-        if !self.db.refresh_tokens().mark_used(&hash, now).await? {
-            // Replay of a rotated token: someone else holds a copy. End the whole family.
-            let revoked = self
-                .db
-                .refresh_tokens()
-                .revoke_family(&row.family_id, now)
-                .await?;
-            tracing::warn!(target: "security", event = "refresh_reuse", client_id = %client.client_id, user_id = %row.user_id, revoked, "used refresh token presented again; family revoked");
-            return Err(OAuthError::InvalidGrant(
-                "The refresh token was already used; this session is revoked, sign in again.",
-            ));
-        }
         Ok(row)
+    }
+
+    /// Revokes a refresh-token family, and with it the access tokens issued from it (until
+    /// they expire, `/userinfo` refuses them).
+    pub(super) async fn revoke_family(&self, family: &str) -> Result<usize, Fault> {
+        let revoked = self
+            .db
+            .refresh_tokens()
+            .revoke_family(family, Utc::now().naive_utc())
+            .await?;
+        let ttl = self.settings.access_token_lifetime + self.settings.clock_skew;
+        self.store
+            .put(
+                Key::RevokedFamily(family),
+                "1",
+                ttl + Duration::from_secs(1),
+            )
+            .await?;
+        Ok(revoked)
     }
 
     /// Signs an access token (RFC 9068) and an ID token (the client's algorithm).
@@ -310,7 +337,9 @@ impl Provider {
                 auth_time: g.auth_time,
                 amr: g.amr,
                 client_id: Some(&g.client.client_id),
+                audiences: Some(&g.client.audiences),
                 scope: &scope,
+                family: g.family,
             })
             .map_err(Fault::internal)?;
         let id_token = self
@@ -323,6 +352,7 @@ impl Provider {
                 nonce: g.nonce,
                 amr: g.amr,
                 access_token: &access_token,
+                sid: g.sid,
             })
             .map_err(Fault::internal)?;
         Ok(Minted {
@@ -355,23 +385,34 @@ impl Provider {
         g: &Grant<'_>,
         expires_at: chrono::NaiveDateTime,
     ) -> Result<String, Fault> {
-        let token = crate::random::token();
-        let row = RefreshTokenRow {
-            token_sha256: crate::random::sha256_hex(token.as_bytes()),
-            family_id: family_id.to_string(),
-            client_id: g.client.client_id.clone(),
-            user_id: g.user_id.to_string(),
-            scope: g.scope.join(" "),
-            auth_time: g.auth_time,
-            amr: g.amr.join(" "),
-            created_at: Utc::now().naive_utc(),
-            expires_at,
-            used_at: None,
-            revoked_at: None,
-        };
+        let (token, row) = refresh_row(family_id, g, expires_at);
         self.db.refresh_tokens().insert(row).await?;
         Ok(token)
     }
+}
+
+/// A new refresh token of `family_id` for `g`, and the row that stores its hash.
+fn refresh_row(
+    family_id: &str,
+    g: &Grant<'_>,
+    expires_at: chrono::NaiveDateTime,
+) -> (String, RefreshTokenRow) {
+    let token = crate::random::token();
+    let row = RefreshTokenRow {
+        token_sha256: crate::random::sha256_hex(token.as_bytes()),
+        family_id: family_id.to_string(),
+        client_id: g.client.client_id.clone(),
+        user_id: g.user_id.to_string(),
+        scope: g.scope.join(" "),
+        auth_time: g.auth_time,
+        amr: g.amr.join(" "),
+        created_at: Utc::now().naive_utc(),
+        expires_at,
+        used_at: None,
+        revoked_at: None,
+        sid: g.sid.map(str::to_string),
+    };
+    (token, row)
 }
 
 /// The code was issued to this client, for this redirect URI, and this verifier proves it.

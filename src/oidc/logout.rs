@@ -25,13 +25,21 @@ pub enum EndSession {
 #[derive(Deserialize)]
 struct HintClaims {
     aud: serde_json::Value,
+    #[serde(default)]
+    sid: Option<String>,
 }
 
 impl Provider {
-    /// Decides what RP-initiated logout does. The person is sent back only to a
-    /// post_logout_redirect_uri registered for the client named by a valid id_token_hint (or
-    /// client_id).
-    pub async fn end_session(&self, p: &LogoutParams) -> Result<EndSession, OAuthError> {
+    /// Decides what RP-initiated logout does for the browser's session `current_sid` (its
+    /// public `sid`, if it has a session). It signs out without asking only when the
+    /// id_token_hint was issued in that very session: an ID token of anyone else's, an
+    /// attacker's own included, only gets the question. The person is sent back only to a
+    /// post_logout_redirect_uri registered for the client named by the hint (or client_id).
+    pub async fn end_session(
+        &self,
+        p: &LogoutParams,
+        current_sid: Option<&str>,
+    ) -> Result<EndSession, OAuthError> {
         let Some(hint) = p.id_token_hint.as_deref() else {
             return Ok(EndSession::Confirm);
         };
@@ -39,6 +47,13 @@ impl Provider {
         let Ok(claims) = self.tokens.verify::<HintClaims>(hint, "JWT", None, true) else {
             return Ok(EndSession::Confirm);
         };
+        let same_session = match current_sid {
+            None => true, // no session here: nothing to sign out of, nothing to protect
+            Some(sid) => claims.sid.as_deref() == Some(sid),
+        };
+        if !same_session {
+            return Ok(EndSession::Confirm);
+        }
         let hinted_client = match claims.aud {
             serde_json::Value::String(s) => Some(s),
             serde_json::Value::Array(a) => a.first().and_then(|v| v.as_str()).map(str::to_string),

@@ -70,6 +70,9 @@ pub struct CodeGrant {
     pub user_id: String,
     pub auth_time: i64,
     pub amr: Vec<String>,
+    /// The session it was issued in.
+    #[serde(default)]
+    pub sid: Option<String>,
 }
 
 /// The redirect URI with `params` appended to its query (keeping any query it has).

@@ -82,15 +82,24 @@ pub async fn read_json<T: DeserializeOwned>(
     })
 }
 
+/// A form body (`application/x-www-form-urlencoded`) as it came, for parsers of their own.
+pub async fn read_form_bytes(
+    req: &HttpRequest,
+    payload: web::Payload,
+    settings: &Settings,
+) -> Result<web::Bytes, RequestError> {
+    if !content_type_is(req, "application/x-www-form-urlencoded") {
+        return Err(RequestError::NotForm);
+    }
+    read_body(payload, settings).await
+}
+
 /// Form bodies only (`application/x-www-form-urlencoded`), as OAuth prescribes.
 pub async fn read_form<T: DeserializeOwned>(
     req: &HttpRequest,
     payload: web::Payload,
     settings: &Settings,
 ) -> Result<T, RequestError> {
-    if !content_type_is(req, "application/x-www-form-urlencoded") {
-        return Err(RequestError::NotForm);
-    }
-    let body = read_body(payload, settings).await?;
+    let body = read_form_bytes(req, payload, settings).await?;
     serde_urlencoded::from_bytes(&body).map_err(|_| RequestError::BadForm)
 }

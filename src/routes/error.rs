@@ -35,6 +35,8 @@ pub enum RequestError {
     /// The JSON did not parse, or did not have the expected fields.
     BadJson(&'static str),
     BadForm,
+    /// The query string did not parse into the endpoint's parameters.
+    BadQuery,
     /// A state-changing request that a browser marked as coming from another site.
     CrossSite,
 }
@@ -166,6 +168,9 @@ fn ceremony(e: &CeremonyError, phase: Phase) -> Answer {
     let v = |code, description: &'static str| answer(verification, code, description);
     match e {
         E::Input(input) => answer(BAD, "invalid_request", input_sentence(*input)),
+        E::CredentialIdTooLong => answer(BAD, "invalid_request", "The credential id is longer than WebAuthn allows (1,023 bytes)."),
+        E::AuthenticatorDataMismatch => answer(BAD, "invalid_request", "The authenticator data does not match what its flags announce."),
+        E::CrossOrigin => v("origin_mismatch", "The passkey was used inside a frame on another site; open this site directly and try again."),
         E::UnreadableResponse(detail) => answer(
             BAD,
             "invalid_request",
@@ -308,6 +313,11 @@ fn request(e: &RequestError) -> Answer {
             StatusCode::PAYLOAD_TOO_LARGE,
             "invalid_request",
             format!("The request body is larger than {} KiB.", limit / 1024),
+        ),
+        E::BadQuery => answer(
+            BAD,
+            "invalid_request",
+            "The query parameters could not be read.",
         ),
         E::TooSlow => answer(
             StatusCode::REQUEST_TIMEOUT,

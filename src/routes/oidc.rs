@@ -7,7 +7,7 @@ use askama::Template;
 use base64::Engine;
 use serde::Deserialize;
 
-use super::body::read_form;
+use super::body::{read_form, read_form_bytes};
 use super::cookies::{self, SESSION};
 use super::error::{self, ApiError};
 use super::{client_addr, current_session, see_other};
@@ -68,18 +68,16 @@ pub async fn authorize(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     app.oidc.admit(&client_addr(&req, &app.settings)).await?;
-    let params: oidc::AuthorizeParams = if req.method() == actix_web::http::Method::POST {
-        read_form(&req, payload, &app.settings).await?
+    let encoded = if req.method() == actix_web::http::Method::POST {
+        read_form_bytes(&req, payload, &app.settings).await?
     } else {
-        match serde_urlencoded::from_str(req.query_string()) {
-            Ok(p) => p,
-            Err(_) => {
-                return answer(
-                    &app,
-                    Outcome::ErrorPage("The request's parameters could not be read."),
-                )
-            }
-        }
+        web::Bytes::copy_from_slice(req.query_string().as_bytes())
+    };
+    let Ok(params) = oidc::AuthorizeParams::parse(&encoded) else {
+        return answer(
+            &app,
+            Outcome::ErrorPage("The request's parameters could not be read."),
+        );
     };
     let session = current_session(&req, &app).await?.map(|s| s.session);
     let outcome = app.oidc.authorize(params, session).await?;
@@ -297,7 +295,9 @@ pub async fn end_session(
     req: HttpRequest,
     query: web::Query<oidc::LogoutParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let outcome = app.oidc.end_session(&query).await?;
+    let current = current_session(&req, &app).await?;
+    let current_sid = current.as_ref().map(|s| s.session.sid.as_str());
+    let outcome = app.oidc.end_session(&query, current_sid).await?;
     if let oidc::EndSession::Confirm = outcome {
         return logged_out_page(&app, true);
     }

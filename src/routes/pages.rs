@@ -49,11 +49,26 @@ pub struct LoginQuery {
     login_hint: Option<String>,
 }
 
-/// Where to go after sign-in: a path on this site only.
-pub fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
-        _ => "/account",
+/// Where to go after sign-in: a path on this site only. Browsers drop tabs and line breaks
+/// from URLs and read `\` as `/`, so a target with either (or any control character), or one
+/// that resolves to another origin, falls back to the account page.
+pub fn safe_next(next: Option<&str>, issuer: &url::Url) -> String {
+    const HOME: &str = "/account";
+    let Some(next) = next else {
+        return HOME.to_string();
+    };
+    let plain = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next
+            .chars()
+            .any(|c| c.is_control() || c == '\\' || c.is_whitespace());
+    let same_origin = issuer
+        .join(next)
+        .is_ok_and(|u| u.origin() == issuer.origin() && u.path().starts_with('/'));
+    if plain && same_origin {
+        next.to_string()
+    } else {
+        HOME.to_string()
     }
 }
 
@@ -64,7 +79,7 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     html(Login {
         rp_name: &app.settings.rp_name,
-        next: safe_next(query.next.as_deref()),
+        next: &safe_next(query.next.as_deref(), &app.settings.issuer_url),
         login_hint: query.login_hint.as_deref().unwrap_or(""),
     })
 }
@@ -219,4 +234,36 @@ pub async fn assets(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
         .content_type(*content_type)
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .body(*body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_plain_paths_on_this_site_are_followed() {
+        let issuer = url::Url::parse("https://id.example.com").expect("url");
+        for ok in [
+            "/account",
+            "/authorize/continue?request=abc.def",
+            "/a/b?c=%2F%2Fx",
+        ] {
+            assert_eq!(safe_next(Some(ok), &issuer), ok);
+        }
+        for bad in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "evil.example",
+            "/ /evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad), &issuer), "/account", "{bad:?}");
+        }
+        assert_eq!(safe_next(None, &issuer), "/account");
+    }
 }

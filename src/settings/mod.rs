@@ -64,6 +64,15 @@ pub enum ResidentKey {
     Discouraged,
 }
 
+/// What a credential flagged as possibly cloned may still do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClonedCredentials {
+    /// Flagged and shown, still signs in.
+    Flag,
+    /// Refused with `counter_regression` until the flag is cleared.
+    Block,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attestation {
     None,
@@ -105,6 +114,10 @@ pub struct Settings {
     pub redis_connect_timeout: Duration,
     pub redis_command_timeout: Duration,
     pub challenge_ttl: Duration,
+    /// Whether a ceremony inside a cross-origin frame is accepted, and from which top origins.
+    pub allow_cross_origin: bool,
+    pub cloned_credentials: ClonedCredentials,
+    pub allowed_top_origins: Vec<String>,
     pub user_verification: UserVerification,
     pub resident_key: ResidentKey,
     pub attestation: Attestation,

@@ -87,6 +87,9 @@ pub(super) struct RedisSection {
 #[serde(deny_unknown_fields)]
 pub(super) struct WebauthnSection {
     pub(super) challenge_ttl_secs: u64,
+    pub(super) allow_cross_origin: bool,
+    pub(super) cloned_credentials: String,
+    pub(super) allowed_top_origins: List,
     pub(super) user_verification: String,
     pub(super) resident_key: String,
     pub(super) attestation: String,

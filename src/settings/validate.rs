@@ -12,8 +12,8 @@ use super::raw::{
     RedisSection, ServerSection, TokensSection, WebauthnSection,
 };
 use super::{
-    bad, parse_duration, Attestation, DatabaseBackend, LogFormat, ResidentKey, Settings,
-    SettingsError, UserVerification,
+    bad, parse_duration, Attestation, ClonedCredentials, DatabaseBackend, LogFormat, ResidentKey,
+    Settings, SettingsError, UserVerification,
 };
 use crate::proxy::Cidr;
 use crate::signing::KeyAlg;
@@ -48,6 +48,9 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
         redis_connect_timeout: redis.connect_timeout,
         redis_command_timeout: redis.command_timeout,
         challenge_ttl: webauthn.challenge_ttl,
+        allow_cross_origin: raw.webauthn.allow_cross_origin,
+        cloned_credentials: webauthn.cloned_credentials,
+        allowed_top_origins: webauthn.allowed_top_origins,
         user_verification: webauthn.user_verification,
         resident_key: webauthn.resident_key,
         attestation: webauthn.attestation,
@@ -358,13 +361,38 @@ fn memory_store(raw: &MemoryStoreSection) -> Result<(usize, usize), SettingsErro
 
 struct Webauthn {
     challenge_ttl: Duration,
+    cloned_credentials: ClonedCredentials,
+    allowed_top_origins: Vec<String>,
     user_verification: UserVerification,
     resident_key: ResidentKey,
     attestation: Attestation,
 }
 
 fn webauthn(raw: &WebauthnSection) -> Result<Webauthn, SettingsError> {
+    let allowed_top_origins = raw
+        .allowed_top_origins
+        .items()
+        .iter()
+        .map(|o| match Url::parse(o) {
+            Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() => {
+                Ok(u.origin().ascii_serialization())
+            }
+            _ => Err(bad(
+                "webauthn.allowed_top_origins",
+                format!("'{o}' is not an origin such as https://portal.example.com"),
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Webauthn {
+        allowed_top_origins,
+        cloned_credentials: one_of(
+            "webauthn.cloned_credentials",
+            &raw.cloned_credentials,
+            &[
+                ("block", ClonedCredentials::Block),
+                ("flag", ClonedCredentials::Flag),
+            ],
+        )?,
         challenge_ttl: secs(
             "webauthn.challenge_ttl_secs",
             raw.challenge_ttl_secs,

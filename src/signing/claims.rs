@@ -11,12 +11,29 @@ use serde::{Deserialize, Serialize};
 
 use super::{sign, KeyAlg, KeyRing};
 
+/// `aud`: a string for one audience, an array for several (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    fn of(audiences: &[String]) -> Audience {
+        match audiences {
+            [one] => Audience::One(one.clone()),
+            many => Audience::Many(many.to_vec()),
+        }
+    }
+}
+
 /// Claims of an access token, in the RFC 9068 profile.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessClaims {
     pub iss: String,
     pub sub: String,
-    pub aud: String,
+    pub aud: Audience,
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
@@ -24,6 +41,9 @@ pub struct AccessClaims {
     pub amr: Vec<String>,
     pub client_id: String,
     pub scope: String,
+    /// The refresh-token family the token was issued from, so revoking the family revokes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fam: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -39,6 +59,8 @@ struct IdClaims<'a> {
     nonce: Option<&'a str>,
     amr: &'a [String],
     at_hash: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
 }
 
 /// What the issuer, audience, algorithms and lifetimes of tokens are.
@@ -59,7 +81,11 @@ pub struct AccessGrant<'a> {
     pub amr: &'a [String],
     /// `None` for the service's own sign-in (the audience stands in for the client).
     pub client_id: Option<&'a str>,
+    /// `aud`: the client's audiences; `None` for the service's own `tokens.audience`.
+    pub audiences: Option<&'a [String]>,
     pub scope: &'a str,
+    /// The refresh-token family, when the grant has one.
+    pub family: Option<&'a str>,
 }
 
 /// Who an ID token is for.
@@ -72,6 +98,8 @@ pub struct IdGrant<'a> {
     pub amr: &'a [String],
     /// The access token issued with it, for `at_hash`.
     pub access_token: &'a str,
+    /// The IdP session it was issued in.
+    pub sid: Option<&'a str>,
 }
 
 /// Signs tokens with the current key set.
@@ -108,7 +136,10 @@ impl TokenIssuer {
         let claims = AccessClaims {
             iss: c.issuer.clone(),
             sub: grant.sub.to_string(),
-            aud: c.audience.clone(),
+            aud: match grant.audiences {
+                Some(audiences) if !audiences.is_empty() => Audience::of(audiences),
+                _ => Audience::One(c.audience.clone()),
+            },
             iat: now,
             exp: now + c.access_token_lifetime.as_secs() as i64,
             jti: crate::random::token(),
@@ -116,6 +147,7 @@ impl TokenIssuer {
             amr: grant.amr.to_vec(),
             client_id: grant.client_id.unwrap_or(&c.audience).to_string(),
             scope: grant.scope.to_string(),
+            fam: grant.family.map(str::to_string),
         };
         let token = sign(&self.keys.current(), c.access_token_alg, "at+jwt", &claims)?;
         Ok((token, claims))
@@ -135,6 +167,7 @@ impl TokenIssuer {
             nonce: grant.nonce,
             amr: grant.amr,
             at_hash: at_hash(grant.access_token, grant.alg),
+            sid: grant.sid,
         };
         sign(&self.keys.current(), grant.alg, "JWT", &claims)
     }

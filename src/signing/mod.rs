@@ -20,7 +20,7 @@ use std::time::Duration;
 use jsonwebtoken::Header;
 use serde::Serialize;
 
-pub use claims::{AccessClaims, AccessGrant, IdGrant, IssuerConfig, TokenIssuer};
+pub use claims::{AccessClaims, AccessGrant, Audience, IdGrant, IssuerConfig, TokenIssuer};
 pub use keyset::{KeyAlg, KeySet, KeyState};
 pub use verify::VerifyError;
 

@@ -162,7 +162,8 @@ const Passkeys = (() => {
 
   // Only same-site paths as destinations after sign-in (never another site).
   function safeNext(next) {
-    return typeof next === "string" && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/account";
+    // The server has already checked it; this only refuses what no server check would pass.
+    return typeof next === "string" && /^\/(?!\/)[^\\\s\x00-\x1f\x7f]*$/.test(next) ? next : "/account";
   }
 
   function busy(button, on) {

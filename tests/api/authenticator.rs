@@ -87,6 +87,12 @@ pub struct Tamper {
     pub type_: Option<String>,
     /// Assertion without userHandle.
     pub omit_user_handle: bool,
+    /// Claim the ceremony ran in a frame under this top origin (crossOrigin: true).
+    pub top_origin: Option<String>,
+    /// Bytes appended to authenticatorData (and signed with it).
+    pub trailing_auth_data: Vec<u8>,
+    /// Length of a newly created credential id (default 32).
+    pub credential_id_len: Option<usize>,
 }
 
 impl Default for SoftAuthenticator {
@@ -190,7 +196,7 @@ impl SoftAuthenticator {
         };
         let key = PKey::from_ec_key(ec).map_err(|e| e.to_string())?;
         let spki = key.public_key_to_der().map_err(|e| e.to_string())?;
-        let mut cred_id = vec![0u8; 32];
+        let mut cred_id = vec![0u8; tamper.credential_id_len.unwrap_or(32)];
         openssl::rand::rand_bytes(&mut cred_id).map_err(|e| e.to_string())?;
 
         // COSE_Key {1: 2, 3: -7, -1: 1, -2: x, -3: y} (canonical order via Value's Ord).
@@ -302,7 +308,8 @@ impl SoftAuthenticator {
                 cred.counter
             }
         };
-        let auth_data = self.auth_data_prefix(rp_id, tamper, 0, sign_count);
+        let mut auth_data = self.auth_data_prefix(rp_id, tamper, 0, sign_count);
+        auth_data.extend_from_slice(&tamper.trailing_auth_data);
         let client_data = client_data_json("webauthn.get", &challenge, origin, tamper);
 
         let cred = &self.credentials[idx];
@@ -382,8 +389,15 @@ fn client_data_json(type_: &str, challenge: &[u8], origin: &str, tamper: &Tamper
     let type_ = tamper.type_.as_deref().unwrap_or(type_);
     let challenge = tamper.challenge.as_deref().unwrap_or(challenge);
     let origin = tamper.origin.as_deref().unwrap_or(origin);
+    let embedding = match &tamper.top_origin {
+        Some(top) => format!(
+            "\"crossOrigin\":true,\"topOrigin\":{}",
+            Json::String(top.clone())
+        ),
+        None => "\"crossOrigin\":false".to_string(),
+    };
     format!(
-        "{{\"type\":{},\"challenge\":{},\"origin\":{},\"crossOrigin\":false}}",
+        "{{\"type\":{},\"challenge\":{},\"origin\":{},{embedding}}}",
         Json::String(type_.to_string()),
         Json::String(b64(challenge)),
         Json::String(origin.to_string()),

@@ -12,6 +12,7 @@ mod authenticator_check;
 mod browser;
 mod ceremonies;
 mod cluster;
+mod edges;
 mod faults;
 mod helpers;
 mod keys;

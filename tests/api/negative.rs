@@ -536,21 +536,59 @@ async fn unknown_username_looks_like_a_known_one(backend: Backend) {
         .as_array()
         .expect("list")
         .clone();
-    assert_eq!(known_ids.len(), unknown_ids.len());
-    let keys =
-        |v: &Value| -> Vec<String> { v.as_object().expect("object").keys().cloned().collect() };
-    assert_eq!(
-        keys(&known_ids[0]).len(),
-        keys(&unknown_ids[0]).len(),
-        "{known_ids:?} vs {unknown_ids:?}"
-    );
-    let id_len = |v: &Value| {
-        URL_SAFE_NO_PAD
-            .decode(v["id"].as_str().expect("id"))
-            .expect("base64url")
-            .len()
+    // Every entry, real or not, has the values real credentials have: the same keys, type
+    // public-key, an id of a length real authenticators use, and transports as browsers report
+    // them (known values, sorted).
+    let plausible = |entry: &Value| {
+        let keys: Vec<&str> = entry
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert!(
+            keys == ["type", "id", "transports"] || keys == ["type", "id"],
+            "{entry}"
+        );
+        assert_eq!(entry["type"], "public-key");
+        let id = URL_SAFE_NO_PAD
+            .decode(entry["id"].as_str().expect("id"))
+            .expect("base64url");
+        assert!((16..=64).contains(&id.len()), "{entry}");
+        if let Some(t) = entry["transports"].as_array() {
+            let t: Vec<&str> = t.iter().map(|v| v.as_str().expect("string")).collect();
+            let mut sorted = t.clone();
+            sorted.sort();
+            assert_eq!(t, sorted, "{entry}");
+            assert!(t
+                .iter()
+                .all(|x| ["ble", "hybrid", "internal", "nfc", "smart-card", "usb"].contains(x)));
+        }
     };
-    assert_eq!(id_len(&known_ids[0]), id_len(&unknown_ids[0]));
+    known_ids.iter().chain(&unknown_ids).for_each(plausible);
+    // Across many unknown usernames the answers vary as real users' do: one or more entries,
+    // several kinds of transports, some with none.
+    let mut counts = std::collections::BTreeSet::new();
+    let mut transports = std::collections::BTreeSet::new();
+    for i in 0..40 {
+        let reply = app
+            .login_begin(json!({ "username": format!("nobody{i}") }))
+            .await;
+        let entries = reply.assert_ok()["publicKey"]["allowCredentials"]
+            .as_array()
+            .expect("list")
+            .clone();
+        entries.iter().for_each(plausible);
+        counts.insert(entries.len());
+        for e in &entries {
+            transports.insert(e["transports"].to_string());
+        }
+    }
+    assert!(counts.contains(&1) && counts.len() >= 2, "{counts:?}");
+    assert!(
+        transports.len() >= 3 && transports.contains("null"),
+        "{transports:?}"
+    );
     assert_eq!(
         unknown_ids,
         again.body["publicKey"]["allowCredentials"]

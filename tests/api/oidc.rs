@@ -41,6 +41,7 @@ pub async fn register(
             public,
             scopes: None,
             id_token_alg: None,
+            audiences: vec![],
         })
         .await
         .expect("register the client");
@@ -542,7 +543,7 @@ async fn client_authentication_failures_are_invalid_client() {
     assert_oauth_error(&r, 400, "unsupported_grant_type");
 }
 
-async fn refresh(app: &TestApp, t: String, who: (String, String)) -> Reply {
+pub async fn refresh(app: &TestApp, t: String, who: (String, String)) -> Reply {
     token(
         app,
         &[("grant_type", "refresh_token"), ("refresh_token", &t)],
@@ -740,7 +741,13 @@ async fn logout_ends_the_session_and_returns_only_to_registered_uris() {
         "the IdP session ended"
     );
 
+    // The hint must come from the session it ends (its sid): a new sign-in, a new ID token.
     signed_in(&app, "alice2").await;
+    let code = crate::oidc::code(&app, &c.id).await;
+    let id_token = redeem(&app, &c, &code).await.assert_ok()["id_token"]
+        .as_str()
+        .expect("id")
+        .to_string();
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     q.append_pair("id_token_hint", &id_token)
         .append_pair("post_logout_redirect_uri", back)
