@@ -33,6 +33,8 @@ pub enum Denied {
     NotSignedIn,
     #[error("a recovery session can only add a passkey")]
     RecoveryOnly,
+    #[error("the sign-in is too old for this action")]
+    ReauthenticationRequired,
 }
 
 /// What a request may do with the session it presents.
@@ -40,17 +42,29 @@ pub enum Denied {
 pub enum Need {
     /// A session from a passkey sign-in.
     Full,
-    /// A passkey sign-in, or a recovery session (which may only add a passkey).
-    FullOrRecovery,
+    /// A passkey sign-in no older than the given seconds (sensitive account actions).
+    Recent(u64),
+    /// A recent passkey sign-in, or a recovery session (which may only add a passkey, and
+    /// lives only minutes).
+    RecentOrRecovery(u64),
 }
 
 impl Session {
-    /// Checks that this session may do what `need` asks.
-    pub fn allows(&self, need: Need) -> Result<(), Denied> {
-        if self.restricted && need == Need::Full {
-            return Err(Denied::RecoveryOnly);
+    /// Checks that this session may do what `need` asks, at `now` (seconds since the epoch).
+    pub fn allows(&self, need: Need, now: i64) -> Result<(), Denied> {
+        let recent = |max_age: u64| {
+            if now.saturating_sub(self.auth_time) <= max_age as i64 {
+                Ok(())
+            } else {
+                Err(Denied::ReauthenticationRequired)
+            }
+        };
+        match need {
+            Need::RecentOrRecovery(_) if self.restricted => Ok(()),
+            _ if self.restricted => Err(Denied::RecoveryOnly),
+            Need::Full => Ok(()),
+            Need::Recent(max_age) | Need::RecentOrRecovery(max_age) => recent(max_age),
         }
-        Ok(())
     }
 }
 

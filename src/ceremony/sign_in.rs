@@ -116,7 +116,82 @@ impl Passkeys {
         body: &[u8],
         old_session: Option<&str>,
     ) -> Result<SignedIn, CeremonyError> {
-        let pending = self.take(CeremonyKind::SignIn, ceremony_id).await?;
+        let (user, amr) = self
+            .finish_assertion(CeremonyKind::SignIn, ceremony_id, body)
+            .await?;
+        self.count("login");
+        Ok(self.start_session(&user.id, amr, old_session).await?)
+    }
+
+    /// Starts a re-authentication of the signed-in `user_id`: only their passkeys will do.
+    pub async fn begin_reauthentication(
+        &self,
+        user_id: &str,
+    ) -> Result<CeremonyStarted, CeremonyError> {
+        let (_, rows) = self
+            .db
+            .accounts()
+            .user_with_credentials(user_id)
+            .await?
+            .ok_or(CeremonyError::AccountGone)?;
+        let creds = rows
+            .iter()
+            .map(policy::usable)
+            .collect::<Result<Vec<_>, _>>()?;
+        let refused = |e| CeremonyError::from_webauthn(&e, Phase::SignIn);
+        let builder = self
+            .webauthn
+            .new_challenge_authenticate_builder(
+                creds,
+                Some(policy::user_verification(&self.settings)),
+            )
+            .map_err(refused)?
+            .allow_backup_eligible_upgrade(true);
+        let (rcr, state) = self
+            .webauthn
+            .generate_challenge_authenticate(builder)
+            .map_err(refused)?;
+        let options =
+            json!({ "publicKey": serde_json::to_value(&rcr.public_key).map_err(Fault::internal)? });
+        let pending = PendingSignIn {
+            state,
+            user_id: Some(user_id.to_string()),
+            discoverable: false,
+        };
+        let ceremony_id = self.keep(CeremonyKind::Reauthentication, &pending).await?;
+        Ok(CeremonyStarted {
+            options,
+            ceremony_id,
+        })
+    }
+
+    /// Finishes a re-authentication: the same person, a new session (replacing `session_id`)
+    /// with a fresh sign-in time.
+    pub async fn reauthenticate(
+        &self,
+        user_id: &str,
+        ceremony_id: Option<&str>,
+        body: &[u8],
+        session_id: &str,
+    ) -> Result<SignedIn, CeremonyError> {
+        let (user, amr) = self
+            .finish_assertion(CeremonyKind::Reauthentication, ceremony_id, body)
+            .await?;
+        if user.id != user_id {
+            return Err(CeremonyError::UnknownCredential);
+        }
+        Ok(self.start_session(&user.id, amr, Some(session_id)).await?)
+    }
+
+    /// The common end of an assertion ceremony: take its state, check the response, verify it
+    /// with the owner's credential; returns the owner and the methods the assertion proves.
+    async fn finish_assertion(
+        &self,
+        kind: CeremonyKind,
+        ceremony_id: Option<&str>,
+        body: &[u8],
+    ) -> Result<(User, Vec<String>), CeremonyError> {
+        let pending = self.take(kind, ceremony_id).await?;
         let rsp: PublicKeyCredential = response::parse(body)?;
         let mut pending: PendingSignIn = pending.ok_or(CeremonyError::ChallengeExpired)?;
         response::check_embedding(&rsp.response.client_data_json, &self.settings)?;
@@ -135,8 +210,6 @@ impl Passkeys {
         let amr = self
             .verify_assertion(&rsp, &mut pending, &row, &user)
             .await?;
-
-        self.count("login");
         tracing::info!(
             target: "security",
             event = "signin_success",
@@ -145,7 +218,7 @@ impl Passkeys {
             discoverable = pending.discoverable,
             "signed in with a passkey"
         );
-        Ok(self.start_session(&user.id, amr, old_session).await?)
+        Ok((user, amr))
     }
 
     /// Verifies the assertion with the stored credential and records its use in one conditional

@@ -24,6 +24,8 @@ pub enum CeremonyKind {
     Registration,
     SignIn,
     AddPasskey,
+    /// Proving presence again while signed in.
+    Reauthentication,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +56,7 @@ impl Key<'_> {
                     CeremonyKind::Registration => "register",
                     CeremonyKind::SignIn => "login",
                     CeremonyKind::AddPasskey => "add",
+                    CeremonyKind::Reauthentication => "reauth",
                 };
                 format!("ceremony:{kind}:{}", sha256_hex(id.as_bytes()))
             }

@@ -14,6 +14,15 @@ use crate::account::recovery::RecoverRequest;
 use crate::session::{Need, RECOVERY_LIFETIME};
 use crate::state::AppState;
 
+/// Sensitive actions need a sign-in no older than `session.reauth_max_age_secs`.
+fn recent(app: &AppState) -> Need {
+    Need::Recent(app.settings.reauth_max_age.as_secs())
+}
+
+fn recent_or_recovery(app: &AppState) -> Need {
+    Need::RecentOrRecovery(app.settings.reauth_max_age.as_secs())
+}
+
 #[get("/account/credentials")]
 pub async fn list(app: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let s = require_session(&req, &app, Need::Full).await?;
@@ -50,7 +59,7 @@ pub async fn remove(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let s = require_session(&req, &app, Need::Full).await?;
+    let s = require_session(&req, &app, recent(&app)).await?;
     app.accounts.delete(&s.session.user_id, &id).await?;
     Ok(no_store(HttpResponse::Ok().json(json!({ "status": "ok" }))))
 }
@@ -61,7 +70,7 @@ pub async fn add_begin(
     app: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let s = require_session(&req, &app, Need::FullOrRecovery).await?;
+    let s = require_session(&req, &app, recent_or_recovery(&app)).await?;
     let started = app
         .passkeys
         .begin_adding(&s.session.user_id)
@@ -76,7 +85,7 @@ pub async fn add_finish(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let s = require_session(&req, &app, Need::FullOrRecovery).await?;
+    let s = require_session(&req, &app, recent_or_recovery(&app)).await?;
     let body = read_raw_json(&req, payload, &app.settings).await?;
     let ceremony_id = cookies::read(&req, &app.settings, CEREMONY);
     let recovery = s.session.restricted.then_some(s.session_id.as_str());
@@ -101,7 +110,7 @@ pub async fn recovery_codes(
     app: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let s = require_session(&req, &app, Need::Full).await?;
+    let s = require_session(&req, &app, recent(&app)).await?;
     let codes = app.accounts.new_recovery_codes(&s.session.user_id).await?;
     Ok(no_store(HttpResponse::Ok().json(json!({ "codes": codes }))))
 }
@@ -141,6 +150,56 @@ pub async fn logout(app: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     Ok(no_store(
         HttpResponse::Ok()
             .cookie(cookies::removal(&app.settings, SESSION))
+            .json(json!({ "status": "ok" })),
+    ))
+}
+
+/// Re-authentication: the signed-in person proves presence with one of their passkeys again,
+/// which renews the sign-in time that sensitive actions look at.
+#[post("/account/reauth/begin")]
+pub async fn reauth_begin(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let s = require_session(&req, &app, Need::Full).await?;
+    let started = app
+        .passkeys
+        .begin_reauthentication(&s.session.user_id)
+        .await
+        .map_err(ApiError::SignIn)?;
+    Ok(begun(&app, started))
+}
+
+#[post("/account/reauth/finish")]
+pub async fn reauth_finish(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let s = require_session(&req, &app, Need::Full).await?;
+    let body = read_raw_json(&req, payload, &app.settings).await?;
+    let ceremony_id = cookies::read(&req, &app.settings, CEREMONY);
+    let signed = app
+        .passkeys
+        .reauthenticate(
+            &s.session.user_id,
+            ceremony_id.as_deref(),
+            &body,
+            &s.session_id,
+        )
+        .await
+        .map_err(ApiError::SignIn)?;
+    let session_cookie = cookies::make(
+        &app.settings,
+        SESSION,
+        signed.session_id,
+        app.sessions.lifetime(),
+        SameSite::Lax,
+    );
+    Ok(no_store(
+        HttpResponse::Ok()
+            .cookie(session_cookie)
+            .cookie(cookies::removal(&app.settings, CEREMONY))
             .json(json!({ "status": "ok" })),
     ))
 }

@@ -234,6 +234,11 @@ fn session(e: Denied) -> Answer {
             "login_required",
             "You are not signed in, or your session ended; sign in again.",
         ),
+        Denied::ReauthenticationRequired => answer(
+            UNAUTHORIZED,
+            "reauthentication_required",
+            "This needs a recent sign-in; confirm it is you with your passkey, then try again.",
+        ),
         Denied::RecoveryOnly => answer(
             StatusCode::FORBIDDEN,
             "login_required",

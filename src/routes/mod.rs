@@ -33,6 +33,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(account::add_finish)
         .service(account::recovery_codes)
         .service(account::recover)
+        .service(account::reauth_begin)
+        .service(account::reauth_finish)
         .service(account::logout)
         .service(wellknown::jwks)
         .service(oidc::discovery)
@@ -81,7 +83,9 @@ pub async fn require_session(
     let signed_in = current_session(req, app)
         .await?
         .ok_or(Denied::NotSignedIn)?;
-    signed_in.session.allows(need)?;
+    signed_in
+        .session
+        .allows(need, chrono::Utc::now().timestamp())?;
     Ok(signed_in)
 }
 

@@ -122,6 +122,8 @@ pub struct Settings {
     pub resident_key: ResidentKey,
     pub attestation: Attestation,
     pub session_lifetime: Duration,
+    /// How recent a sign-in sensitive account actions need.
+    pub reauth_max_age: Duration,
     pub keys_dir: PathBuf,
     pub keys_reload_interval: Duration,
     /// Scheduled rotation period; `None` means rotation is left to the operator.

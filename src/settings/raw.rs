@@ -99,6 +99,7 @@ pub(super) struct WebauthnSection {
 #[serde(deny_unknown_fields)]
 pub(super) struct SessionSection {
     pub(super) lifetime_secs: u64,
+    pub(super) reauth_max_age_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

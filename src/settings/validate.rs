@@ -60,6 +60,12 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
             60,
             90 * 86400,
         )?,
+        reauth_max_age: secs(
+            "session.reauth_max_age_secs",
+            raw.session.reauth_max_age_secs,
+            10,
+            86400,
+        )?,
         keys_dir: PathBuf::from(raw.keys.dir),
         keys_reload_interval: keys.reload_interval,
         keys_rotate_every: keys.rotate_every,

@@ -7,6 +7,7 @@ const Passkeys = (() => {
     username_taken: "That username is taken. Choose another, or sign in if it's yours.",
     challenge_expired: "That took too long, or the request was already used. Please try again.",
     challenge_mismatch: "Something got out of step. Please try again.",
+    reauthentication_required: "For your security, confirm it's you with your passkey, then try again.",
     origin_mismatch: "The passkey prompt didn't come from this site. Open this site directly and try again.",
     rp_id_mismatch: "That passkey belongs to a different site. Use a passkey made for this one.",
     user_verification_required: "Your device didn't confirm it's you (PIN, fingerprint or face). Try again and complete the check.",
@@ -49,7 +50,23 @@ const Passkeys = (() => {
     }
   }
 
+  // A sensitive account action answered reauthentication_required: the person confirms with
+  // a passkey (the page says why), and the action is tried once more.
   async function call(method, path, body) {
+    try {
+      return await request(method, path, body);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.code !== "reauthentication_required") throw e;
+      say("For your security, confirm it's you with your passkey.", "note");
+      const begin = await request("POST", "/account/reauth/begin", {});
+      const cred = await navigator.credentials.get({ publicKey: requestOptions(begin.publicKey) });
+      await request("POST", "/account/reauth/finish", credentialJSON(cred));
+      say("", "");
+      return request(method, path, body);
+    }
+  }
+
+  async function request(method, path, body) {
     const init = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";

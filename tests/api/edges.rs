@@ -424,3 +424,201 @@ async fn small_edges_answer_like_the_rest() {
         .await
         .assert_error(401, "invalid_signature");
 }
+
+/// Hole 11: sensitive account actions need a fresh proof. With an old sign-in, adding a
+/// passkey, new recovery codes and deleting a passkey answer 401 `reauthentication_required`;
+/// after `/account/reauth` with one of the person's own passkeys they work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensitive_actions_need_a_recent_sign_in() {
+    let app = spawn_with(
+        TestConfig::new(Backend::Postgres).with("PASSKEY_IDP__SESSION__REAUTH_MAX_AGE_SECS", "10"),
+    )
+    .await;
+    let mut device = SoftAuthenticator::synced();
+    app.sign_up("alice", &mut device).await;
+    let second = app
+        .post_json("/account/credentials/begin", &json!({}))
+        .await;
+    second.assert_ok(); // fresh: allowed
+    tokio::time::sleep(std::time::Duration::from_secs(11)).await;
+    for (method, path) in [
+        ("POST", "/account/credentials/begin"),
+        ("POST", "/account/recovery-codes"),
+        ("DELETE", "/account/credentials/some-id"),
+    ] {
+        let req = match method {
+            "DELETE" => app.client.delete(app.url(path)),
+            _ => app.client.post(app.url(path)).json(&json!({})),
+        };
+        crate::helpers::reply(req.send().await.expect("request"))
+            .await
+            .assert_error(401, "reauthentication_required");
+    }
+    app.get("/account/credentials").await.assert_ok(); // reading needs no fresh proof
+
+    // Someone else's passkey does not re-authenticate this session.
+    let mut other = SoftAuthenticator::synced();
+    let stranger = TestApp {
+        client: crate::helpers::new_client(),
+        address: app.address.clone(),
+        origin: app.origin.clone(),
+        app: app.app.clone(),
+    };
+    stranger.sign_up("mallory", &mut other).await;
+    let options = app.post_json("/account/reauth/begin", &json!({})).await;
+    let foreign = other.get(options.assert_ok(), &app.origin, &Tamper::default());
+    assert!(
+        foreign.is_err(),
+        "mallory's device has no credential in alice's list"
+    );
+
+    let options = app.post_json("/account/reauth/begin", &json!({})).await;
+    let assertion = device
+        .get(options.assert_ok(), &app.origin, &Tamper::default())
+        .expect("get");
+    app.post_json("/account/reauth/finish", &assertion)
+        .await
+        .assert_ok();
+    app.post_json("/account/recovery-codes", &json!({}))
+        .await
+        .assert_ok();
+}
+
+/// The cookies as an https deployment sets them (the test speaks plain HTTP to the listener;
+/// the issuer is https): `__Host-` names, `Secure`, `HttpOnly`, `SameSite`, HSTS, and a new
+/// session id at every sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_issuer_gets_host_only_secure_cookies() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let config = TestConfig::new(Backend::Embedded)
+        .with("PASSKEY_IDP_ISSUER", &format!("https://localhost:{port}"));
+    let (settings, _, _) = crate::helpers::test_settings(&config, port);
+    let application = passkey_idp::startup::Application::build_on(settings, listener)
+        .await
+        .expect("starts");
+    tokio::spawn(application.run_until_stopped());
+    let base = format!("http://127.0.0.1:{port}");
+    let origin = format!("https://localhost:{port}");
+    // No cookie jar: a client does not send Secure cookies over http, so the test carries them.
+    let client = crate::helpers::new_client();
+    let post = |path: &str, body: Value, cookie: Option<String>| {
+        let mut req = client
+            .post(format!("{base}{path}"))
+            .header("Origin", &origin)
+            .json(&body);
+        if let Some(c) = cookie {
+            req = req.header("Cookie", c);
+        }
+        req.send()
+    };
+    let cookie_named = |res: &reqwest::Response, name: &str| -> String {
+        res.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} cookie"))
+            .to_string()
+    };
+    let pair = |set_cookie: &str| set_cookie.split(';').next().expect("pair").to_string();
+
+    let mut device = SoftAuthenticator::synced();
+    let begin = post(
+        "/webauthn/register/begin",
+        json!({"username": "alice"}),
+        None,
+    )
+    .await
+    .expect("begin");
+    assert!(begin.headers()["strict-transport-security"]
+        .to_str()
+        .expect("ascii")
+        .contains("max-age="));
+    let ceremony = cookie_named(&begin, "__Host-pkidp_ceremony");
+    for attribute in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(ceremony.contains(attribute), "{ceremony}");
+    }
+    assert!(!ceremony.contains("Domain="), "{ceremony}");
+    let options: Value = begin.json().await.expect("options");
+    let created = device
+        .create(&options, &origin, &Tamper::default())
+        .expect("create");
+    let finish = post("/webauthn/register/finish", created, Some(pair(&ceremony)))
+        .await
+        .expect("finish");
+    assert_eq!(finish.status(), 200);
+    let first = cookie_named(&finish, "__Host-pkidp_session");
+    for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(first.contains(attribute), "{first}");
+    }
+
+    // Signing in again, with the first session presented, gives a new session id.
+    let begin = post("/webauthn/login/begin", json!({}), Some(pair(&first)))
+        .await
+        .expect("begin");
+    let ceremony = cookie_named(&begin, "__Host-pkidp_ceremony");
+    let options: Value = begin.json().await.expect("options");
+    let assertion = device
+        .get(&options, &origin, &Tamper::default())
+        .expect("get");
+    let cookies = format!("{}; {}", pair(&ceremony), pair(&first));
+    let finish = post("/webauthn/login/finish", assertion, Some(cookies))
+        .await
+        .expect("finish");
+    assert_eq!(finish.status(), 200);
+    let second = cookie_named(&finish, "__Host-pkidp_session");
+    assert_ne!(pair(&first), pair(&second), "a new session id at sign-in");
+    let old = client
+        .get(format!("{base}/account/credentials"))
+        .header("Cookie", pair(&first))
+        .send()
+        .await
+        .expect("account");
+    assert_eq!(old.status(), 401, "the old session ended");
+    let new = client
+        .get(format!("{base}/account/credentials"))
+        .header("Cookie", pair(&second))
+        .send()
+        .await
+        .expect("account");
+    assert_eq!(new.status(), 200);
+}
+
+/// `clients add --audience` (repeatable) sets the audiences; `clients list --json` shows them.
+#[test]
+fn the_command_line_sets_audiences() {
+    let url = crate::helpers::create_pg_database();
+    let keys = crate::helpers::scratch_dir("aud-keys").join("keys");
+    let keys = keys.display().to_string();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("PASSKEY_IDP_KEYS_DIR", keys.as_str()),
+    ];
+    let add = crate::helpers::run_cli(
+        &[
+            "clients",
+            "add",
+            "--client-id",
+            "api",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--audience",
+            "https://api.example",
+            "--audience",
+            "https://files.example",
+        ],
+        &env,
+    );
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let list = crate::helpers::run_cli(&["clients", "list", "--json"], &env);
+    let clients: Value = serde_json::from_slice(&list.stdout).expect("json");
+    assert_eq!(
+        clients[0]["audiences"],
+        json!(["https://api.example", "https://files.example"])
+    );
+}
