@@ -74,22 +74,7 @@ impl Passkeys {
             },
         };
         let known_user = user_id.is_some();
-        let refused = |e| CeremonyError::from_webauthn(&e, Phase::SignIn);
-        let builder = self
-            .webauthn
-            .new_challenge_authenticate_builder(
-                creds,
-                Some(policy::user_verification(&self.settings)),
-            )
-            .map_err(refused)?
-            .allow_backup_eligible_upgrade(true);
-        let (rcr, state) = self
-            .webauthn
-            .generate_challenge_authenticate(builder)
-            .map_err(refused)?;
-
-        let mut options =
-            json!({ "publicKey": serde_json::to_value(&rcr.public_key).map_err(Fault::internal)? });
+        let (mut options, state) = self.request_options(creds)?;
         if let (Some(username), false) = (&username, known_user) {
             // No account enumeration: an unknown username gets an answer drawn from the same
             // kinds of credentials real users have, stable for that username, belonging to nobody.
@@ -123,21 +108,12 @@ impl Passkeys {
         Ok(self.start_session(&user.id, amr, old_session).await?)
     }
 
-    /// Starts a re-authentication of the signed-in `user_id`: only their passkeys will do.
-    pub async fn begin_reauthentication(
+    /// Request options for `creds` (none: any discoverable credential) under the shared policy,
+    /// and the state to keep.
+    fn request_options(
         &self,
-        user_id: &str,
-    ) -> Result<CeremonyStarted, CeremonyError> {
-        let (_, rows) = self
-            .db
-            .accounts()
-            .user_with_credentials(user_id)
-            .await?
-            .ok_or(CeremonyError::AccountGone)?;
-        let creds = rows
-            .iter()
-            .map(policy::usable)
-            .collect::<Result<Vec<_>, _>>()?;
+        creds: Vec<webauthn_rs_core::proto::Credential>,
+    ) -> Result<(serde_json::Value, AuthenticationState), CeremonyError> {
         let refused = |e| CeremonyError::from_webauthn(&e, Phase::SignIn);
         let builder = self
             .webauthn
@@ -153,6 +129,25 @@ impl Passkeys {
             .map_err(refused)?;
         let options =
             json!({ "publicKey": serde_json::to_value(&rcr.public_key).map_err(Fault::internal)? });
+        Ok((options, state))
+    }
+
+    /// Starts a re-authentication of the signed-in `user_id`: only their passkeys will do.
+    pub async fn begin_reauthentication(
+        &self,
+        user_id: &str,
+    ) -> Result<CeremonyStarted, CeremonyError> {
+        let (_, rows) = self
+            .db
+            .accounts()
+            .user_with_credentials(user_id)
+            .await?
+            .ok_or(CeremonyError::AccountGone)?;
+        let creds = rows
+            .iter()
+            .map(policy::usable)
+            .collect::<Result<Vec<_>, _>>()?;
+        let (options, state) = self.request_options(creds)?;
         let pending = PendingSignIn {
             state,
             user_id: Some(user_id.to_string()),

@@ -3,6 +3,7 @@
 //! that a bad value stops the process with one line naming the setting and the fix.
 
 mod raw;
+mod tokens;
 mod validate;
 
 use std::collections::BTreeMap;

@@ -8,15 +8,16 @@ use std::time::Duration;
 use url::Url;
 
 use super::raw::{
-    DatabaseSection, KeysSection, LogSection, MemoryStoreSection, OidcSection, RawSettings,
-    RedisSection, ServerSection, TokensSection, WebauthnSection,
+    DatabaseSection, LogSection, MemoryStoreSection, OidcSection, RawSettings, RedisSection,
+    ServerSection, WebauthnSection,
 };
 use super::{
-    bad, parse_duration, Attestation, ClonedCredentials, DatabaseBackend, LogFormat, ResidentKey,
-    Settings, SettingsError, UserVerification,
+    bad, Attestation, ClonedCredentials, DatabaseBackend, LogFormat, ResidentKey, Settings,
+    SettingsError, UserVerification,
 };
 use crate::proxy::Cidr;
-use crate::signing::KeyAlg;
+
+use super::tokens::{keys, tokens};
 
 pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
     let server = server(&raw.server)?;
@@ -104,7 +105,7 @@ fn is_loopback_host(host: &url::Host<&str>) -> bool {
     }
 }
 
-fn secs(setting: &str, v: u64, min: u64, max: u64) -> Result<Duration, SettingsError> {
+pub(super) fn secs(setting: &str, v: u64, min: u64, max: u64) -> Result<Duration, SettingsError> {
     if v < min || v > max {
         return Err(bad(
             setting,
@@ -431,80 +432,6 @@ fn webauthn(raw: &WebauthnSection) -> Result<Webauthn, SettingsError> {
                 ("direct", Attestation::Direct),
             ],
         )?,
-    })
-}
-
-struct Tokens {
-    access_token_lifetime: Duration,
-    access_token_alg: KeyAlg,
-    jwks_max_age: Duration,
-    clock_skew: Duration,
-}
-
-fn tokens(raw: &TokensSection) -> Result<Tokens, SettingsError> {
-    if raw.audience.trim().is_empty() {
-        return Err(bad("tokens.audience", "must not be empty"));
-    }
-    let access_token_alg = KeyAlg::parse(&raw.access_token_alg).ok_or_else(|| {
-        bad(
-            "tokens.access_token_alg",
-            format!(
-                "'{}' is not one of: ES256, RS256, EdDSA",
-                raw.access_token_alg
-            ),
-        )
-    })?;
-    Ok(Tokens {
-        access_token_lifetime: secs(
-            "tokens.access_token_lifetime_secs",
-            raw.access_token_lifetime_secs,
-            1,
-            86400,
-        )?,
-        access_token_alg,
-        jwks_max_age: secs(
-            "tokens.jwks_max_age_secs",
-            raw.jwks_max_age_secs,
-            0,
-            7 * 86400,
-        )?,
-        clock_skew: secs("tokens.clock_skew_secs", raw.clock_skew_secs, 0, 600)?,
-    })
-}
-
-struct Keys {
-    reload_interval: Duration,
-    rotate_every: Option<Duration>,
-}
-
-fn keys(raw: &KeysSection, jwks_max_age: Duration) -> Result<Keys, SettingsError> {
-    let reload_interval = secs(
-        "keys.reload_interval_secs",
-        raw.reload_interval_secs,
-        1,
-        300,
-    )?;
-    let rotate_every = match raw.rotate_every.trim() {
-        "" | "off" => None,
-        text => {
-            let every = parse_duration(text).ok_or_else(|| {
-                bad(
-                    "keys.rotate_every",
-                    format!("'{text}' is not a duration such as 30d, 12h, 90m or 3600s"),
-                )
-            })?;
-            if every <= jwks_max_age + reload_interval {
-                return Err(bad(
-                    "keys.rotate_every",
-                    "must be longer than tokens.jwks_max_age_secs plus keys.reload_interval_secs, or a new key could never be published long enough before it signs",
-                ));
-            }
-            Some(every)
-        }
-    };
-    Ok(Keys {
-        reload_interval,
-        rotate_every,
     })
 }
 

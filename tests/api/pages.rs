@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::browser::{AuthenticatorOptions, Browser, Page};
-use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::helpers::{spawn_app, spawn_with, Backend, TestApp, TestConfig};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -351,6 +351,29 @@ async fn a_script_in_a_display_name_stays_text() {
             0
         );
         shot(page, "account-xss-inert");
+    })
+    .await;
+}
+
+/// A sensitive action with an old sign-in: the page asks for the passkey again (re-auth), and
+/// the action goes through after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_sign_in_is_confirmed_with_the_passkey_before_new_recovery_codes() {
+    let app = spawn_with(
+        TestConfig::new(Backend::Embedded).with("PASSKEY_IDP__SESSION__REAUTH_MAX_AGE_SECS", "10"),
+    )
+    .await;
+    in_browser(&app, |page, _, origin| {
+        sign_up(page, origin, "gail", "Gail");
+        std::thread::sleep(Duration::from_secs(11));
+        page.click("#recovery-title ~ button[data-action=recovery-codes]")
+            .expect("codes");
+        page.wait_for(
+            "document.querySelectorAll('#code-list li').length === 10",
+            WAIT,
+        )
+        .unwrap_or_else(|_| panic!("no codes after re-authentication: {:?}", status(page)));
+        shot(page, "account-reauthenticated");
     })
     .await;
 }
