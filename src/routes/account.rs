@@ -8,7 +8,7 @@ use serde_json::json;
 use super::body::{read_json, read_raw_json};
 use super::cookies::{self, CEREMONY, SESSION};
 use super::error::ApiError;
-use super::webauthn::begun;
+use super::webauthn::{begun, signed_in};
 use super::{client_addr, no_store, require_session};
 use crate::account::recovery::RecoverRequest;
 use crate::session::{Need, RECOVERY_LIFETIME};
@@ -189,17 +189,5 @@ pub async fn reauth_finish(
         )
         .await
         .map_err(ApiError::SignIn)?;
-    let session_cookie = cookies::make(
-        &app.settings,
-        SESSION,
-        signed.session_id,
-        app.sessions.lifetime(),
-        SameSite::Lax,
-    );
-    Ok(no_store(
-        HttpResponse::Ok()
-            .cookie(session_cookie)
-            .cookie(cookies::removal(&app.settings, CEREMONY))
-            .json(json!({ "status": "ok" })),
-    ))
+    Ok(signed_in(&app, signed, json!({ "status": "ok" })))
 }

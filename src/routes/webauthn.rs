@@ -80,9 +80,13 @@ pub async fn register_finish(
     Ok(signed_in(&app, reg.signed_in, body))
 }
 
-/// The success response of both finishes: a new session cookie, the ceremony cookie cleared,
+/// The success response of every assertion or sign-up finish: a new session cookie, the ceremony cookie cleared,
 /// and the access token added to `body`.
-fn signed_in(app: &AppState, signed: SignedIn, mut body: serde_json::Value) -> HttpResponse {
+pub(super) fn signed_in(
+    app: &AppState,
+    signed: SignedIn,
+    mut body: serde_json::Value,
+) -> HttpResponse {
     body["access_token"] = json!(signed.access_token);
     body["token_type"] = json!("Bearer");
     body["expires_in"] = json!(signed.expires_in);
