@@ -135,11 +135,6 @@ pub fn delete_unless_last(
 pub struct Credentials<'a>(pub(super) &'a Db);
 
 impl Credentials<'_> {
-    pub async fn find(&self, credential_id: &str) -> Result<Option<StoredCredential>, DbError> {
-        let id = credential_id.to_owned();
-        self.0.run(move |c| find(c, &id)).await
-    }
-
     pub async fn for_user(&self, user_id: &str) -> Result<Vec<StoredCredential>, DbError> {
         let id = user_id.to_owned();
         self.0.run(move |c| for_user(c, &id)).await

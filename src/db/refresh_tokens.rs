@@ -90,11 +90,6 @@ impl RefreshTokens<'_> {
         self.0.run(move |c| rotate(c, &hash, &successor, now)).await
     }
 
-    pub async fn mark_used(&self, token_sha256: &str, now: NaiveDateTime) -> Result<bool, DbError> {
-        let hash = token_sha256.to_owned();
-        self.0.run(move |c| mark_used(c, &hash, now)).await
-    }
-
     pub async fn revoke_family(
         &self,
         family_id: &str,
