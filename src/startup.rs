@@ -130,11 +130,14 @@ pub async fn connect_database(settings: &Settings, usage: db::Use) -> anyhow::Re
 }
 
 pub fn webauthn(settings: &Settings) -> anyhow::Result<WebauthnCore> {
-    let origin = url::Url::parse(&settings.issuer).context("PASSKEY_IDP_ISSUER")?;
+    let mut origins = vec![url::Url::parse(&settings.issuer).context("PASSKEY_IDP_ISSUER")?];
+    for origin in &settings.allowed_origins {
+        origins.push(url::Url::parse(origin).context("webauthn.allowed_origins")?);
+    }
     Ok(WebauthnCore::new_unsafe_experts_only(
         &settings.rp_name,
         &settings.rp_id,
-        vec![origin],
+        origins,
         settings.challenge_ttl,
         Some(false),
         Some(false),
@@ -298,6 +301,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                 .into()
             }))
             .wrap(from_fn(crate::routes::middleware::check_origin))
+            .wrap(from_fn(crate::routes::middleware::cors))
             .wrap(headers)
             .wrap(from_fn(crate::routes::middleware::log_request))
             .configure(crate::routes::configure)

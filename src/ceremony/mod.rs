@@ -21,6 +21,7 @@ use webauthn_rs_core::WebauthnCore;
 
 pub use error::{CeremonyError, Phase};
 pub use registration::{NewPasskey, Registered, RegistrationRequest};
+pub use response::ceremony_field;
 pub use sign_in::SignInRequest;
 pub use username::{InputError, Username};
 
@@ -63,6 +64,20 @@ pub struct SignedIn {
     pub session_id: String,
     pub access_token: String,
     pub expires_in: u64,
+}
+
+/// Which ceremony a `finish` names: the ceremony cookie (browsers on the issuer's origin), the
+/// `ceremony` field of its body (clients without cookies), or both when they agree. Two that
+/// disagree are refused before either ceremony is touched.
+pub fn bound_ceremony<'a>(
+    cookie: Option<&'a str>,
+    field: Option<&'a str>,
+) -> Result<Option<&'a str>, CeremonyError> {
+    match (cookie, field) {
+        (Some(c), Some(f)) if c != f => Err(CeremonyError::ChallengeMismatch),
+        (Some(c), _) => Ok(Some(c)),
+        (None, f) => Ok(f),
+    }
 }
 
 impl Passkeys {

@@ -4,12 +4,12 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use webauthn_rs_core::proto::{
-    AttestationConveyancePreference, Credential, UserVerificationPolicy,
+    AttestationConveyancePreference, AuthenticatorAttachment, Credential, UserVerificationPolicy,
 };
 
 use crate::db::models::StoredCredential;
 use crate::fault::Fault;
-use crate::settings::{Attestation, Settings, UserVerification};
+use crate::settings::{Attachment, Attestation, Settings, UserVerification};
 
 /// User verification, for creating and for using a credential alike.
 pub fn user_verification(settings: &Settings) -> UserVerificationPolicy {
@@ -17,6 +17,13 @@ pub fn user_verification(settings: &Settings) -> UserVerificationPolicy {
         UserVerification::Required => UserVerificationPolicy::Required,
         UserVerification::Preferred => UserVerificationPolicy::Preferred,
     }
+}
+
+pub fn attachment(settings: &Settings) -> Option<AuthenticatorAttachment> {
+    settings.authenticator_attachment.map(|a| match a {
+        Attachment::Platform => AuthenticatorAttachment::Platform,
+        Attachment::CrossPlatform => AuthenticatorAttachment::CrossPlatform,
+    })
 }
 
 pub fn attestation(settings: &Settings) -> AttestationConveyancePreference {

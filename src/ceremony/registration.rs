@@ -227,6 +227,7 @@ impl Passkeys {
             .new_challenge_register_builder(user_handle, username, display_name)
             .map_err(refused)?
             .attestation(policy::attestation(settings))
+            .authenticator_attachment(policy::attachment(settings))
             .user_verification_policy(policy::user_verification(settings))
             .require_resident_key(settings.resident_key == ResidentKey::Required)
             .exclude_credentials((!exclude.is_empty()).then_some(exclude))

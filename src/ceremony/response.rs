@@ -34,6 +34,19 @@ impl CredentialJson for PublicKeyCredential {
     }
 }
 
+/// The top-level `"ceremony"` field of a `finish` body, if it has one (a string of at most 128
+/// characters; anything else counts as absent).
+pub fn ceremony_field(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Binding {
+        ceremony: Option<String>,
+    }
+    serde_json::from_slice::<Binding>(body)
+        .ok()?
+        .ceremony
+        .filter(|c| !c.is_empty() && c.len() <= 128)
+}
+
 /// WebAuthn's limit on a credential id (Level 3, §5.8.3 and §6.5.1).
 pub const MAX_CREDENTIAL_ID: usize = 1023;
 

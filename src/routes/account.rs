@@ -8,7 +8,7 @@ use serde_json::json;
 use super::body::{read_json, read_raw_json};
 use super::cookies::{self, CEREMONY, SESSION};
 use super::error::ApiError;
-use super::webauthn::{begun, signed_in};
+use super::webauthn::{begun, ceremony_of, signed_in};
 use super::{client_addr, no_store, require_session};
 use crate::account::recovery::RecoverRequest;
 use crate::session::{Need, RECOVERY_LIFETIME};
@@ -87,7 +87,7 @@ pub async fn add_finish(
 ) -> Result<HttpResponse, ApiError> {
     let s = require_session(&req, &app, recent_or_recovery(&app)).await?;
     let body = read_raw_json(&req, payload, &app.settings).await?;
-    let ceremony_id = cookies::read(&req, &app.settings, CEREMONY);
+    let ceremony_id = ceremony_of(&req, &app, &body).map_err(ApiError::Registration)?;
     let recovery = s.session.restricted.then_some(s.session_id.as_str());
     let added = app
         .passkeys
@@ -178,7 +178,7 @@ pub async fn reauth_finish(
 ) -> Result<HttpResponse, ApiError> {
     let s = require_session(&req, &app, Need::Full).await?;
     let body = read_raw_json(&req, payload, &app.settings).await?;
-    let ceremony_id = cookies::read(&req, &app.settings, CEREMONY);
+    let ceremony_id = ceremony_of(&req, &app, &body).map_err(ApiError::SignIn)?;
     let signed = app
         .passkeys
         .reauthenticate(

@@ -35,9 +35,16 @@ pub async fn check_origin(
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        let foreign_origin = header("origin").is_some_and(|o| o != issuer);
+        let origin = header("origin");
+        // An app on an allowed origin may run ceremonies (without cookies: CORS gives it no
+        // credentials), nothing else.
+        let allowed_app = path.starts_with("/webauthn/")
+            && origin
+                .as_deref()
+                .is_some_and(|o| is_allowed_web_origin(&req, o));
+        let foreign_origin = origin.as_deref().is_some_and(|o| o != issuer);
         let cross_site = header("sec-fetch-site").is_some_and(|s| s == "cross-site");
-        if foreign_origin || cross_site {
+        if (foreign_origin || cross_site) && !allowed_app {
             tracing::warn!(target: "security", event = "csrf_refused", route = %path, "cross-site request refused");
             let err = ApiError::Request(RequestError::CrossSite);
             let res = actix_web::ResponseError::error_response(&err);
@@ -85,4 +92,43 @@ pub async fn log_request(
             .insert(header::HeaderName::from_static("x-request-id"), v);
     }
     Ok(res)
+}
+
+fn is_allowed_web_origin(req: &ServiceRequest, origin: &str) -> bool {
+    req.app_data::<web::Data<AppState>>()
+        .is_some_and(|a| a.settings.allowed_web_origins().any(|o| o == origin))
+}
+
+/// CORS for the ceremony endpoints (`/webauthn/*`), for the allowed web origins only: the
+/// origin echoed (never `*`), `Vary: Origin`, no credentials; a preflight gets 204. Other
+/// origins get no CORS headers at all.
+pub async fn cors(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .filter(|o| req.path().starts_with("/webauthn/") && is_allowed_web_origin(&req, o));
+    let Some(origin) = origin else {
+        return next.call(req).await.map(|r| r.map_into_left_body());
+    };
+    let allow = HeaderValue::from_str(&origin).map_err(actix_web::error::ErrorBadRequest)?;
+    if req.method() == Method::OPTIONS {
+        let res = actix_web::HttpResponse::NoContent()
+            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, allow))
+            .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "POST"))
+            .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, "content-type"))
+            .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
+            .insert_header((header::VARY, "Origin"))
+            .finish();
+        return Ok(req.into_response(res).map_into_right_body());
+    }
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+    headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    Ok(res.map_into_left_body())
 }

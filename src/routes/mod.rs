@@ -37,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(account::reauth_finish)
         .service(account::logout)
         .service(wellknown::jwks)
+        .service(wellknown::related_origins)
         .service(oidc::discovery)
         .service(oidc::authorize)
         .service(oidc::authorize_continue)

@@ -8,7 +8,9 @@ use super::body::{read_json, read_raw_json};
 use super::cookies::{self, CEREMONY, SESSION};
 use super::error::ApiError;
 use super::{client_addr, no_store};
-use crate::ceremony::{CeremonyStarted, RegistrationRequest, SignInRequest, SignedIn};
+use crate::ceremony::{
+    CeremonyError, CeremonyStarted, RegistrationRequest, SignInRequest, SignedIn,
+};
 use crate::state::AppState;
 
 /// The answer to every `begin`: the options, and the ceremony id in a Strict cookie.
@@ -20,7 +22,21 @@ pub(super) fn begun(app: &AppState, started: CeremonyStarted) -> HttpResponse {
         app.settings.challenge_ttl,
         SameSite::Strict,
     );
-    no_store(HttpResponse::Ok().cookie(cookie).json(started.options))
+    let mut options = started.options;
+    // Clients without cookies (other origins, native apps) send it back as the `ceremony` field.
+    options["ceremony"] = json!(cookie.value());
+    no_store(HttpResponse::Ok().cookie(cookie).json(options))
+}
+
+/// The ceremony a `finish` names, by its cookie, its `ceremony` field, or both in agreement.
+pub(super) fn ceremony_of(
+    req: &HttpRequest,
+    app: &AppState,
+    body: &[u8],
+) -> Result<Option<String>, CeremonyError> {
+    let cookie = cookies::read(req, &app.settings, CEREMONY);
+    let field = crate::ceremony::ceremony_field(body);
+    Ok(crate::ceremony::bound_ceremony(cookie.as_deref(), field.as_deref())?.map(str::to_string))
 }
 
 /// Records a refused ceremony (metric and security event) under its stable code.
@@ -58,7 +74,14 @@ pub async fn register_finish(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = read_raw_json(&req, payload, &app.settings).await?;
-    let ceremony_id = cookies::read(&req, &app.settings, CEREMONY);
+    let ceremony_id = ceremony_of(&req, &app, &body).map_err(|e| {
+        refused(
+            &app,
+            "register",
+            "registration_failure",
+            ApiError::Registration(e),
+        )
+    })?;
     let old = cookies::read(&req, &app.settings, SESSION);
     let reg = app
         .passkeys
@@ -129,7 +152,8 @@ pub async fn login_finish(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = read_raw_json(&req, payload, &app.settings).await?;
-    let ceremony_id = cookies::read(&req, &app.settings, CEREMONY);
+    let ceremony_id = ceremony_of(&req, &app, &body)
+        .map_err(|e| refused(&app, "login", "signin_failure", ApiError::SignIn(e)))?;
     let old = cookies::read(&req, &app.settings, SESSION);
     let signed = app
         .passkeys

@@ -1,3 +1,6 @@
+//! `GET /.well-known/webauthn`: the related origins (WebAuthn Level 3) — the issuer's, then the
+//! allowed web origins.
+//!
 //! `GET /.well-known/jwks.json`: the published keys, cacheable for `tokens.jwks_max_age_secs`,
 //! with an ETag so caches can revalidate cheaply.
 
@@ -28,4 +31,13 @@ pub async fn jwks(app: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     } else {
         res.content_type("application/json").body(body)
     }
+}
+
+#[get("/.well-known/webauthn")]
+pub async fn related_origins(app: web::Data<AppState>) -> HttpResponse {
+    let mut origins = vec![app.settings.issuer.as_str()];
+    origins.extend(app.settings.allowed_web_origins());
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(serde_json::json!({ "origins": origins }))
 }

@@ -65,6 +65,12 @@ pub enum ResidentKey {
     Discouraged,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attachment {
+    Platform,
+    CrossPlatform,
+}
+
 /// What a credential flagged as possibly cloned may still do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClonedCredentials {
@@ -118,6 +124,11 @@ pub struct Settings {
     /// Whether a ceremony inside a cross-origin frame is accepted, and from which top origins.
     pub allow_cross_origin: bool,
     pub cloned_credentials: ClonedCredentials,
+    /// `platform` or `cross-platform` in creation options; `None`: any authenticator.
+    pub authenticator_attachment: Option<Attachment>,
+    /// Extra origins accepted in clientDataJSON, normalised (`https://app.example.com`,
+    /// `android:apk-key-hash:…`).
+    pub allowed_origins: Vec<String>,
     pub allowed_top_origins: Vec<String>,
     pub user_verification: UserVerification,
     pub resident_key: ResidentKey,
@@ -212,6 +223,14 @@ impl Settings {
             .try_into()
             .map_err(|e: toml::de::Error| bad("settings", e.message().to_string()))?;
         validate::validate(raw)
+    }
+
+    /// The allowed origins that are web origins (CORS, related origins).
+    pub fn allowed_web_origins(&self) -> impl Iterator<Item = &str> {
+        self.allowed_origins
+            .iter()
+            .map(String::as_str)
+            .filter(|o| o.starts_with("https://") || o.starts_with("http://"))
     }
 
     pub fn secure_cookies(&self) -> bool {

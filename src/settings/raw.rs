@@ -89,6 +89,8 @@ pub(super) struct WebauthnSection {
     pub(super) challenge_ttl_secs: u64,
     pub(super) allow_cross_origin: bool,
     pub(super) cloned_credentials: String,
+    pub(super) authenticator_attachment: String,
+    pub(super) allowed_origins: List,
     pub(super) allowed_top_origins: List,
     pub(super) user_verification: String,
     pub(super) resident_key: String,

@@ -109,3 +109,38 @@ fn rp_id_may_be_a_registrable_suffix_only() {
     ]);
     assert!(lookalike.is_err());
 }
+
+#[test]
+fn allowed_origins_are_normalised_and_checked() {
+    let s = load(&[(
+        "PASSKEY_IDP__WEBAUTHN__ALLOWED_ORIGINS",
+        "HTTPS://App.Example.com:443/, http://localhost:3000, android:apk-key-hash:abc_-1",
+    )])
+    .expect("valid");
+    assert_eq!(
+        s.allowed_origins,
+        [
+            "https://app.example.com",
+            "http://localhost:3000",
+            "android:apk-key-hash:abc_-1"
+        ]
+    );
+    assert_eq!(
+        s.allowed_web_origins().collect::<Vec<_>>(),
+        ["https://app.example.com", "http://localhost:3000"]
+    );
+    for bad in [
+        "http://app.example.com",
+        "https://app.example.com/path",
+        "ftp://x",
+        "android:apk-key-hash:",
+        "android:apk-key-hash:a+b/c",
+        "app.example.com",
+    ] {
+        let err = load(&[("PASSKEY_IDP__WEBAUTHN__ALLOWED_ORIGINS", bad)]).expect_err(bad);
+        assert!(
+            err.to_string().starts_with("webauthn.allowed_origins"),
+            "{bad}: {err}"
+        );
+    }
+}

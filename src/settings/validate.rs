@@ -12,8 +12,8 @@ use super::raw::{
     ServerSection, WebauthnSection,
 };
 use super::{
-    bad, Attestation, ClonedCredentials, DatabaseBackend, LogFormat, ResidentKey, Settings,
-    SettingsError, UserVerification,
+    bad, Attachment, Attestation, ClonedCredentials, DatabaseBackend, LogFormat, ResidentKey,
+    Settings, SettingsError, UserVerification,
 };
 use crate::proxy::Cidr;
 
@@ -51,6 +51,8 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
         challenge_ttl: webauthn.challenge_ttl,
         allow_cross_origin: raw.webauthn.allow_cross_origin,
         cloned_credentials: webauthn.cloned_credentials,
+        authenticator_attachment: webauthn.authenticator_attachment,
+        allowed_origins: webauthn.allowed_origins,
         allowed_top_origins: webauthn.allowed_top_origins,
         user_verification: webauthn.user_verification,
         resident_key: webauthn.resident_key,
@@ -89,6 +91,43 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
         log_format: log(&raw.log)?,
         log_level: raw.log.level,
     })
+}
+
+/// One entry of `webauthn.allowed_origins`, normalised: an https web origin (http only on a
+/// loopback host), or an Android app origin `android:apk-key-hash:<base64url>`.
+fn allowed_origin(raw: &str) -> Result<String, SettingsError> {
+    let setting = "webauthn.allowed_origins";
+    if let Some(hash) = raw.strip_prefix("android:apk-key-hash:") {
+        let valid = !hash.is_empty()
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
+        return if valid {
+            Ok(raw.to_string())
+        } else {
+            Err(bad(
+                setting,
+                format!("'{raw}': the key hash must be base64url"),
+            ))
+        };
+    }
+    let not_an_origin = || {
+        bad(
+            setting,
+            format!("'{raw}' is not an origin such as https://app.example.com or android:apk-key-hash:…"),
+        )
+    };
+    let url = Url::parse(raw).map_err(|_| not_an_origin())?;
+    let host = url.host().ok_or_else(not_an_origin)?;
+    let web = match url.scheme() {
+        "https" => true,
+        "http" => is_loopback_host(&host),
+        _ => false,
+    };
+    if !web || url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(not_an_origin());
+    }
+    Ok(url.origin().ascii_serialization())
 }
 
 fn optional_path(raw: &str) -> Option<PathBuf> {
@@ -368,6 +407,8 @@ fn memory_store(raw: &MemoryStoreSection) -> Result<(usize, usize), SettingsErro
 
 struct Webauthn {
     challenge_ttl: Duration,
+    allowed_origins: Vec<String>,
+    authenticator_attachment: Option<Attachment>,
     cloned_credentials: ClonedCredentials,
     allowed_top_origins: Vec<String>,
     user_verification: UserVerification,
@@ -390,8 +431,24 @@ fn webauthn(raw: &WebauthnSection) -> Result<Webauthn, SettingsError> {
             )),
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let allowed_origins = raw
+        .allowed_origins
+        .items()
+        .iter()
+        .map(|o| allowed_origin(o))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Webauthn {
+        allowed_origins,
         allowed_top_origins,
+        authenticator_attachment: one_of(
+            "webauthn.authenticator_attachment",
+            &raw.authenticator_attachment,
+            &[
+                ("", None),
+                ("platform", Some(Attachment::Platform)),
+                ("cross-platform", Some(Attachment::CrossPlatform)),
+            ],
+        )?,
         cloned_credentials: one_of(
             "webauthn.cloned_credentials",
             &raw.cloned_credentials,

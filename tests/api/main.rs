@@ -9,6 +9,7 @@
 mod account;
 mod authenticator;
 mod authenticator_check;
+mod binding;
 mod browser;
 mod ceremonies;
 mod cluster;
