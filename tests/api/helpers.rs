@@ -170,7 +170,7 @@ impl Reply {
         self.body["error"].as_str().unwrap_or("<no error field>")
     }
 
-    /// Asserts an API.md error: this status and code, and a sentence for a person.
+    /// Asserts an error of docs/api.md: this status and code, and a sentence for a person.
     #[track_caller]
     pub fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(

@@ -1,4 +1,4 @@
-//! Every way a ceremony must fail, each asserting the status and the API.md error code.
+//! Every way a ceremony must fail, each asserting the status and the error code of docs/api.md.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
