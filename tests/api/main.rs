@@ -14,6 +14,7 @@ mod browser;
 mod ceremonies;
 mod cluster;
 mod edges;
+mod example;
 mod faults;
 mod helpers;
 mod keys;

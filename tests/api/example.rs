@@ -1,0 +1,108 @@
+//! The example app of `examples/spa/`, served from its own origin, signs up and in against the
+//! IdP in headless Chromium: cross-origin, with CORS and the ceremony field, no IdP cookie.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+
+use crate::browser::{AuthenticatorOptions, Browser};
+use crate::helpers::{spawn_with, Backend, TestConfig};
+
+/// Serves `examples/spa/` on a free port (GET only); returns the port.
+fn serve_example() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let path = request_line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("/")
+                .to_string();
+            let (file, kind) = match path.as_str() {
+                "/" | "/index.html" => ("index.html", "text/html; charset=utf-8"),
+                "/app.js" => ("app.js", "text/javascript; charset=utf-8"),
+                _ => ("", ""),
+            };
+            let body = if file.is_empty() {
+                None
+            } else {
+                std::fs::read(format!("examples/spa/{file}")).ok()
+            };
+            let mut stream = reader.into_inner();
+            let _ = match body {
+                Some(body) => {
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    stream
+                        .write_all(head.as_bytes())
+                        .and_then(|_| stream.write_all(&body))
+                }
+                None => stream.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                ),
+            };
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_app_signs_up_and_in_from_another_origin() {
+    let example_port = serve_example();
+    let example = format!("http://localhost:{example_port}");
+    let app = spawn_with(
+        TestConfig::new(Backend::Postgres).with("PASSKEY_IDP__WEBAUTHN__ALLOWED_ORIGINS", &example),
+    )
+    .await;
+    let idp = app.origin.clone();
+    tokio::task::spawn_blocking(move || {
+        let wait = Duration::from_secs(10);
+        let mut browser =
+            Browser::launch().expect("Chromium starts (the test command installs it)");
+        let mut page = browser.new_page().expect("a page");
+        page.enable_webauthn().expect("WebAuthn domain");
+        page.add_virtual_authenticator(AuthenticatorOptions::default())
+            .expect("virtual authenticator");
+        page.goto(&format!("{example}/")).expect("example page");
+        page.eval(&format!(
+            "document.getElementById('idp').value = {}",
+            serde_json::to_string(&idp).expect("json")
+        ))
+        .expect("set idp");
+        page.type_into("#username", "spa-user").expect("type");
+        page.click("#signup").expect("sign up");
+        page.wait_for(
+            "document.getElementById('out').textContent.includes('signed_up')",
+            wait,
+        )
+        .unwrap_or_else(|_| panic!("{:?}", page.text("#out")));
+        page.click("#signin").expect("sign in");
+        page.wait_for(
+            "document.getElementById('out').textContent.includes('signed_in')",
+            wait,
+        )
+        .unwrap_or_else(|_| panic!("{:?}", page.text("#out")));
+        let out = page.text("#out").expect("out");
+        assert!(out.contains("access_token"), "{out}");
+        let cookies = page
+            .eval("document.cookie")
+            .expect("cookies")
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        assert!(
+            !cookies.contains("pkidp"),
+            "the app holds no IdP cookie: {cookies}"
+        );
+    })
+    .await
+    .expect("browser test");
+}
