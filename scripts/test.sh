@@ -141,11 +141,29 @@ ensure_chromium() {
   fi
 }
 
+# The client-library tests load real npm packages, pinned in tests/js/package-lock.json.
+ensure_test_clients() {
+  if ! command -v npm >/dev/null 2>&1; then
+    if can_install; then
+      apt_install "Node.js and npm" nodejs npm
+    else
+      die "npm is missing: install Node.js and npm (sudo apt-get install -y nodejs npm)"
+    fi
+  fi
+  if [ ! -f tests/js/node_modules/.package-lock.json ] \
+    || [ tests/js/package-lock.json -nt tests/js/node_modules/.package-lock.json ]; then
+    say "installing the test clients (npm ci in tests/js)"
+    npm ci --prefix tests/js --no-audit --no-fund --loglevel=error >/dev/null \
+      || die "npm ci in tests/js failed; run it yourself to see why"
+  fi
+}
+
 command -v cargo >/dev/null 2>&1 || die "cargo is not installed; install Rust from https://rustup.rs"
 ensure_postgres
 check_postgres_login
 ensure_redis
 ensure_chromium
+ensure_test_clients
 drop_old_test_databases
 
 # Style and lints first (skipped with a note where the toolchain lacks rustfmt or clippy).

@@ -35,6 +35,8 @@ pub enum CeremonyError {
     AuthenticatorDataMismatch,
     #[error("the ceremony ran in a frame on another site")]
     CrossOrigin,
+    #[error("the payload's public key is not the attested one")]
+    PublicKeyMismatch,
     #[error("the ceremony expired or was already used")]
     ChallengeExpired,
     #[error("the username is taken")]

@@ -12,7 +12,7 @@ use webauthn_rs_core::proto::{
     ResidentKeyRequirement,
 };
 
-use super::response::{self, AttestedDetails};
+use super::response::{self, AttestedDetails, LibraryUser};
 use super::username::{parse_display_name, parse_email};
 use super::{policy, CeremonyError, CeremonyStarted, Passkeys, Phase, SignedIn, Username};
 use crate::db::accounts::Created;
@@ -101,12 +101,24 @@ impl Passkeys {
     ) -> Result<Registered, CeremonyError> {
         // Take the state first: a failed finish consumes the ceremony as well.
         let pending = self.take(CeremonyKind::Registration, ceremony_id).await?;
-        let reg: RegisterPublicKeyCredential = response::parse(body)?;
+        let (reg, library_user): (RegisterPublicKeyCredential, _) =
+            response::parse_with_user(body)?;
         let pending: PendingRegistration = pending.ok_or(CeremonyError::ChallengeExpired)?;
-
+        // A library payload names the user it registered: it must be this ceremony's.
+        if let Some(name) = library_user.as_ref().and_then(|u| u.name.as_deref()) {
+            if Username::parse(name).ok().as_ref().map(Username::as_str)
+                != Some(pending.username.as_str())
+            {
+                return Err(CeremonyError::MalformedResponse);
+            }
+        }
         let now = Utc::now().naive_utc();
-        let (row, credential) =
-            self.verified_credential(&reg, &pending.state, &pending.user_id, now)?;
+        let (mut row, credential) =
+            self.verified_credential(&reg, &pending.state, &pending.user_id, library_user, now)?;
+        // The user's own handle needs no copy on the credential.
+        if row.user_handle.as_deref() == Some(pending.user_handle.as_slice()) {
+            row.user_handle = None;
+        }
         let passkey = NewPasskey {
             id: row.credential_id.clone(),
             name: row.name.clone(),
@@ -183,13 +195,15 @@ impl Passkeys {
         recovery_session: Option<&str>,
     ) -> Result<NewPasskey, CeremonyError> {
         let pending = self.take(CeremonyKind::AddPasskey, ceremony_id).await?;
-        let reg: RegisterPublicKeyCredential = response::parse(body)?;
+        let (reg, library_user): (RegisterPublicKeyCredential, _) =
+            response::parse_with_user(body)?;
         // The ceremony must have been started by this same user.
         let pending: PendingAddition = pending
             .filter(|p: &PendingAddition| p.user_id == user_id)
             .ok_or(CeremonyError::ChallengeExpired)?;
         let now = Utc::now().naive_utc();
-        let (row, credential) = self.verified_credential(&reg, &pending.state, user_id, now)?;
+        let (row, credential) =
+            self.verified_credential(&reg, &pending.state, user_id, library_user, now)?;
         let passkey = NewPasskey {
             id: row.credential_id.clone(),
             name: row.name.clone(),
@@ -259,8 +273,10 @@ impl Passkeys {
         reg: &RegisterPublicKeyCredential,
         state: &RegistrationState,
         user_id: &str,
+        library: Option<LibraryUser>,
         now: NaiveDateTime,
     ) -> Result<(NewCredential, Credential), CeremonyError> {
+        let public_key_spki = library.as_ref().and_then(|l| l.public_key_spki.as_deref());
         response::check_embedding(&reg.response.client_data_json, &self.settings)?;
         let auth_data = response::attested_auth_data(&reg.response.attestation_object)
             .ok_or(CeremonyError::UnreadableAttestation)?;
@@ -277,6 +293,11 @@ impl Passkeys {
         }
         let details = AttestedDetails::parse(&reg.response.attestation_object)
             .ok_or(CeremonyError::UnreadableAttestation)?;
+        if let Some(spki) = public_key_spki {
+            if !response::spki_is_cose_key(spki, &details.public_key) {
+                return Err(CeremonyError::PublicKeyMismatch);
+            }
+        }
         let row = NewCredential {
             credential_id: URL_SAFE_NO_PAD.encode(&credential.cred_id),
             user_id: user_id.to_string(),
@@ -295,6 +316,7 @@ impl Passkeys {
             created_at: now,
             clone_suspected: false,
             credential_json: serde_json::to_string(&credential).map_err(Fault::internal)?,
+            user_handle: library.map(|l| l.handle),
         };
         Ok((row, credential))
     }

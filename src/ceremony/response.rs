@@ -53,7 +53,28 @@ pub const MAX_CREDENTIAL_ID: usize = 1023;
 /// Parses a WebAuthn JSON response and checks what serde cannot: its `type`, that `id` is the
 /// base64url form of `rawId`, and that the id is no longer than WebAuthn allows.
 pub fn parse<T: CredentialJson>(body: &[u8]) -> Result<T, CeremonyError> {
-    let parsed: T = serde_json::from_slice(body)
+    Ok(parse_with_user(body)?.0)
+}
+
+/// What a library payload (the passwordless-id library's 2.x registration) says of the user
+/// the authenticator was given: the handle is the bytes of its `user.id` string.
+pub struct LibraryUser {
+    pub handle: Vec<u8>,
+    pub name: Option<String>,
+    /// `response.publicKey`: the new key as SPKI DER, which must be the attested key.
+    pub public_key_spki: Option<Vec<u8>>,
+}
+
+/// [`parse`], also accepting base64url with `=` padding (libraries that encode with `btoa`),
+/// and returning the `user` such a payload carries.
+pub fn parse_with_user<T: CredentialJson>(
+    body: &[u8],
+) -> Result<(T, Option<LibraryUser>), CeremonyError> {
+    let mut value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| CeremonyError::UnreadableResponse(what_is_wrong(&e)))?;
+    let user = library_user(&value)?;
+    strip_padding(&mut value);
+    let parsed: T = serde_json::from_value(value)
         .map_err(|e| CeremonyError::UnreadableResponse(what_is_wrong(&e)))?;
     let (id, raw_id, type_) = parsed.id_raw_id_and_type();
     if type_ != "public-key" {
@@ -62,10 +83,97 @@ pub fn parse<T: CredentialJson>(body: &[u8]) -> Result<T, CeremonyError> {
     if raw_id.len() > MAX_CREDENTIAL_ID {
         return Err(CeremonyError::CredentialIdTooLong);
     }
-    if raw_id.is_empty() || id != URL_SAFE_NO_PAD.encode(raw_id) {
+    if raw_id.is_empty() || id.trim_end_matches('=') != URL_SAFE_NO_PAD.encode(raw_id) {
         return Err(CeremonyError::IdMismatch);
     }
-    Ok(parsed)
+    Ok((parsed, user))
+}
+
+/// The `user` of a library registration payload: `{"id": <string>, "name"?: <string>}`.
+fn library_user(value: &serde_json::Value) -> Result<Option<LibraryUser>, CeremonyError> {
+    let Some(user) = value.get("user") else {
+        return Ok(None);
+    };
+    let id = user["id"]
+        .as_str()
+        .filter(|id| !id.is_empty() && id.len() <= 64)
+        .ok_or(CeremonyError::MalformedResponse)?;
+    let public_key_spki = match value.pointer("/response/publicKey") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(key) => Some(
+            key.as_str()
+                .and_then(|k| URL_SAFE_NO_PAD.decode(k.trim_end_matches('=')).ok())
+                .ok_or(CeremonyError::MalformedResponse)?,
+        ),
+    };
+    Ok(Some(LibraryUser {
+        // The library hands the authenticator the string's UTF-16 code units as bytes.
+        handle: id.encode_utf16().map(|unit| unit as u8).collect(),
+        name: user["name"].as_str().map(str::to_string),
+        public_key_spki,
+    }))
+}
+
+/// Whether an SPKI (DER) public key is the COSE key the authenticator attested: the same curve
+/// point (EC2), modulus and exponent (RSA) or key bytes (OKP).
+pub fn spki_is_cose_key(spki: &[u8], cose: &[u8]) -> bool {
+    use openssl::bn::BigNumContext;
+    use openssl::ec::PointConversionForm;
+    use openssl::pkey::{Id, PKey};
+    use serde_cbor_2::Value as Cbor;
+    let (Ok(key), Ok(Cbor::Map(cose))) = (
+        PKey::public_key_from_der(spki),
+        serde_cbor_2::from_slice::<Cbor>(cose),
+    ) else {
+        return false;
+    };
+    let bytes = |label: i128| match cose.get(&Cbor::Integer(label)) {
+        Some(Cbor::Bytes(b)) => Some(b.clone()),
+        _ => None,
+    };
+    match key.id() {
+        Id::EC => {
+            let (Ok(ec), Some(x), Some(y)) = (key.ec_key(), bytes(-2), bytes(-3)) else {
+                return false;
+            };
+            let Ok(mut ctx) = BigNumContext::new() else {
+                return false;
+            };
+            ec.public_key()
+                .to_bytes(ec.group(), PointConversionForm::UNCOMPRESSED, &mut ctx)
+                .is_ok_and(|point| point == [&[4u8][..], &x, &y].concat())
+        }
+        Id::RSA => {
+            let (Ok(rsa), Some(n), Some(e)) = (key.rsa(), bytes(-1), bytes(-2)) else {
+                return false;
+            };
+            rsa.n().to_vec() == n && rsa.e().to_vec() == e
+        }
+        Id::ED25519 => {
+            let Some(x) = bytes(-2) else { return false };
+            key.raw_public_key().is_ok_and(|raw| raw == x)
+        }
+        _ => false,
+    }
+}
+
+/// Drops base64 `=` padding from the binary fields (`rawId` and those of `response`).
+fn strip_padding(value: &mut serde_json::Value) {
+    fn strip(v: &mut serde_json::Value) {
+        if let Some(s) = v.as_str() {
+            if s.ends_with('=') {
+                *v = serde_json::Value::String(s.trim_end_matches('=').to_string());
+            }
+        }
+    }
+    if let Some(raw_id) = value.get_mut("rawId") {
+        strip(raw_id);
+    }
+    if let Some(response) = value.get_mut("response").and_then(|r| r.as_object_mut()) {
+        for (_, field) in response.iter_mut() {
+            strip(field);
+        }
+    }
 }
 
 /// What a person can act on, without the parser's internals (no positions, no quoted input).

@@ -34,12 +34,13 @@ impl PendingSignIn {
     /// The credential must belong to the user named at begin (username-first), and the
     /// authenticator's userHandle, when given, must be that user's handle. Usernameless
     /// sign-in has no other way to tie the credential to a user, so it requires the handle.
-    fn allows(&self, owner: &User, user_handle: Option<&[u8]>) -> bool {
+    /// `handle` is the user handle the credential was created with.
+    fn allows(&self, owner: &User, handle: &[u8], user_handle: Option<&[u8]>) -> bool {
         if self.discoverable {
-            user_handle == Some(owner.user_handle.as_slice())
+            user_handle == Some(handle)
         } else {
             self.user_id.as_deref() == Some(owner.id.as_str())
-                && user_handle.is_none_or(|h| h == owner.user_handle.as_slice())
+                && user_handle.is_none_or(|h| h == handle)
         }
     }
 }
@@ -199,7 +200,8 @@ impl Passkeys {
             .credential_with_owner(&credential_id)
             .await?
             .ok_or(CeremonyError::UnknownCredential)?;
-        if !pending.allows(&user, rsp.response.user_handle.as_deref()) {
+        let handle = row.user_handle.as_deref().unwrap_or(&user.user_handle);
+        if !pending.allows(&user, handle, rsp.response.user_handle.as_deref()) {
             return Err(CeremonyError::UnknownCredential);
         }
         let amr = self

@@ -45,6 +45,8 @@ pub struct StoredCredential {
     pub last_used_at: Option<NaiveDateTime>,
     pub clone_suspected: bool,
     pub credential_json: String,
+    /// The user handle the authenticator was given, when not the user's own.
+    pub user_handle: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Insertable)]
@@ -64,6 +66,7 @@ pub struct NewCredential {
     pub created_at: NaiveDateTime,
     pub clone_suspected: bool,
     pub credential_json: String,
+    pub user_handle: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

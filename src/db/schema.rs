@@ -70,6 +70,7 @@ diesel::table! {
         last_used_at -> Nullable<Timestamp>,
         clone_suspected -> Bool,
         credential_json -> Text,
+        user_handle -> Nullable<Bytea>,
     }
 }
 

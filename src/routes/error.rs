@@ -170,6 +170,7 @@ fn ceremony(e: &CeremonyError, phase: Phase) -> Answer {
         E::Input(input) => answer(BAD, "invalid_request", input_sentence(*input)),
         E::CredentialIdTooLong => answer(BAD, "invalid_request", "The credential id is longer than WebAuthn allows (1,023 bytes)."),
         E::AuthenticatorDataMismatch => answer(BAD, "invalid_request", "The authenticator data does not match what its flags announce."),
+        E::PublicKeyMismatch => answer(BAD, "invalid_request", "The public key in the payload is not the key the authenticator attested."),
         E::CrossOrigin => v("origin_mismatch", "The passkey was used inside a frame on another site; open this site directly and try again."),
         E::UnreadableResponse(detail) => answer(
             BAD,

@@ -289,3 +289,81 @@ async fn unlisted_origins_get_neither_cors_nor_ceremonies() {
         .assert_error(401, "origin_mismatch");
     }
 }
+
+/// A library-shaped registration (the passwordless-id 2.x `user` object, padded base64url)
+/// whose `publicKey` is not the attested key is refused; with the attested key it registers,
+/// and the library's own user handle is what a usernameless sign-in must return.
+async fn library_payloads_are_checked_like_any_other(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client = cookieless();
+    let pad = |v: &Value| -> Value {
+        let s = v.as_str().expect("string");
+        json!(format!("{s}{}", "=".repeat((4 - s.len() % 4) % 4)))
+    };
+    for (name, wrong_key) in [("liba", true), ("libb", false)] {
+        let mut device = SoftAuthenticator::synced();
+        let options = post(
+            &client,
+            &app,
+            "/webauthn/register/begin",
+            &json!({"username": name}),
+        )
+        .await
+        .assert_ok()
+        .clone();
+        let mut created = device
+            .create(&options, &app.origin, &Tamper::default())
+            .expect("create");
+        created["user"] = json!({"id": format!("handle-of-{name}"), "name": name});
+        for field in ["clientDataJSON", "attestationObject", "authenticatorData"] {
+            created["response"][field] = pad(&created["response"][field]);
+        }
+        created["rawId"] = pad(&created["rawId"]);
+        if wrong_key {
+            let other = openssl::ec::EcKey::generate(
+                &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)
+                    .expect("group"),
+            )
+            .expect("key");
+            let spki = openssl::pkey::PKey::from_ec_key(other)
+                .expect("pkey")
+                .public_key_to_der()
+                .expect("der");
+            use base64::Engine;
+            created["response"]["publicKey"] =
+                json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(spki));
+        }
+        let ceremony = options["ceremony"].as_str().expect("ceremony");
+        let finish = post(
+            &client,
+            &app,
+            "/webauthn/register/finish",
+            &with_ceremony(created, ceremony),
+        )
+        .await;
+        if wrong_key {
+            finish.assert_error(400, "invalid_request");
+            continue;
+        }
+        finish.assert_ok();
+        // The soft authenticator returns the handle it was given in the options, not the
+        // library's: a usernameless sign-in with it is refused, as for any wrong handle.
+        let options = post(&client, &app, "/webauthn/login/begin", &json!({}))
+            .await
+            .assert_ok()
+            .clone();
+        let ceremony = options["ceremony"].as_str().expect("ceremony").to_string();
+        let assertion = device
+            .get(&options, &app.origin, &Tamper::default())
+            .expect("get");
+        post(
+            &client,
+            &app,
+            "/webauthn/login/finish",
+            &with_ceremony(assertion, &ceremony),
+        )
+        .await
+        .assert_error(401, "unknown_credential");
+    }
+}
+on_both_backends!(library_payloads_are_checked_like_any_other);

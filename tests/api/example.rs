@@ -8,8 +8,8 @@ use std::time::Duration;
 use crate::browser::{AuthenticatorOptions, Browser};
 use crate::helpers::{spawn_with, Backend, TestConfig};
 
-/// Serves `examples/spa/` on a free port (GET only); returns the port.
-fn serve_example() -> u16 {
+/// Serves `files` (URL path → file in the repository, content type) on a free port; GET only.
+fn serve(files: &'static [(&'static str, &'static str, &'static str)]) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     std::thread::spawn(move || {
@@ -24,16 +24,9 @@ fn serve_example() -> u16 {
                 .nth(1)
                 .unwrap_or("/")
                 .to_string();
-            let (file, kind) = match path.as_str() {
-                "/" | "/index.html" => ("index.html", "text/html; charset=utf-8"),
-                "/app.js" => ("app.js", "text/javascript; charset=utf-8"),
-                _ => ("", ""),
-            };
-            let body = if file.is_empty() {
-                None
-            } else {
-                std::fs::read(format!("examples/spa/{file}")).ok()
-            };
+            let found = files.iter().find(|(url, _, _)| *url == path);
+            let kind = found.map(|(_, _, kind)| *kind).unwrap_or("");
+            let body = found.and_then(|(_, file, _)| std::fs::read(file).ok());
             let mut stream = reader.into_inner();
             let _ = match body {
                 Some(body) => {
@@ -54,9 +47,15 @@ fn serve_example() -> u16 {
     port
 }
 
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_example_app_signs_up_and_in_from_another_origin() {
-    let example_port = serve_example();
+    let example_port = serve(&[
+        ("/", "examples/spa/index.html", HTML),
+        ("/app.js", "examples/spa/app.js", JS),
+    ]);
     let example = format!("http://localhost:{example_port}");
     let app = spawn_with(
         TestConfig::new(Backend::Postgres).with("PASSKEY_IDP__WEBAUTHN__ALLOWED_ORIGINS", &example),
@@ -102,6 +101,51 @@ async fn the_example_app_signs_up_and_in_from_another_origin() {
             !cookies.contains("pkidp"),
             "the app holds no IdP cookie: {cookies}"
         );
+    })
+    .await
+    .expect("browser test");
+}
+
+/// The real `@passwordless-id/webauthn` 2.x browser build (installed from the lockfile in
+/// `tests/js/` by the test command), in a page on another origin, registers and signs in
+/// (usernameless: the library's own user handle comes back and must match).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_passwordless_id_library_registers_and_signs_in() {
+    const LIBRARY: &str =
+        "tests/js/node_modules/@passwordless-id/webauthn/dist/browser/webauthn.min.js";
+    assert!(
+        std::path::Path::new(LIBRARY).exists(),
+        "{LIBRARY} is missing: run `npm ci --prefix tests/js` (the test command does)"
+    );
+    let port = serve(&[
+        ("/", "tests/js/passwordless-id.html", HTML),
+        ("/webauthn.min.js", LIBRARY, JS),
+    ]);
+    let page_origin = format!("http://localhost:{port}");
+    let app = spawn_with(
+        TestConfig::new(Backend::Postgres)
+            .with("PASSKEY_IDP__WEBAUTHN__ALLOWED_ORIGINS", &page_origin),
+    )
+    .await;
+    let idp = app.origin.clone();
+    tokio::task::spawn_blocking(move || {
+        let wait = Duration::from_secs(10);
+        let mut browser =
+            Browser::launch().expect("Chromium starts (the test command installs it)");
+        let mut page = browser.new_page().expect("a page");
+        page.enable_webauthn().expect("WebAuthn domain");
+        page.add_virtual_authenticator(AuthenticatorOptions::default())
+            .expect("virtual authenticator");
+        page.goto(&format!("{page_origin}/")).expect("library page");
+        page.wait_for("window.ready === true", wait)
+            .expect("library loaded");
+        let result = page
+            .eval(&format!(
+                "window.run({}, 'libuser')",
+                serde_json::to_string(&idp).expect("json")
+            ))
+            .unwrap_or_else(|e| panic!("the library's ceremonies failed: {e}"));
+        assert!(result["access_token"].is_string(), "{result}");
     })
     .await
     .expect("browser test");

@@ -1,0 +1,1 @@
+ALTER TABLE webauthn_credentials DROP COLUMN user_handle;
