@@ -51,6 +51,8 @@ pub struct NewPasskey {
     pub id: String,
     pub name: String,
     pub synced: bool,
+    /// The provider or model, by AAGUID (name, and icons when the metadata file has them).
+    pub authenticator: crate::metadata::Authenticator,
 }
 
 /// A new account, signed in.
@@ -123,6 +125,7 @@ impl Passkeys {
             id: row.credential_id.clone(),
             name: row.name.clone(),
             synced: credential.backup_eligible,
+            authenticator: self.authenticators.lookup(&row.aaguid),
         };
         let aaguid = row.aaguid.clone();
         let user = NewUser {
@@ -208,6 +211,7 @@ impl Passkeys {
             id: row.credential_id.clone(),
             name: row.name.clone(),
             synced: credential.backup_eligible,
+            authenticator: self.authenticators.lookup(&row.aaguid),
         };
         if !self.db.credentials().add(row).await? {
             return Err(CeremonyError::CredentialExists);

@@ -72,7 +72,10 @@ pub fn parse_with_user<T: CredentialJson>(
 ) -> Result<(T, Option<LibraryUser>), CeremonyError> {
     let mut value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| CeremonyError::UnreadableResponse(what_is_wrong(&e)))?;
-    let user = library_user(&value)?;
+    let user = match version_1(&mut value)? {
+        Some(user) => user,
+        None => library_user(&value)?,
+    };
     strip_padding(&mut value);
     let parsed: T = serde_json::from_value(value)
         .map_err(|e| CeremonyError::UnreadableResponse(what_is_wrong(&e)))?;
@@ -87,6 +90,96 @@ pub fn parse_with_user<T: CredentialJson>(
         return Err(CeremonyError::IdMismatch);
     }
     Ok((parsed, user))
+}
+
+/// Rewrites a passwordless-id 1.x payload into the standard shape, which is then verified like
+/// any other. Registration `{username, credential: {id, publicKey, algorithm},
+/// authenticatorData, clientData, attestationData?}` becomes an attestation object (the
+/// library's own, or a `none` one around `authenticatorData`) whose key must be `publicKey`;
+/// the handle the library gave the authenticator is SHA-256 of `passwordless.id-user:` and
+/// the username. Authentication `{credentialId, authenticatorData, clientData, signature,
+/// userHandle?}` maps field by field. `Ok(Some(None))`: an authentication, no user.
+fn version_1(value: &mut serde_json::Value) -> Result<Option<Option<LibraryUser>>, CeremonyError> {
+    use serde_json::json;
+    let text =
+        |v: &serde_json::Value, key: &str| v.get(key).and_then(|x| x.as_str()).map(str::to_string);
+    if let Some(credential_id) = text(value, "credentialId") {
+        let mut response = json!({
+            "authenticatorData": text(value, "authenticatorData").ok_or(CeremonyError::MalformedResponse)?,
+            "clientDataJSON": text(value, "clientData").ok_or(CeremonyError::MalformedResponse)?,
+            "signature": text(value, "signature").ok_or(CeremonyError::MalformedResponse)?,
+        });
+        if let Some(handle) = text(value, "userHandle") {
+            response["userHandle"] = json!(handle);
+        }
+        let ceremony = value.get("ceremony").cloned();
+        *value = json!({
+            "id": credential_id.trim_end_matches('='),
+            "rawId": credential_id,
+            "type": "public-key",
+            "clientExtensionResults": {},
+            "response": response,
+        });
+        if let Some(c) = ceremony {
+            value["ceremony"] = c;
+        }
+        return Ok(Some(None));
+    }
+    let (Some(credential), Some(username)) =
+        (value.get("credential").cloned(), text(value, "username"))
+    else {
+        return Ok(None);
+    };
+    let decode = |s: String| {
+        URL_SAFE_NO_PAD
+            .decode(s.trim_end_matches('='))
+            .map_err(|_| CeremonyError::MalformedResponse)
+    };
+    let id = text(&credential, "id").ok_or(CeremonyError::MalformedResponse)?;
+    let spki = decode(text(&credential, "publicKey").ok_or(CeremonyError::MalformedResponse)?)?;
+    let attestation_object = match text(value, "attestationData") {
+        Some(own) => own,
+        None => {
+            let auth_data =
+                decode(text(value, "authenticatorData").ok_or(CeremonyError::MalformedResponse)?)?;
+            let mut none = std::collections::BTreeMap::new();
+            none.insert(
+                serde_cbor_2::Value::Text("fmt".into()),
+                serde_cbor_2::Value::Text("none".into()),
+            );
+            none.insert(
+                serde_cbor_2::Value::Text("attStmt".into()),
+                serde_cbor_2::Value::Map(Default::default()),
+            );
+            none.insert(
+                serde_cbor_2::Value::Text("authData".into()),
+                serde_cbor_2::Value::Bytes(auth_data),
+            );
+            let bytes = serde_cbor_2::to_vec(&serde_cbor_2::Value::Map(none))
+                .map_err(|_| CeremonyError::MalformedResponse)?;
+            URL_SAFE_NO_PAD.encode(bytes)
+        }
+    };
+    let ceremony = value.get("ceremony").cloned();
+    *value = json!({
+        "id": id.trim_end_matches('='),
+        "rawId": id,
+        "type": "public-key",
+        "clientExtensionResults": {},
+        "response": {
+            "attestationObject": attestation_object,
+            "clientDataJSON": text(value, "clientData").ok_or(CeremonyError::MalformedResponse)?,
+        },
+    });
+    if let Some(c) = ceremony {
+        value["ceremony"] = c;
+    }
+    Ok(Some(Some(LibraryUser {
+        handle: openssl::sha::sha256(format!("passwordless.id-user:{username}").as_bytes())
+            .to_vec(),
+        name: Some(username),
+        public_key_spki: Some(spki),
+    })))
 }
 
 /// The `user` of a library registration payload: `{"id": <string>, "name"?: <string>}`.

@@ -101,7 +101,7 @@ pub async fn add_finish(
     }
     Ok(no_store(res.json(json!({
         "status": "ok",
-        "credential": { "id": added.id, "name": added.name, "synced": added.synced },
+        "credential": { "id": added.id, "name": added.name, "synced": added.synced, "authenticator": added.authenticator },
     }))))
 }
 

@@ -98,7 +98,7 @@ pub async fn register_finish(
     let body = json!({
         "status": "ok",
         "user": { "id": reg.signed_in.user_id, "username": reg.username },
-        "credential": { "id": reg.passkey.id, "name": reg.passkey.name, "synced": reg.passkey.synced },
+        "credential": { "id": reg.passkey.id, "name": reg.passkey.name, "synced": reg.passkey.synced, "authenticator": reg.passkey.authenticator },
     });
     Ok(signed_in(&app, reg.signed_in, body))
 }

@@ -367,3 +367,66 @@ async fn library_payloads_are_checked_like_any_other(backend: Backend) {
     }
 }
 on_both_backends!(library_payloads_are_checked_like_any_other);
+
+/// A 1.x-shaped registration (`{username, credential: {id, publicKey, algorithm},
+/// authenticatorData, clientData}`) is turned into an attestation object and verified like
+/// any other; its `publicKey` must be the key in `authenticatorData`, its username the
+/// ceremony's.
+async fn version_1_payloads_are_checked_like_any_other(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client = cookieless();
+    for (name, case) in [
+        ("v1a", "wrong key"),
+        ("v1b", "wrong username"),
+        ("v1c", "ok"),
+    ] {
+        let mut device = SoftAuthenticator::synced();
+        let options = post(
+            &client,
+            &app,
+            "/webauthn/register/begin",
+            &json!({"username": name}),
+        )
+        .await
+        .assert_ok()
+        .clone();
+        let created = device
+            .create(&options, &app.origin, &Tamper::default())
+            .expect("create");
+        let mut public_key = created["response"]["publicKey"].clone();
+        if case == "wrong key" {
+            let other = openssl::ec::EcKey::generate(
+                &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)
+                    .expect("group"),
+            )
+            .expect("key");
+            use base64::Engine;
+            public_key = json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+                openssl::pkey::PKey::from_ec_key(other)
+                    .expect("pkey")
+                    .public_key_to_der()
+                    .expect("der")
+            ));
+        }
+        let payload = json!({
+            "username": if case == "wrong username" { "someone-else" } else { name },
+            "credential": {"id": created["id"], "publicKey": public_key, "algorithm": "ES256"},
+            "authenticatorData": created["response"]["authenticatorData"],
+            "clientData": created["response"]["clientDataJSON"],
+            "ceremony": options["ceremony"],
+        });
+        let finish = post(&client, &app, "/webauthn/register/finish", &payload).await;
+        match case {
+            "ok" => {
+                let name = &finish.assert_ok()["credential"]["authenticator"]["name"];
+                assert!(
+                    name.is_string(),
+                    "the answer names the authenticator: {}",
+                    finish.body
+                );
+            }
+            _ => finish.assert_error(400, "invalid_request"),
+        }
+    }
+}
+on_both_backends!(version_1_payloads_are_checked_like_any_other);

@@ -106,21 +106,20 @@ async fn the_example_app_signs_up_and_in_from_another_origin() {
     .expect("browser test");
 }
 
-/// The real `@passwordless-id/webauthn` 2.x browser build (installed from the lockfile in
-/// `tests/js/` by the test command), in a page on another origin, registers and signs in
-/// (usernameless: the library's own user handle comes back and must match).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_passwordless_id_library_registers_and_signs_in() {
-    const LIBRARY: &str =
-        "tests/js/node_modules/@passwordless-id/webauthn/dist/browser/webauthn.min.js";
+/// Runs the real `@passwordless-id/webauthn` browser build `library` (installed from the
+/// lockfile in `tests/js/` by the test command) through `page`, in Chromium on another origin:
+/// registration, then a usernameless sign-in (the library's own user handle comes back and must
+/// match what the server recorded).
+async fn passwordless_id(page: &'static str, library: &'static str, username: &'static str) {
     assert!(
-        std::path::Path::new(LIBRARY).exists(),
-        "{LIBRARY} is missing: run `npm ci --prefix tests/js` (the test command does)"
+        std::path::Path::new(library).exists(),
+        "{library} is missing: run `npm ci --prefix tests/js` (the test command does)"
     );
-    let port = serve(&[
-        ("/", "tests/js/passwordless-id.html", HTML),
-        ("/webauthn.min.js", LIBRARY, JS),
-    ]);
+    let files: &'static [(&str, &str, &str)] = Box::leak(Box::new([
+        ("/", page, HTML),
+        ("/webauthn.min.js", library, JS),
+    ]));
+    let port = serve(files);
     let page_origin = format!("http://localhost:{port}");
     let app = spawn_with(
         TestConfig::new(Backend::Postgres)
@@ -141,12 +140,33 @@ async fn the_passwordless_id_library_registers_and_signs_in() {
             .expect("library loaded");
         let result = page
             .eval(&format!(
-                "window.run({}, 'libuser')",
-                serde_json::to_string(&idp).expect("json")
+                "window.run({}, {})",
+                serde_json::to_string(&idp).expect("json"),
+                serde_json::to_string(username).expect("json")
             ))
             .unwrap_or_else(|e| panic!("the library's ceremonies failed: {e}"));
         assert!(result["access_token"].is_string(), "{result}");
     })
     .await
     .expect("browser test");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_passwordless_id_library_2_registers_and_signs_in() {
+    passwordless_id(
+        "tests/js/passwordless-id.html",
+        "tests/js/node_modules/@passwordless-id/webauthn/dist/browser/webauthn.min.js",
+        "libuser2",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_passwordless_id_library_1_registers_and_signs_in() {
+    passwordless_id(
+        "tests/js/passwordless-id-v1.html",
+        "tests/js/node_modules/passwordless-id-webauthn-1/dist/webauthn.min.js",
+        "libuser1",
+    )
+    .await;
 }
