@@ -100,9 +100,20 @@ pub fn parse_with_user<T: CredentialJson>(
 /// the username. Authentication `{credentialId, authenticatorData, clientData, signature,
 /// userHandle?}` maps field by field. `Ok(Some(None))`: an authentication, no user.
 fn version_1(value: &mut serde_json::Value) -> Result<Option<Option<LibraryUser>>, CeremonyError> {
+    if value.get("credentialId").is_some() {
+        version_1_authentication(value)?;
+        return Ok(Some(None));
+    }
+    version_1_registration(value)
+}
+
+fn text(v: &serde_json::Value, key: &str) -> Option<String> {
+    v.get(key).and_then(|x| x.as_str()).map(str::to_string)
+}
+
+/// 1.x authentication, field by field.
+fn version_1_authentication(value: &mut serde_json::Value) -> Result<(), CeremonyError> {
     use serde_json::json;
-    let text =
-        |v: &serde_json::Value, key: &str| v.get(key).and_then(|x| x.as_str()).map(str::to_string);
     if let Some(credential_id) = text(value, "credentialId") {
         let mut response = json!({
             "authenticatorData": text(value, "authenticatorData").ok_or(CeremonyError::MalformedResponse)?,
@@ -123,8 +134,15 @@ fn version_1(value: &mut serde_json::Value) -> Result<Option<Option<LibraryUser>
         if let Some(c) = ceremony {
             value["ceremony"] = c;
         }
-        return Ok(Some(None));
     }
+    Ok(())
+}
+
+/// 1.x registration, as an attestation object whose key must be the payload's `publicKey`.
+fn version_1_registration(
+    value: &mut serde_json::Value,
+) -> Result<Option<Option<LibraryUser>>, CeremonyError> {
+    use serde_json::json;
     let (Some(credential), Some(username)) =
         (value.get("credential").cloned(), text(value, "username"))
     else {

@@ -5,6 +5,7 @@
 mod raw;
 mod tokens;
 mod validate;
+mod webauthn;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

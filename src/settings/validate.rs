@@ -9,15 +9,13 @@ use url::Url;
 
 use super::raw::{
     DatabaseSection, LogSection, MemoryStoreSection, OidcSection, RawSettings, RedisSection,
-    ServerSection, WebauthnSection,
+    ServerSection,
 };
-use super::{
-    bad, Attachment, Attestation, ClonedCredentials, DatabaseBackend, LogFormat, ResidentKey,
-    Settings, SettingsError, UserVerification,
-};
+use super::{bad, DatabaseBackend, LogFormat, Settings, SettingsError};
 use crate::proxy::Cidr;
 
 use super::tokens::{keys, tokens};
+use super::webauthn::webauthn;
 
 pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
     let server = server(&raw.server)?;
@@ -93,50 +91,13 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
     })
 }
 
-/// One entry of `webauthn.allowed_origins`, normalised: an https web origin (http only on a
-/// loopback host), or an Android app origin `android:apk-key-hash:<base64url>`.
-fn allowed_origin(raw: &str) -> Result<String, SettingsError> {
-    let setting = "webauthn.allowed_origins";
-    if let Some(hash) = raw.strip_prefix("android:apk-key-hash:") {
-        let valid = !hash.is_empty()
-            && hash
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
-        return if valid {
-            Ok(raw.to_string())
-        } else {
-            Err(bad(
-                setting,
-                format!("'{raw}': the key hash must be base64url"),
-            ))
-        };
-    }
-    let not_an_origin = || {
-        bad(
-            setting,
-            format!("'{raw}' is not an origin such as https://app.example.com or android:apk-key-hash:…"),
-        )
-    };
-    let url = Url::parse(raw).map_err(|_| not_an_origin())?;
-    let host = url.host().ok_or_else(not_an_origin)?;
-    let web = match url.scheme() {
-        "https" => true,
-        "http" => is_loopback_host(&host),
-        _ => false,
-    };
-    if !web || url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-        return Err(not_an_origin());
-    }
-    Ok(url.origin().ascii_serialization())
-}
-
 fn optional_path(raw: &str) -> Option<PathBuf> {
     Some(raw.trim())
         .filter(|f| !f.is_empty())
         .map(PathBuf::from)
 }
 
-fn is_loopback_host(host: &url::Host<&str>) -> bool {
+pub(super) fn is_loopback_host(host: &url::Host<&str>) -> bool {
     match host {
         url::Host::Domain(d) => *d == "localhost" || d.ends_with(".localhost"),
         url::Host::Ipv4(ip) => ip.is_loopback(),
@@ -155,7 +116,11 @@ pub(super) fn secs(setting: &str, v: u64, min: u64, max: u64) -> Result<Duration
 }
 
 /// One of `choices` by name, or an error that lists them.
-fn one_of<T: Copy>(setting: &str, value: &str, choices: &[(&str, T)]) -> Result<T, SettingsError> {
+pub(super) fn one_of<T: Copy>(
+    setting: &str,
+    value: &str,
+    choices: &[(&str, T)],
+) -> Result<T, SettingsError> {
     choices
         .iter()
         .find(|(name, _)| *name == value)
@@ -403,93 +368,6 @@ fn memory_store(raw: &MemoryStoreSection) -> Result<(usize, usize), SettingsErro
         at_least("memory_store.max_entries", raw.max_entries, 1000)?,
         at_least("memory_store.max_bytes", raw.max_bytes, 1 << 20)?,
     ))
-}
-
-struct Webauthn {
-    challenge_ttl: Duration,
-    allowed_origins: Vec<String>,
-    authenticator_attachment: Option<Attachment>,
-    cloned_credentials: ClonedCredentials,
-    allowed_top_origins: Vec<String>,
-    user_verification: UserVerification,
-    resident_key: ResidentKey,
-    attestation: Attestation,
-}
-
-fn webauthn(raw: &WebauthnSection) -> Result<Webauthn, SettingsError> {
-    let allowed_top_origins = raw
-        .allowed_top_origins
-        .items()
-        .iter()
-        .map(|o| match Url::parse(o) {
-            Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() => {
-                Ok(u.origin().ascii_serialization())
-            }
-            _ => Err(bad(
-                "webauthn.allowed_top_origins",
-                format!("'{o}' is not an origin such as https://portal.example.com"),
-            )),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let allowed_origins = raw
-        .allowed_origins
-        .items()
-        .iter()
-        .map(|o| allowed_origin(o))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Webauthn {
-        allowed_origins,
-        allowed_top_origins,
-        authenticator_attachment: one_of(
-            "webauthn.authenticator_attachment",
-            &raw.authenticator_attachment,
-            &[
-                ("", None),
-                ("platform", Some(Attachment::Platform)),
-                ("cross-platform", Some(Attachment::CrossPlatform)),
-            ],
-        )?,
-        cloned_credentials: one_of(
-            "webauthn.cloned_credentials",
-            &raw.cloned_credentials,
-            &[
-                ("block", ClonedCredentials::Block),
-                ("flag", ClonedCredentials::Flag),
-            ],
-        )?,
-        challenge_ttl: secs(
-            "webauthn.challenge_ttl_secs",
-            raw.challenge_ttl_secs,
-            1,
-            3600,
-        )?,
-        user_verification: one_of(
-            "webauthn.user_verification",
-            &raw.user_verification,
-            &[
-                ("required", UserVerification::Required),
-                ("preferred", UserVerification::Preferred),
-            ],
-        )?,
-        resident_key: one_of(
-            "webauthn.resident_key",
-            &raw.resident_key,
-            &[
-                ("required", ResidentKey::Required),
-                ("preferred", ResidentKey::Preferred),
-                ("discouraged", ResidentKey::Discouraged),
-            ],
-        )?,
-        attestation: one_of(
-            "webauthn.attestation",
-            &raw.attestation,
-            &[
-                ("none", Attestation::None),
-                ("indirect", Attestation::Indirect),
-                ("direct", Attestation::Direct),
-            ],
-        )?,
-    })
 }
 
 fn log(raw: &LogSection) -> Result<LogFormat, SettingsError> {
