@@ -26,6 +26,40 @@ async fn post(client: &reqwest::Client, app: &TestApp, path: &str, body: &Value)
     .await
 }
 
+/// A whole sign-in without cookies, the assertion made for `origin`.
+async fn cookieless_sign_in(app: &TestApp, device: &mut SoftAuthenticator, origin: &str) -> Reply {
+    let client = cookieless();
+    let options = post(&client, app, "/webauthn/login/begin", &json!({}))
+        .await
+        .assert_ok()
+        .clone();
+    let ceremony = options["ceremony"].as_str().expect("ceremony").to_string();
+    let assertion = device
+        .get(&options, origin, &Tamper::default())
+        .expect("get");
+    post(
+        &client,
+        app,
+        "/webauthn/login/finish",
+        &with_ceremony(assertion, &ceremony),
+    )
+    .await
+}
+
+/// SPKI (base64url) of a fresh P-256 key that no authenticator attested.
+fn unrelated_spki() -> Value {
+    use base64::Engine;
+    let key = openssl::ec::EcKey::generate(
+        &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).expect("group"),
+    )
+    .expect("key");
+    let der = openssl::pkey::PKey::from_ec_key(key)
+        .expect("pkey")
+        .public_key_to_der()
+        .expect("der");
+    json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(der))
+}
+
 fn with_ceremony(mut response: Value, ceremony: &str) -> Value {
     response["ceremony"] = json!(ceremony);
     response
@@ -222,23 +256,9 @@ async fn apps_on_allowed_origins_run_ceremonies_across_origins() {
     assert_eq!(finish.status(), 200);
 
     // A native app (no Origin header) signs in with its app origin in clientDataJSON.
-    let client = cookieless();
-    let options = post(&client, &app, "/webauthn/login/begin", &json!({}))
+    cookieless_sign_in(&app, &mut device, ANDROID)
         .await
-        .assert_ok()
-        .clone();
-    let ceremony = options["ceremony"].as_str().expect("ceremony").to_string();
-    let assertion = device
-        .get(&options, ANDROID, &Tamper::default())
-        .expect("get");
-    post(
-        &client,
-        &app,
-        "/webauthn/login/finish",
-        &with_ceremony(assertion, &ceremony),
-    )
-    .await
-    .assert_ok();
+        .assert_ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,23 +290,9 @@ async fn unlisted_origins_get_neither_cors_nor_ceremonies() {
     let mut device = SoftAuthenticator::synced();
     app.sign_up("alice", &mut device).await;
     for origin in [evil, "android:apk-key-hash:not-the-listed-one"] {
-        let client = cookieless();
-        let options = post(&client, &app, "/webauthn/login/begin", &json!({}))
+        cookieless_sign_in(&app, &mut device, origin)
             .await
-            .assert_ok()
-            .clone();
-        let ceremony = options["ceremony"].as_str().expect("ceremony").to_string();
-        let assertion = device
-            .get(&options, origin, &Tamper::default())
-            .expect("get");
-        post(
-            &client,
-            &app,
-            "/webauthn/login/finish",
-            &with_ceremony(assertion, &ceremony),
-        )
-        .await
-        .assert_error(401, "origin_mismatch");
+            .assert_error(401, "origin_mismatch");
     }
 }
 
@@ -320,18 +326,7 @@ async fn library_payloads_are_checked_like_any_other(backend: Backend) {
         }
         created["rawId"] = pad(&created["rawId"]);
         if wrong_key {
-            let other = openssl::ec::EcKey::generate(
-                &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)
-                    .expect("group"),
-            )
-            .expect("key");
-            let spki = openssl::pkey::PKey::from_ec_key(other)
-                .expect("pkey")
-                .public_key_to_der()
-                .expect("der");
-            use base64::Engine;
-            created["response"]["publicKey"] =
-                json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(spki));
+            created["response"]["publicKey"] = unrelated_spki();
         }
         let ceremony = options["ceremony"].as_str().expect("ceremony");
         let finish = post(
@@ -395,18 +390,7 @@ async fn version_1_payloads_are_checked_like_any_other(backend: Backend) {
             .expect("create");
         let mut public_key = created["response"]["publicKey"].clone();
         if case == "wrong key" {
-            let other = openssl::ec::EcKey::generate(
-                &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)
-                    .expect("group"),
-            )
-            .expect("key");
-            use base64::Engine;
-            public_key = json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
-                openssl::pkey::PKey::from_ec_key(other)
-                    .expect("pkey")
-                    .public_key_to_der()
-                    .expect("der")
-            ));
+            public_key = unrelated_spki();
         }
         let payload = json!({
             "username": if case == "wrong username" { "someone-else" } else { name },

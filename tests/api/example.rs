@@ -47,6 +47,27 @@ fn serve(files: &'static [(&'static str, &'static str, &'static str)]) -> u16 {
     port
 }
 
+/// The origin of the page server on `port`, and an IdP that allows it.
+async fn idp_allowing(port: u16) -> (String, crate::helpers::TestApp) {
+    let origin = format!("http://localhost:{port}");
+    let app = spawn_with(
+        TestConfig::new(Backend::Postgres).with("PASSKEY_IDP__WEBAUTHN__ALLOWED_ORIGINS", &origin),
+    )
+    .await;
+    (origin, app)
+}
+
+/// Chromium with a virtual authenticator, at `url`. Keep the browser alive while using the page.
+fn open_with_authenticator(url: &str) -> (Browser, crate::browser::Page) {
+    let mut browser = Browser::launch().expect("Chromium starts (the test command installs it)");
+    let mut page = browser.new_page().expect("a page");
+    page.enable_webauthn().expect("WebAuthn domain");
+    page.add_virtual_authenticator(AuthenticatorOptions::default())
+        .expect("virtual authenticator");
+    page.goto(url).expect("page");
+    (browser, page)
+}
+
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 
@@ -56,21 +77,11 @@ async fn the_example_app_signs_up_and_in_from_another_origin() {
         ("/", "examples/spa/index.html", HTML),
         ("/app.js", "examples/spa/app.js", JS),
     ]);
-    let example = format!("http://localhost:{example_port}");
-    let app = spawn_with(
-        TestConfig::new(Backend::Postgres).with("PASSKEY_IDP__WEBAUTHN__ALLOWED_ORIGINS", &example),
-    )
-    .await;
+    let (example, app) = idp_allowing(example_port).await;
     let idp = app.origin.clone();
     tokio::task::spawn_blocking(move || {
         let wait = Duration::from_secs(10);
-        let mut browser =
-            Browser::launch().expect("Chromium starts (the test command installs it)");
-        let mut page = browser.new_page().expect("a page");
-        page.enable_webauthn().expect("WebAuthn domain");
-        page.add_virtual_authenticator(AuthenticatorOptions::default())
-            .expect("virtual authenticator");
-        page.goto(&format!("{example}/")).expect("example page");
+        let (_browser, mut page) = open_with_authenticator(&format!("{example}/"));
         page.eval(&format!(
             "document.getElementById('idp').value = {}",
             serde_json::to_string(&idp).expect("json")
@@ -119,23 +130,11 @@ async fn passwordless_id(page: &'static str, library: &'static str, username: &'
         ("/", page, HTML),
         ("/webauthn.min.js", library, JS),
     ]));
-    let port = serve(files);
-    let page_origin = format!("http://localhost:{port}");
-    let app = spawn_with(
-        TestConfig::new(Backend::Postgres)
-            .with("PASSKEY_IDP__WEBAUTHN__ALLOWED_ORIGINS", &page_origin),
-    )
-    .await;
+    let (page_origin, app) = idp_allowing(serve(files)).await;
     let idp = app.origin.clone();
     tokio::task::spawn_blocking(move || {
         let wait = Duration::from_secs(10);
-        let mut browser =
-            Browser::launch().expect("Chromium starts (the test command installs it)");
-        let mut page = browser.new_page().expect("a page");
-        page.enable_webauthn().expect("WebAuthn domain");
-        page.add_virtual_authenticator(AuthenticatorOptions::default())
-            .expect("virtual authenticator");
-        page.goto(&format!("{page_origin}/")).expect("library page");
+        let (_browser, mut page) = open_with_authenticator(&format!("{page_origin}/"));
         page.wait_for("window.ready === true", wait)
             .expect("library loaded");
         let result = page
