@@ -4,11 +4,14 @@
 //! services together. Everything else is the domain and its storage.
 
 pub mod account;
+pub mod admin;
 pub mod ceremony;
 pub mod cli;
 pub mod db;
 pub mod ephemeral;
+pub mod events;
 pub mod fault;
+pub mod maintenance;
 pub mod metadata;
 pub mod metrics;
 pub mod oidc;

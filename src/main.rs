@@ -30,6 +30,11 @@ fn main() -> ExitCode {
                 .map_err(Into::into),
             Command::Keys(cmd) => passkey_idp::cli::run_keys(cmd, &settings),
             Command::Clients(cmd) => passkey_idp::cli::run_clients(cmd, &settings).await,
+            Command::Users(cmd) => passkey_idp::cli::run_users(cmd, &settings).await,
+            Command::Groups(cmd) => passkey_idp::cli::run_groups(cmd, &settings).await,
+            Command::Events { user, since, json } => {
+                passkey_idp::cli::run_events(user, since, json, &settings).await
+            }
             Command::Migrate => {
                 let pool =
                     startup::connect_database(&settings, passkey_idp::db::Use::Command).await?;

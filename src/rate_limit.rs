@@ -70,6 +70,17 @@ impl RateLimits {
         .await
     }
 
+    /// Counts a recovery-link attempt from `addr` (links name no user); false once the address
+    /// is over its recovery limit.
+    pub async fn allow_recovery_link(&self, addr: &str) -> Result<bool, StoreError> {
+        self.count(
+            Key::RecoveryByAddress(addr),
+            self.limits.recovery_per_address,
+            RECOVERY_WINDOW,
+        )
+        .await
+    }
+
     async fn count(&self, key: Key<'_>, limit: u64, window: Duration) -> Result<bool, StoreError> {
         if limit == 0 {
             return Ok(true);

@@ -1,11 +1,17 @@
 //! IdP sessions: an opaque 256-bit id held by the browser; the ephemeral store keeps only the
-//! SHA-256 of the id, with a TTL, so a leaked store dump cannot be replayed as cookies.
+//! SHA-256 of the id, with a TTL, so a leaked store dump cannot be replayed as cookies. The
+//! database keeps each session's public record, which lists and ends it.
 
 use std::time::Duration;
 
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use crate::ephemeral::{Ephemeral, Key, StoreError};
+use crate::db::models::SessionRow;
+use crate::db::Db;
+use crate::ephemeral::{Ephemeral, Key};
+use crate::events::{rfc3339, Caller};
+use crate::fault::Fault;
 use crate::random;
 
 /// A recovery session lasts long enough to create one passkey.
@@ -68,15 +74,36 @@ impl Session {
     }
 }
 
+/// A session as its owner sees it in the list (`GET /account/sessions`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionView {
+    /// The session's public name (its `sid`), never its secret id.
+    pub id: String,
+    pub created: String,
+    pub last_seen: String,
+    pub browser: String,
+    pub current: bool,
+}
+
+/// IdP sessions: the secret id maps to the [`Session`] in the ephemeral store; the public
+/// record (sid, user, times, browser family) is a database row, which is what the person and
+/// the operator list, and what ending a session removes. A session is live only while both
+/// exist and its user is active, so a session ended from the command line or another instance
+/// is over everywhere at once.
 #[derive(Clone)]
 pub struct Sessions {
     store: Ephemeral,
+    db: Db,
     lifetime: Duration,
 }
 
 impl Sessions {
-    pub fn new(store: Ephemeral, lifetime: Duration) -> Sessions {
-        Sessions { store, lifetime }
+    pub fn new(store: Ephemeral, db: Db, lifetime: Duration) -> Sessions {
+        Sessions {
+            store,
+            db,
+            lifetime,
+        }
     }
 
     pub fn lifetime(&self) -> Duration {
@@ -86,7 +113,12 @@ impl Sessions {
     /// Starts a session and returns its id. An `old` session presented with the request is
     /// ended first, so every sign-in gets a new id (no session fixation). A restricted
     /// (recovery) session lives [`RECOVERY_LIFETIME`].
-    pub async fn start(&self, session: &Session, old: Option<&str>) -> Result<String, StoreError> {
+    pub async fn start(
+        &self,
+        session: &Session,
+        old: Option<&str>,
+        caller: &Caller,
+    ) -> Result<String, Fault> {
         if let Some(old) = old {
             self.end(old).await?;
         }
@@ -100,17 +132,76 @@ impl Sessions {
             sid: random::token()[..22].to_string(),
             ..session.clone()
         };
+        let now = Utc::now().naive_utc();
+        let row = SessionRow {
+            sid: session.sid.clone(),
+            user_id: session.user_id.clone(),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + chrono::Duration::from_std(ttl).map_err(Fault::internal)?,
+            browser: caller.browser.clone(),
+            restricted: session.restricted,
+        };
+        // The record first: a session never exists without the row that can end it.
+        self.db.sessions().insert(row).await?;
         self.store
             .put_json(Key::Session(&id), &session, ttl)
             .await?;
         Ok(id)
     }
 
-    pub async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
-        self.store.get_json(Key::Session(id)).await
+    /// The live session behind `id`: in the store, with its record, and its user active.
+    pub async fn get(&self, id: &str) -> Result<Option<Session>, Fault> {
+        let Some(session) = self.store.get_json::<Session>(Key::Session(id)).await? else {
+            return Ok(None);
+        };
+        if !session.sid.is_empty()
+            && self
+                .db
+                .sessions()
+                .check(&session.sid, Utc::now().naive_utc())
+                .await?
+        {
+            return Ok(Some(session));
+        }
+        // Ended elsewhere (sign out everywhere, an operator): forget it here too.
+        self.store.delete(Key::Session(id)).await?;
+        Ok(None)
     }
 
-    pub async fn end(&self, id: &str) -> Result<(), StoreError> {
-        self.store.delete(Key::Session(id)).await
+    /// Ends the session behind `id`, here and in its record.
+    pub async fn end(&self, id: &str) -> Result<(), Fault> {
+        if let Some(session) = self.store.take_json::<Session>(Key::Session(id)).await? {
+            self.db.sessions().delete(&session.sid).await?;
+        }
+        Ok(())
+    }
+
+    /// The user's live sessions, `current` marking the one whose sid is given.
+    pub async fn list(&self, user_id: &str, current: &str) -> Result<Vec<SessionView>, Fault> {
+        let rows = self
+            .db
+            .sessions()
+            .for_user(user_id, Utc::now().naive_utc())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SessionView {
+                current: r.sid == current,
+                id: r.sid,
+                created: rfc3339(r.created_at),
+                last_seen: rfc3339(r.last_seen_at),
+                browser: r.browser,
+            })
+            .collect())
+    }
+
+    /// Ends every session of the user except `keep` (a sid); returns how many ended.
+    pub async fn end_others(&self, user_id: &str, keep: &str) -> Result<usize, Fault> {
+        Ok(self
+            .db
+            .sessions()
+            .delete_for_user(user_id, Some(keep))
+            .await?)
     }
 }

@@ -207,21 +207,18 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let enumeration_secret = secret("enumeration.secret")?;
     let signer = crate::signed::Signer::new(secret("request.secret")?);
     let instance_id = format!("instance-{}", &crate::random::token()[..10]);
-    if settings.keys_rotate_every.is_some() {
-        crate::signing::schedule::start(
-            settings.keys_dir.clone(),
-            settings.rotation_policy(),
-            settings.keys_reload_interval,
-            &store,
-            &instance_id,
-        );
-    }
     let authenticators = crate::metadata::AuthenticatorNames::new(settings.aaguid_file.clone())?;
     authenticators.watch(std::time::Duration::from_secs(10));
 
     let settings = Arc::new(settings);
     let metrics = Arc::new(Metrics::default());
-    let sessions = Sessions::new(store.clone(), settings.session_lifetime);
+    crate::maintenance::start(
+        settings.clone(),
+        store.clone(),
+        db.clone(),
+        instance_id.clone(),
+    );
+    let sessions = Sessions::new(store.clone(), db.clone(), settings.session_lifetime);
     let limits = RateLimits::new(store.clone(), settings.rate_limits());
     let tokens = TokenIssuer::new(keys.clone(), settings.issuer_config());
     let passkeys = Passkeys {

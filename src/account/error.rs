@@ -16,6 +16,10 @@ pub enum AccountError {
     RecoveryRefused,
     #[error("too many recovery attempts")]
     RecoveryRateLimited,
+    #[error("the recovery link is spent, expired or unknown")]
+    RecoveryLinkRefused,
+    #[error("the account is disabled")]
+    AccountDisabled,
     #[error(transparent)]
     Fault(#[from] Fault),
 }

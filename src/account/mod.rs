@@ -12,6 +12,7 @@ pub use error::AccountError;
 
 use crate::db::credentials::Deleted;
 use crate::db::Db;
+use crate::events::{Caller, EventKind, EventView};
 use crate::metadata::{Authenticator, AuthenticatorNames};
 use crate::rate_limit::RateLimits;
 use crate::session::Sessions;
@@ -37,11 +38,15 @@ pub struct CredentialView {
     pub aaguid: String,
     pub authenticator: Authenticator,
     pub clone_suspected: bool,
+    /// The user handle this passkey was created with (for the Signal API on the account page).
+    #[serde(skip)]
+    pub user_handle: Option<Vec<u8>>,
 }
 
 /// Everything the account page shows.
 pub struct Overview {
     pub username: String,
+    pub user_handle: Vec<u8>,
     pub display_name: String,
     pub credentials: Vec<CredentialView>,
     pub unused_recovery_codes: i64,
@@ -70,6 +75,7 @@ impl Accounts {
                 synced: r.backup_eligible,
                 aaguid: r.aaguid,
                 clone_suspected: r.clone_suspected,
+                user_handle: r.user_handle,
             })
             .collect())
     }
@@ -83,6 +89,7 @@ impl Accounts {
             .ok_or(AccountError::AccountGone)?;
         Ok(Overview {
             username: user.username,
+            user_handle: user.user_handle,
             display_name: user.display_name,
             credentials: self.credentials(user_id).await?,
             unused_recovery_codes: self.db.recovery_codes().count_unused(user_id).await?,
@@ -95,12 +102,14 @@ impl Accounts {
         user_id: &str,
         credential_id: &str,
         name: &str,
+        caller: &Caller,
     ) -> Result<String, AccountError> {
         let name = parse_credential_name(name)?;
+        let event = caller.event(EventKind::PasskeyRenamed, Some(user_id), Some(credential_id));
         if self
             .db
             .credentials()
-            .rename(user_id, credential_id, &name)
+            .rename(user_id, credential_id, &name, event)
             .await?
         {
             Ok(name)
@@ -109,11 +118,17 @@ impl Accounts {
         }
     }
 
-    pub async fn delete(&self, user_id: &str, credential_id: &str) -> Result<(), AccountError> {
+    pub async fn delete(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        caller: &Caller,
+    ) -> Result<(), AccountError> {
+        let event = caller.event(EventKind::PasskeyRemoved, Some(user_id), Some(credential_id));
         match self
             .db
             .credentials()
-            .delete_unless_last(user_id, credential_id)
+            .delete_unless_last(user_id, credential_id, event)
             .await?
         {
             Deleted::Yes => {
@@ -123,5 +138,27 @@ impl Accounts {
             Deleted::NotFound => Err(AccountError::PasskeyNotFound),
             Deleted::LastCredential => Err(AccountError::LastPasskey),
         }
+    }
+
+    /// The user's newest 50 events.
+    pub async fn events(&self, user_id: &str) -> Result<Vec<EventView>, AccountError> {
+        let filter = crate::db::events::Filter {
+            user_id: Some(user_id.to_string()),
+            since: None,
+            limit: 50,
+        };
+        let rows = self.db.events().recent(filter).await?;
+        Ok(rows.into_iter().map(EventView::from).collect())
+    }
+
+    /// The person deletes their account: everything goes in one transaction (the event that
+    /// records it keeps only the user id), and with the session records every session ends.
+    pub async fn delete_account(&self, user_id: &str, caller: &Caller) -> Result<(), AccountError> {
+        let event = caller.event(EventKind::UserDeleted, Some(user_id), None);
+        if !self.db.admin().delete_user(user_id, event).await? {
+            return Err(AccountError::AccountGone);
+        }
+        tracing::info!(target: "security", event = "user_deleted", user_id = %user_id, by = "self", "account deleted by its owner");
+        Ok(())
     }
 }

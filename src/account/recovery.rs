@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::{AccountError, Accounts};
 use crate::ceremony::Username;
 use crate::db::models::NewRecoveryCode;
+use crate::events::{Caller, EventKind};
 use crate::fault::Fault;
 use crate::session::Session;
 
@@ -18,10 +19,13 @@ pub const RECOVERY_CODES: usize = 10;
 const CODE_ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
 const CODE_LEN: usize = 12;
 
+/// `POST /recover`: a username with one of their codes, or the token of a recovery link an
+/// operator issued.
 #[derive(Debug, Deserialize)]
-pub struct RecoverRequest {
-    pub username: String,
-    pub code: String,
+#[serde(untagged)]
+pub enum RecoverRequest {
+    Link { token: String },
+    Code { username: String, code: String },
 }
 
 fn new_code() -> String {
@@ -107,9 +111,85 @@ impl Accounts {
         req: RecoverRequest,
         client_addr: &str,
         old_session: Option<&str>,
+        caller: &Caller,
     ) -> Result<String, AccountError> {
-        let username = Username::parse(&req.username).map_err(|_| AccountError::RecoveryRefused)?;
-        let code = normalise_code(&req.code);
+        let user_id = match req {
+            RecoverRequest::Code { username, code } => {
+                self.recover_with_code(&username, &code, client_addr, caller)
+                    .await?
+            }
+            RecoverRequest::Link { token } => {
+                self.recover_with_link(&token, client_addr, caller).await?
+            }
+        };
+        let recovery = Session {
+            user_id,
+            auth_time: Utc::now().timestamp(),
+            amr: vec!["otp".to_string()],
+            restricted: true,
+            sid: String::new(),
+        };
+        Ok(self.sessions.start(&recovery, old_session, caller).await?)
+    }
+
+    /// Spends a recovery link (of two concurrent uses one wins); returns its user. A GET of the
+    /// page never gets here: only the page's POST spends it.
+    async fn recover_with_link(
+        &self,
+        token: &str,
+        client_addr: &str,
+        caller: &Caller,
+    ) -> Result<String, AccountError> {
+        if !self.limits.allow_recovery_link(client_addr).await? {
+            return Err(AccountError::RecoveryRateLimited);
+        }
+        if token.is_empty() || token.len() > 128 {
+            return Err(AccountError::RecoveryLinkRefused);
+        }
+        let hash = crate::random::sha256_hex(token.as_bytes());
+        let caller = caller.clone();
+        let spent = self
+            .db
+            .run(move |c| {
+                crate::db::transaction(c, |c| {
+                    let Some(user) = crate::db::invites::link_user(c, &hash, Utc::now().naive_utc())?
+                    else {
+                        return Ok(LinkUse::Refused);
+                    };
+                    if !user.is_active() {
+                        return Ok(LinkUse::Disabled);
+                    }
+                    let event = caller.event(EventKind::RecoveryLinkUsed, Some(&user.id), None);
+                    match crate::db::invites::spend_link(c, &hash, event.occurred_at)? {
+                        Some(_) => {
+                            crate::db::events::record(c, &event)?;
+                            Ok(LinkUse::Spent(user.id))
+                        }
+                        None => Ok(LinkUse::Refused),
+                    }
+                })
+            })
+            .await?;
+        match spent {
+            LinkUse::Spent(user_id) => {
+                tracing::info!(target: "security", event = "recovery_link_used", user_id = %user_id, "recovery link used");
+                Ok(user_id)
+            }
+            LinkUse::Refused => Err(AccountError::RecoveryLinkRefused),
+            LinkUse::Disabled => Err(AccountError::AccountDisabled),
+        }
+    }
+
+    /// Checks a username and one of their codes and spends the code; returns the user.
+    async fn recover_with_code(
+        &self,
+        username: &str,
+        code: &str,
+        client_addr: &str,
+        caller: &Caller,
+    ) -> Result<String, AccountError> {
+        let username = Username::parse(username).map_err(|_| AccountError::RecoveryRefused)?;
+        let code = normalise_code(code);
         if !self
             .limits
             .allow_recovery(client_addr, username.as_str())
@@ -120,16 +200,9 @@ impl Accounts {
         if code.len() != CODE_LEN {
             return Err(AccountError::RecoveryRefused);
         }
-        let user_id = self.spend_code(username.as_str(), code).await?;
+        let user_id = self.spend_code(username.as_str(), code, caller).await?;
         tracing::info!(target: "security", event = "recovery_success", user_id = %user_id, "recovery code used");
-        let recovery = Session {
-            user_id,
-            auth_time: Utc::now().timestamp(),
-            amr: vec!["otp".to_string()],
-            restricted: true,
-            sid: String::new(),
-        };
-        Ok(self.sessions.start(&recovery, old_session).await?)
+        Ok(user_id)
     }
 
     /// Finds the unused code of `username` that matches `code` and spends it (of two
@@ -137,18 +210,23 @@ impl Accounts {
     /// whether the username exists or not and however many codes it has: the code is found
     /// by its keyed hash first. (Codes issued before lookups existed are still tried one by
     /// one until the person makes a new set.)
-    async fn spend_code(&self, username: &str, code: String) -> Result<String, AccountError> {
+    async fn spend_code(
+        &self,
+        username: &str,
+        code: String,
+        caller: &Caller,
+    ) -> Result<String, AccountError> {
         let found = self
             .db
             .recovery_codes()
             .for_recovery(username, &lookup(&self.recovery_key, &code))
             .await?;
-        let (user_id, candidates) = match found {
+        let (user_id, active, candidates) = match found {
             Some(c) => {
                 let candidates: Vec<_> = c.matched.into_iter().chain(c.legacy).collect();
-                (c.user_id, candidates)
+                (c.user_id, c.active, candidates)
             }
-            None => (String::new(), Vec::new()),
+            None => (String::new(), true, Vec::new()),
         };
         let matched = blocking(move || {
             if candidates.is_empty() {
@@ -168,12 +246,22 @@ impl Accounts {
             tracing::info!(target: "security", event = "recovery_failure", "recovery code refused");
             return Err(AccountError::RecoveryRefused);
         };
-        let now = Utc::now().naive_utc();
-        if !self.db.recovery_codes().mark_used(&code_id, now).await? {
+        if !active {
+            return Err(AccountError::AccountDisabled);
+        }
+        let event = caller.event(EventKind::RecoveryUsed, Some(&user_id), None);
+        if !self.db.recovery_codes().spend(&code_id, event).await? {
             return Err(AccountError::RecoveryRefused);
         }
         Ok(user_id)
     }
+}
+
+/// How spending a recovery link ended.
+enum LinkUse {
+    Spent(String),
+    Refused,
+    Disabled,
 }
 
 /// The keyed hash a code is found by (hex HMAC-SHA256 of the normalised code).

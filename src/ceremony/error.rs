@@ -45,6 +45,10 @@ pub enum CeremonyError {
     CredentialExists,
     #[error("the account no longer exists")]
     AccountGone,
+    #[error("the account is disabled")]
+    AccountDisabled,
+    #[error("sign-up is closed, or the invite is not valid")]
+    RegistrationClosed,
     #[error("too many ceremonies from this address")]
     RateLimited,
     #[error("the response answers another challenge")]

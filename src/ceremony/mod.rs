@@ -23,10 +23,11 @@ pub use error::{CeremonyError, Phase};
 pub use registration::{NewPasskey, Registered, RegistrationRequest};
 pub use response::ceremony_field;
 pub use sign_in::SignInRequest;
-pub use username::{InputError, Username};
+pub use username::{parse_email, InputError, Username};
 
 use crate::db::Db;
 use crate::ephemeral::{CeremonyKind, Ephemeral, Key};
+use crate::events::Caller;
 use crate::fault::Fault;
 use crate::metadata::AuthenticatorNames;
 use crate::metrics::Metrics;
@@ -122,6 +123,7 @@ impl Passkeys {
         user_id: &str,
         amr: Vec<String>,
         old_session: Option<&str>,
+        caller: &Caller,
     ) -> Result<SignedIn, Fault> {
         let now = chrono::Utc::now().timestamp();
         let (access_token, _) = self
@@ -143,7 +145,7 @@ impl Passkeys {
             restricted: false,
             sid: String::new(),
         };
-        let session_id = self.sessions.start(&session, old_session).await?;
+        let session_id = self.sessions.start(&session, old_session, caller).await?;
         Ok(SignedIn {
             user_id: user_id.to_string(),
             session_id,

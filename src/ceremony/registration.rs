@@ -15,17 +15,20 @@ use webauthn_rs_core::proto::{
 use super::response::{self, AttestedDetails, LibraryUser};
 use super::username::{parse_display_name, parse_email};
 use super::{policy, CeremonyError, CeremonyStarted, Passkeys, Phase, SignedIn, Username};
-use crate::db::accounts::Created;
-use crate::db::models::{NewCredential, NewUser};
+use crate::db::accounts::{Created, Signup};
+use crate::db::models::{InviteRow, NewCredential, NewUser};
 use crate::ephemeral::CeremonyKind;
+use crate::events::{Caller, EventKind};
 use crate::fault::Fault;
-use crate::settings::ResidentKey;
+use crate::settings::{RegistrationMode, ResidentKey};
 
 #[derive(Debug, Deserialize)]
 pub struct RegistrationRequest {
     pub username: String,
     pub email: Option<String>,
     pub display_name: Option<String>,
+    /// The token of an invite URL (`/register?invite=…`).
+    pub invite: Option<String>,
 }
 
 /// What the store keeps between begin and finish of a sign-up. Never sent to the browser.
@@ -37,6 +40,9 @@ struct PendingRegistration {
     username: String,
     email: Option<String>,
     display_name: String,
+    /// SHA-256 of the invite this sign-up spends when it finishes.
+    #[serde(default)]
+    invite_sha256: Option<String>,
 }
 
 /// What the store keeps between begin and finish of adding a passkey.
@@ -70,8 +76,13 @@ impl Passkeys {
     ) -> Result<CeremonyStarted, CeremonyError> {
         self.check_rate_limit(client_addr).await?;
         let username = Username::parse(&req.username)?;
-        let email = parse_email(req.email.as_deref())?;
+        let mut email = parse_email(req.email.as_deref())?;
         let display_name = parse_display_name(req.display_name.as_deref(), &username)?;
+        let invite = self.admit(req.invite.as_deref(), &username).await?;
+        if let Some(invite) = &invite {
+            // The invite's email is the default; the person may give another.
+            email = email.or(invite.email.clone());
+        }
         if self.db.users().username_exists(username.as_str()).await? {
             return Err(CeremonyError::UsernameTaken);
         }
@@ -85,6 +96,7 @@ impl Passkeys {
             username: username.as_str().to_string(),
             email,
             display_name,
+            invite_sha256: invite.map(|i| i.token_sha256),
         };
         let ceremony_id = self.keep(CeremonyKind::Registration, &pending).await?;
         Ok(CeremonyStarted {
@@ -100,6 +112,7 @@ impl Passkeys {
         ceremony_id: Option<&str>,
         body: &[u8],
         old_session: Option<&str>,
+        caller: &Caller,
     ) -> Result<Registered, CeremonyError> {
         // Take the state first: a failed finish consumes the ceremony as well.
         let pending = self.take(CeremonyKind::Registration, ceremony_id).await?;
@@ -136,10 +149,25 @@ impl Passkeys {
             user_handle: pending.user_handle,
             created_at: now,
         };
-        match self.db.accounts().create_with_credential(user, row).await? {
+        let mut events = vec![caller.event(
+            EventKind::PasskeyAdded,
+            Some(&pending.user_id),
+            Some(&passkey.id),
+        )];
+        if pending.invite_sha256.is_some() {
+            events.push(caller.event(EventKind::InviteUsed, Some(&pending.user_id), None));
+        }
+        let signup = Signup {
+            user,
+            credential: row,
+            invite_sha256: pending.invite_sha256,
+            events,
+        };
+        match self.db.accounts().create_with_credential(signup).await? {
             Created::Yes => {}
             Created::UsernameTaken => return Err(CeremonyError::UsernameTaken),
             Created::CredentialExists => return Err(CeremonyError::CredentialExists),
+            Created::InviteGone => return Err(CeremonyError::RegistrationClosed),
         }
         self.count("register");
         tracing::info!(
@@ -153,13 +181,56 @@ impl Passkeys {
         );
         let amr = policy::amr(credential.backup_eligible, credential.user_verified);
         let signed_in = self
-            .start_session(&pending.user_id, amr, old_session)
+            .start_session(&pending.user_id, amr, old_session, caller)
             .await?;
         Ok(Registered {
             username: pending.username,
             passkey,
             signed_in,
         })
+    }
+
+    /// Whether `registration.mode` lets this sign-up begin: the invite it names (if any) must
+    /// be usable, and a username it pins must be this one. Returns the invite.
+    async fn admit(
+        &self,
+        invite: Option<&str>,
+        username: &Username,
+    ) -> Result<Option<InviteRow>, CeremonyError> {
+        let invite = invite.map(str::trim).filter(|t| !t.is_empty());
+        match (self.settings.registration_mode, invite) {
+            (RegistrationMode::Closed, _) | (RegistrationMode::Invite, None) => {
+                Err(CeremonyError::RegistrationClosed)
+            }
+            (RegistrationMode::Open, None) => Ok(None),
+            (_, Some(token)) => {
+                let hash = crate::random::sha256_hex(token.as_bytes());
+                let row = self
+                    .db
+                    .invites()
+                    .usable(&hash, Utc::now().naive_utc())
+                    .await?
+                    .ok_or(CeremonyError::RegistrationClosed)?;
+                if row
+                    .username
+                    .as_deref()
+                    .is_some_and(|pinned| pinned != username.as_str())
+                {
+                    return Err(CeremonyError::RegistrationClosed);
+                }
+                Ok(Some(row))
+            }
+        }
+    }
+
+    /// The invite behind `token` while it can still be used, for the sign-up page to prefill.
+    pub async fn usable_invite(&self, token: &str) -> Result<Option<InviteRow>, Fault> {
+        let hash = crate::random::sha256_hex(token.as_bytes());
+        Ok(self
+            .db
+            .invites()
+            .usable(&hash, Utc::now().naive_utc())
+            .await?)
     }
 
     /// Adding a passkey to an existing account (from the account page, or a recovery session).
@@ -196,6 +267,7 @@ impl Passkeys {
         ceremony_id: Option<&str>,
         body: &[u8],
         recovery_session: Option<&str>,
+        caller: &Caller,
     ) -> Result<NewPasskey, CeremonyError> {
         let pending = self.take(CeremonyKind::AddPasskey, ceremony_id).await?;
         let (reg, library_user): (RegisterPublicKeyCredential, _) =
@@ -213,7 +285,8 @@ impl Passkeys {
             synced: credential.backup_eligible,
             authenticator: self.authenticators.lookup(&row.aaguid),
         };
-        if !self.db.credentials().add(row).await? {
+        let event = caller.event(EventKind::PasskeyAdded, Some(user_id), Some(&passkey.id));
+        if !self.db.credentials().add(row, event).await? {
             return Err(CeremonyError::CredentialExists);
         }
         tracing::info!(

@@ -2,7 +2,6 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use webauthn_rs_core::error::WebauthnError;
@@ -11,8 +10,10 @@ use webauthn_rs_core::proto::{AuthenticationState, PublicKeyCredential};
 use super::{
     policy, response, CeremonyError, CeremonyStarted, Passkeys, Phase, SignedIn, Username,
 };
+use crate::db::credentials::Use;
 use crate::db::models::{StoredCredential, User};
 use crate::ephemeral::CeremonyKind;
+use crate::events::{Caller, EventKind};
 use crate::fault::Fault;
 use crate::settings::ClonedCredentials;
 
@@ -43,6 +44,15 @@ impl PendingSignIn {
                 && user_handle.is_none_or(|h| h == handle)
         }
     }
+}
+
+/// What a finishing assertion got as far as, for the event that records its refusal.
+#[derive(Debug, Default)]
+struct Attempt {
+    /// A ceremony was taken (so the attempt was rate limited at its begin).
+    taken: bool,
+    user_id: Option<String>,
+    credential_id: Option<String>,
 }
 
 impl Passkeys {
@@ -101,12 +111,41 @@ impl Passkeys {
         ceremony_id: Option<&str>,
         body: &[u8],
         old_session: Option<&str>,
+        caller: &Caller,
     ) -> Result<SignedIn, CeremonyError> {
-        let (user, amr) = self
-            .finish_assertion(CeremonyKind::SignIn, ceremony_id, body)
-            .await?;
+        let mut attempt = Attempt::default();
+        let (user, amr) = match self
+            .finish_assertion(CeremonyKind::SignIn, ceremony_id, body, caller, &mut attempt)
+            .await
+        {
+            Ok(done) => done,
+            Err(e) => {
+                self.record_refusal(&e, &attempt, caller).await;
+                return Err(e);
+            }
+        };
         self.count("login");
-        Ok(self.start_session(&user.id, amr, old_session).await?)
+        Ok(self
+            .start_session(&user.id, amr, old_session, caller)
+            .await?)
+    }
+
+    /// Stores a `signin_failure` event for a refused assertion whose ceremony was real (so the
+    /// number of events is bounded by the rate limit of `begin`). Counter regressions have
+    /// their own event; faults are not the person's doing. A failure to store is logged only.
+    async fn record_refusal(&self, e: &CeremonyError, attempt: &Attempt, caller: &Caller) {
+        if !attempt.taken || matches!(e, CeremonyError::Fault(_) | CeremonyError::CounterRegression)
+        {
+            return;
+        }
+        let event = caller.event(
+            EventKind::SigninFailure,
+            attempt.user_id.as_deref(),
+            attempt.credential_id.as_deref(),
+        );
+        if let Err(e) = self.db.events().record(event).await {
+            tracing::warn!(error = %e, "a refused sign-in could not be stored as an event");
+        }
     }
 
     /// Request options for `creds` (none: any discoverable credential) under the shared policy,
@@ -169,14 +208,23 @@ impl Passkeys {
         ceremony_id: Option<&str>,
         body: &[u8],
         session_id: &str,
+        caller: &Caller,
     ) -> Result<SignedIn, CeremonyError> {
         let (user, amr) = self
-            .finish_assertion(CeremonyKind::Reauthentication, ceremony_id, body)
+            .finish_assertion(
+                CeremonyKind::Reauthentication,
+                ceremony_id,
+                body,
+                caller,
+                &mut Attempt::default(),
+            )
             .await?;
         if user.id != user_id {
             return Err(CeremonyError::UnknownCredential);
         }
-        Ok(self.start_session(&user.id, amr, Some(session_id)).await?)
+        Ok(self
+            .start_session(&user.id, amr, Some(session_id), caller)
+            .await?)
     }
 
     /// The common end of an assertion ceremony: take its state, check the response, verify it
@@ -186,8 +234,11 @@ impl Passkeys {
         kind: CeremonyKind,
         ceremony_id: Option<&str>,
         body: &[u8],
+        caller: &Caller,
+        attempt: &mut Attempt,
     ) -> Result<(User, Vec<String>), CeremonyError> {
         let pending = self.take(kind, ceremony_id).await?;
+        attempt.taken = pending.is_some();
         let rsp: PublicKeyCredential = response::parse(body)?;
         let mut pending: PendingSignIn = pending.ok_or(CeremonyError::ChallengeExpired)?;
         response::check_embedding(&rsp.response.client_data_json, &self.settings)?;
@@ -200,12 +251,14 @@ impl Passkeys {
             .credential_with_owner(&credential_id)
             .await?
             .ok_or(CeremonyError::UnknownCredential)?;
+        attempt.user_id = Some(user.id.clone());
+        attempt.credential_id = Some(row.credential_id.clone());
         let handle = row.user_handle.as_deref().unwrap_or(&user.user_handle);
         if !pending.allows(&user, handle, rsp.response.user_handle.as_deref()) {
             return Err(CeremonyError::UnknownCredential);
         }
         let amr = self
-            .verify_assertion(&rsp, &mut pending, &row, &user)
+            .verify_assertion(&rsp, &mut pending, &row, &user, caller)
             .await?;
         tracing::info!(
             target: "security",
@@ -226,6 +279,7 @@ impl Passkeys {
         pending: &mut PendingSignIn,
         row: &StoredCredential,
         user: &User,
+        caller: &Caller,
     ) -> Result<Vec<String>, CeremonyError> {
         pending
             .state
@@ -235,7 +289,7 @@ impl Passkeys {
             Err(WebauthnError::CredentialPossibleCompromise) => {
                 // Raised only after the signature verified: a genuine signature with a count
                 // that went backwards, the signal of a cloned authenticator.
-                return Err(self.flag_clone(&row.credential_id, &user.id).await);
+                return Err(self.flag_clone(&row.credential_id, &user.id, caller).await);
             }
             Err(e) => return Err(CeremonyError::from_webauthn(&e, Phase::SignIn)),
         };
@@ -245,20 +299,30 @@ impl Passkeys {
             tracing::warn!(target: "security", event = "cloned_credential_refused", user_id = %user.id, credential_id = %row.credential_id, "a passkey flagged as possibly cloned tried to sign in");
             return Err(CeremonyError::CounterRegression);
         }
+        // A genuine assertion of a disabled account: refused, and said so (403), since the
+        // person proved who they are.
+        if !user.is_active() {
+            tracing::info!(target: "security", event = "disabled_account_refused", user_id = %user.id, "a disabled account tried to sign in");
+            return Err(CeremonyError::AccountDisabled);
+        }
+        let use_ = Use {
+            counter: result.counter(),
+            backup_eligible: result.backup_eligible(),
+            backup_state: result.backup_state(),
+        };
+        let event = caller.event(
+            EventKind::SigninSuccess,
+            Some(&user.id),
+            Some(&row.credential_id),
+        );
         let recorded = self
             .db
             .credentials()
-            .record_use(
-                &row.credential_id,
-                result.counter(),
-                result.backup_eligible(),
-                result.backup_state(),
-                Utc::now().naive_utc(),
-            )
+            .record_sign_in(&row.credential_id, use_, event)
             .await?;
         if !recorded {
             // Another sign-in presented the same (or a higher) count between our read and write.
-            return Err(self.flag_clone(&row.credential_id, &user.id).await);
+            return Err(self.flag_clone(&row.credential_id, &user.id, caller).await);
         }
         Ok(policy::amr(
             result.backup_eligible(),
@@ -267,8 +331,13 @@ impl Passkeys {
     }
 
     /// Flags a credential whose counter went backwards; the refusal to answer.
-    async fn flag_clone(&self, credential_id: &str, user_id: &str) -> CeremonyError {
-        if let Err(e) = self.db.credentials().flag_clone(credential_id).await {
+    async fn flag_clone(&self, credential_id: &str, user_id: &str, caller: &Caller) -> CeremonyError {
+        let event = caller.event(
+            EventKind::CounterRegression,
+            Some(user_id),
+            Some(credential_id),
+        );
+        if let Err(e) = self.db.credentials().flag_clone(credential_id, event).await {
             return e.into();
         }
         tracing::warn!(

@@ -25,6 +25,7 @@ pub async fn run_clients(cmd: ClientsCommand, settings: &Settings) -> anyhow::Re
             scopes,
             id_token_alg,
             audiences,
+            allowed_groups,
         } => {
             let new = NewClient {
                 client_id: &client_id,
@@ -35,6 +36,7 @@ pub async fn run_clients(cmd: ClientsCommand, settings: &Settings) -> anyhow::Re
                 scopes: scopes.as_deref(),
                 id_token_alg: id_token_alg.as_deref(),
                 audiences,
+                allowed_groups,
             };
             add(&registry, new, settings).await
         }

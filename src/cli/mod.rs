@@ -4,11 +4,16 @@
 
 mod clients;
 mod keys;
+mod users;
+
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 pub use self::clients::run_clients;
 pub use self::keys::run_keys;
+pub use self::users::{run_events, run_groups, run_users};
+use self::users::parse_ttl;
 use crate::signing::KeyAlg;
 
 #[derive(Debug, Parser)]
@@ -34,6 +39,95 @@ pub enum Command {
     /// Manage the relying services (OIDC clients).
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// Administer people: list, disable, delete, recovery links, invites, groups.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Manage groups (the `groups` claim and clients' allowed groups).
+    #[command(subcommand)]
+    Groups(GroupsCommand),
+    /// Stored security and audit events, newest first.
+    Events {
+        /// Only this user's events (a username, or the id of a deleted user).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only events this recent, e.g. 1h, 7d.
+        #[arg(long, value_parser = parse_ttl)]
+        since: Option<Duration>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Every user: id, username, email, status, groups, passkeys, created, last sign-in.
+    List {
+        #[arg(long)]
+        json: bool,
+        /// Only members of this group.
+        #[arg(long)]
+        group: Option<String>,
+    },
+    /// One user (a username or an id): passkeys, groups and sessions.
+    Show {
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A disabled user cannot sign in; their sessions and refresh tokens end at once.
+    Disable { user: String },
+    /// Let a disabled user sign in again.
+    Enable { user: String },
+    /// Erase the user with passkeys, sessions, refresh tokens and recovery codes.
+    Delete { user: String },
+    /// Remove one of the user's passkeys (its base64url id).
+    PasskeyRemove {
+        user: String,
+        #[arg(allow_hyphen_values = true)]
+        credential_id: String,
+    },
+    /// Clear the "possibly cloned" flag of one of the user's passkeys.
+    PasskeyUnflag {
+        user: String,
+        #[arg(allow_hyphen_values = true)]
+        credential_id: String,
+    },
+    /// Print a one-time URL with which the person adds a new passkey (device lost).
+    RecoveryLink {
+        user: String,
+        #[arg(long, default_value = "24h", value_parser = parse_ttl)]
+        ttl: Duration,
+    },
+    /// Print a one-time sign-up URL (`/register?invite=…`).
+    Invite {
+        /// The username the invite is for (the person cannot choose another).
+        #[arg(long)]
+        username: Option<String>,
+        /// The email the sign-up form is prefilled with.
+        #[arg(long)]
+        email: Option<String>,
+        /// Groups the new account joins (existing groups, comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        groups: Vec<String>,
+        #[arg(long, default_value = "7d", value_parser = parse_ttl)]
+        ttl: Duration,
+    },
+    /// Put the user in an existing group.
+    AddToGroup { user: String, group: String },
+    RemoveFromGroup { user: String, group: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupsCommand {
+    /// Every group and its number of members.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a group.
+    Add { name: String },
+    /// Remove a group and its memberships.
+    Remove { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,7 +147,7 @@ pub enum ClientsCommand {
         /// Where RP-initiated logout may return to (repeat for several).
         #[arg(long = "post-logout-redirect-uri", num_args = 1..)]
         post_logout_redirect_uris: Vec<String>,
-        /// Allowed scopes (default: "openid profile email offline_access").
+        /// Allowed scopes (default: "openid profile email offline_access groups").
         #[arg(long)]
         scopes: Option<String>,
         /// ID token signing algorithm: RS256 (default), ES256 or EdDSA.
@@ -62,6 +156,9 @@ pub enum ClientsCommand {
         /// `aud` of the client's access tokens (repeat for several); default: its client id.
         #[arg(long = "audience", num_args = 1..)]
         audiences: Vec<String>,
+        /// Only members of these groups may sign in at it (comma-separated).
+        #[arg(long = "allowed-groups", value_delimiter = ',')]
+        allowed_groups: Vec<String>,
     },
     /// The registered clients (and those declared in oidc.clients_file).
     List {

@@ -1,26 +1,40 @@
 //! Queries that span a user and their credentials: creating an account with its first
 //! passkey, and the lookups of the two ceremonies.
 
-use super::models::{NewCredential, NewUser, StoredCredential, User};
-use super::{credentials, users, AnyConnection, Db, DbError};
+use super::models::{NewCredential, NewEvent, NewUser, StoredCredential, User};
+use super::{credentials, events, groups, invites, users, AnyConnection, Db, DbError};
 
 /// A credential and the user it belongs to.
 pub type Owned = (StoredCredential, User);
 
-/// How creating an account ended: one transaction checks and writes both rows.
+/// A new account: the user, their first passkey, the invite it spends (by the SHA-256 of its
+/// token) and the events that record it.
+pub struct Signup {
+    pub user: NewUser,
+    pub credential: NewCredential,
+    pub invite_sha256: Option<String>,
+    pub events: Vec<NewEvent>,
+}
+
+/// How creating an account ended: one transaction checks and writes everything.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Created {
     Yes,
     UsernameTaken,
     CredentialExists,
+    /// The invite was spent (by a concurrent sign-up), expired or removed meanwhile.
+    InviteGone,
 }
 
-/// Writes a new user with their first credential, or neither.
-pub fn create_with_credential(
-    conn: &mut AnyConnection,
-    user: &NewUser,
-    credential: &NewCredential,
-) -> Result<Created, DbError> {
+/// Writes a new user with their first credential, spends their invite and puts them in its
+/// groups (those that still exist), or does none of it.
+pub fn create_with_credential(conn: &mut AnyConnection, signup: &Signup) -> Result<Created, DbError> {
+    let Signup {
+        user,
+        credential,
+        invite_sha256,
+        events: records,
+    } = signup;
     super::transaction(conn, |conn| {
         if users::username_exists(conn, &user.username)? {
             return Ok(Created::UsernameTaken);
@@ -28,8 +42,26 @@ pub fn create_with_credential(
         if credentials::find(conn, &credential.credential_id)?.is_some() {
             return Ok(Created::CredentialExists);
         }
+        let invite = match invite_sha256 {
+            Some(hash) => match invites::spend(conn, hash, user.created_at)? {
+                Some(invite) => Some(invite),
+                None => return Ok(Created::InviteGone),
+            },
+            None => None,
+        };
         users::insert(conn, user)?;
         credentials::insert(conn, credential)?;
+        if let Some(invite) = invite {
+            let names: Vec<String> = serde_json::from_str(&invite.group_names).unwrap_or_default();
+            for name in names {
+                if groups::exists(conn, &name)? {
+                    groups::add_member(conn, &name, &user.id, user.created_at)?;
+                }
+            }
+        }
+        for event in records {
+            events::record(conn, event)?;
+        }
         Ok(Created::Yes)
     })
 }
@@ -40,14 +72,10 @@ pub struct Accounts<'a>(pub(super) &'a Db);
 impl Accounts<'_> {
     /// Creates the account; of two racing sign-ups for one name, the loser hits the unique
     /// index and is told the name is taken.
-    pub async fn create_with_credential(
-        &self,
-        user: NewUser,
-        credential: NewCredential,
-    ) -> Result<Created, DbError> {
+    pub async fn create_with_credential(&self, signup: Signup) -> Result<Created, DbError> {
         match self
             .0
-            .run(move |c| create_with_credential(c, &user, &credential))
+            .run(move |c| create_with_credential(c, &signup))
             .await
         {
             Err(e) if e.is_unique_violation() => Ok(Created::UsernameTaken),

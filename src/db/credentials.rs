@@ -1,9 +1,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::models::{NewCredential, StoredCredential};
+use super::models::{NewCredential, NewEvent, StoredCredential};
 use super::schema::webauthn_credentials as creds;
-use super::{AnyConnection, Db, DbError};
+use super::{events, AnyConnection, Db, DbError};
 
 pub fn find(
     conn: &mut AnyConnection,
@@ -63,13 +63,59 @@ pub fn record_use(
     Ok(updated == 1)
 }
 
-/// Marks a credential as possibly cloned, for the operator and the account page.
-pub fn flag_clone(conn: &mut AnyConnection, credential_id: &str) -> Result<(), DbError> {
-    diesel::update(creds::table)
-        .filter(creds::credential_id.eq(credential_id))
-        .set(creds::clone_suspected.eq(true))
-        .execute(conn)?;
-    Ok(())
+/// A sign-in: the credential's use (see [`record_use`]), the user's last sign-in and the
+/// event, in one transaction. False (and nothing written) on a counter regression.
+pub fn record_sign_in(
+    conn: &mut AnyConnection,
+    credential_id: &str,
+    use_: &Use,
+    event: &NewEvent,
+) -> Result<bool, DbError> {
+    use super::schema::users;
+    let now = event.occurred_at;
+    super::transaction(conn, |conn| {
+        if !record_use(
+            conn,
+            credential_id,
+            use_.counter,
+            use_.backup_eligible,
+            use_.backup_state,
+            now,
+        )? {
+            return Ok(false);
+        }
+        if let Some(user_id) = &event.user_id {
+            diesel::update(users::table.filter(users::id.eq(user_id)))
+                .set(users::last_sign_in_at.eq(Some(now)))
+                .execute(conn)?;
+        }
+        events::record(conn, event)?;
+        Ok(true)
+    })
+}
+
+/// What an assertion says about its credential.
+#[derive(Debug, Clone, Copy)]
+pub struct Use {
+    pub counter: u32,
+    pub backup_eligible: bool,
+    pub backup_state: bool,
+}
+
+/// Marks a credential as possibly cloned, for the operator and the account page, with the
+/// event that says so.
+pub fn flag_clone(
+    conn: &mut AnyConnection,
+    credential_id: &str,
+    event: &NewEvent,
+) -> Result<(), DbError> {
+    super::transaction(conn, |conn| {
+        diesel::update(creds::table)
+            .filter(creds::credential_id.eq(credential_id))
+            .set(creds::clone_suspected.eq(true))
+            .execute(conn)?;
+        events::record(conn, event)
+    })
 }
 
 pub fn rename(
@@ -77,13 +123,19 @@ pub fn rename(
     user_id: &str,
     credential_id: &str,
     name: &str,
+    event: &NewEvent,
 ) -> Result<bool, DbError> {
-    let updated = diesel::update(creds::table)
-        .filter(creds::credential_id.eq(credential_id))
-        .filter(creds::user_id.eq(user_id))
-        .set(creds::name.eq(name))
-        .execute(conn)?;
-    Ok(updated == 1)
+    super::transaction(conn, |conn| {
+        let updated = diesel::update(creds::table)
+            .filter(creds::credential_id.eq(credential_id))
+            .filter(creds::user_id.eq(user_id))
+            .set(creds::name.eq(name))
+            .execute(conn)?;
+        if updated == 1 {
+            events::record(conn, event)?;
+        }
+        Ok(updated == 1)
+    })
 }
 
 pub enum Deleted {
@@ -99,6 +151,7 @@ pub fn delete_unless_last(
     conn: &mut AnyConnection,
     user_id: &str,
     credential_id: &str,
+    event: &NewEvent,
 ) -> Result<Deleted, DbError> {
     use super::schema::users;
     super::transaction(conn, |conn| {
@@ -127,6 +180,7 @@ pub fn delete_unless_last(
                 .filter(creds::credential_id.eq(credential_id)),
         )
         .execute(conn)?;
+        events::record(conn, event)?;
         Ok(Deleted::Yes)
     })
 }
@@ -140,16 +194,20 @@ impl Credentials<'_> {
         self.0.run(move |c| for_user(c, &id)).await
     }
 
-    /// Adds a credential to an existing user; false when the credential is already registered.
-    pub async fn add(&self, credential: NewCredential) -> Result<bool, DbError> {
+    /// Adds a credential to an existing user, with its event; false when the credential is
+    /// already registered.
+    pub async fn add(&self, credential: NewCredential, event: NewEvent) -> Result<bool, DbError> {
         let added = self
             .0
             .run(move |c| {
-                if find(c, &credential.credential_id)?.is_some() {
-                    return Ok(false);
-                }
-                insert(c, &credential)?;
-                Ok(true)
+                super::transaction(c, |c| {
+                    if find(c, &credential.credential_id)?.is_some() {
+                        return Ok(false);
+                    }
+                    insert(c, &credential)?;
+                    events::record(c, &event)?;
+                    Ok(true)
+                })
             })
             .await;
         match added {
@@ -158,24 +216,22 @@ impl Credentials<'_> {
         }
     }
 
-    /// See [`record_use`].
-    pub async fn record_use(
+    /// See [`record_sign_in`].
+    pub async fn record_sign_in(
         &self,
         credential_id: &str,
-        new_count: u32,
-        backup_eligible: bool,
-        backup_state: bool,
-        now: NaiveDateTime,
+        use_: Use,
+        event: NewEvent,
     ) -> Result<bool, DbError> {
         let id = credential_id.to_owned();
         self.0
-            .run(move |c| record_use(c, &id, new_count, backup_eligible, backup_state, now))
+            .run(move |c| record_sign_in(c, &id, &use_, &event))
             .await
     }
 
-    pub async fn flag_clone(&self, credential_id: &str) -> Result<(), DbError> {
+    pub async fn flag_clone(&self, credential_id: &str, event: NewEvent) -> Result<(), DbError> {
         let id = credential_id.to_owned();
-        self.0.run(move |c| flag_clone(c, &id)).await
+        self.0.run(move |c| flag_clone(c, &id, &event)).await
     }
 
     pub async fn rename(
@@ -183,21 +239,27 @@ impl Credentials<'_> {
         user_id: &str,
         credential_id: &str,
         name: &str,
+        event: NewEvent,
     ) -> Result<bool, DbError> {
         let (user, id, name) = (
             user_id.to_owned(),
             credential_id.to_owned(),
             name.to_owned(),
         );
-        self.0.run(move |c| rename(c, &user, &id, &name)).await
+        self.0
+            .run(move |c| rename(c, &user, &id, &name, &event))
+            .await
     }
 
     pub async fn delete_unless_last(
         &self,
         user_id: &str,
         credential_id: &str,
+        event: NewEvent,
     ) -> Result<Deleted, DbError> {
         let (user, id) = (user_id.to_owned(), credential_id.to_owned());
-        self.0.run(move |c| delete_unless_last(c, &user, &id)).await
+        self.0
+            .run(move |c| delete_unless_last(c, &user, &id, &event))
+            .await
     }
 }

@@ -7,12 +7,18 @@
 //! functions underneath (`users::find_by_username(conn, ..)`) compose into transactions.
 
 pub mod accounts;
+pub mod admin;
 pub mod clients;
 pub mod credentials;
+pub mod events;
+pub mod groups;
+pub mod housekeeping;
+pub mod invites;
 pub mod models;
 pub mod recovery_codes;
 pub mod refresh_tokens;
 pub mod schema;
+pub mod sessions;
 pub mod users;
 
 use std::time::Duration;
@@ -82,6 +88,22 @@ impl Db {
 
     pub fn clients(&self) -> clients::ClientRows<'_> {
         clients::ClientRows(self)
+    }
+
+    pub fn events(&self) -> events::Events<'_> {
+        events::Events(self)
+    }
+
+    pub fn sessions(&self) -> sessions::Sessions<'_> {
+        sessions::Sessions(self)
+    }
+
+    pub fn invites(&self) -> invites::Invites<'_> {
+        invites::Invites(self)
+    }
+
+    pub fn admin(&self) -> admin::Admin<'_> {
+        admin::Admin(self)
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool: the building block of

@@ -14,6 +14,15 @@ pub struct User {
     pub display_name: String,
     pub user_handle: Vec<u8>,
     pub created_at: NaiveDateTime,
+    /// When an operator disabled the account; `None` while it is active.
+    pub disabled_at: Option<NaiveDateTime>,
+    pub last_sign_in_at: Option<NaiveDateTime>,
+}
+
+impl User {
+    pub fn is_active(&self) -> bool {
+        self.disabled_at.is_none()
+    }
 }
 
 #[derive(Debug, Insertable)]
@@ -104,6 +113,8 @@ pub struct ClientRow {
     pub created_at: NaiveDateTime,
     /// JSON array of access-token audiences; empty means the client_id.
     pub audiences: String,
+    /// JSON array of the groups it admits; empty admits everyone.
+    pub allowed_groups: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -122,4 +133,64 @@ pub struct RefreshTokenRow {
     pub revoked_at: Option<NaiveDateTime>,
     /// The IdP session the family came from (the `sid` of its ID tokens).
     pub sid: Option<String>,
+}
+
+/// The public record of an IdP session (its secret id is only in the ephemeral store).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::user_sessions)]
+pub struct SessionRow {
+    pub sid: String,
+    pub user_id: String,
+    pub created_at: NaiveDateTime,
+    pub last_seen_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    /// A coarse browser family ("Firefox on Linux").
+    pub browser: String,
+    pub restricted: bool,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::invites)]
+pub struct InviteRow {
+    pub token_sha256: String,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    /// JSON array of group names.
+    pub group_names: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::recovery_links)]
+pub struct RecoveryLinkRow {
+    pub token_sha256: String,
+    pub user_id: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::security_events)]
+pub struct EventRow {
+    pub id: i64,
+    pub occurred_at: NaiveDateTime,
+    pub kind: String,
+    pub user_id: Option<String>,
+    pub credential_id: Option<String>,
+    pub client_id: Option<String>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = super::schema::security_events)]
+pub struct NewEvent {
+    pub occurred_at: NaiveDateTime,
+    pub kind: String,
+    pub user_id: Option<String>,
+    pub credential_id: Option<String>,
+    pub client_id: Option<String>,
+    pub request_id: Option<String>,
 }

@@ -1,9 +1,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::models::{NewRecoveryCode, RecoveryCode};
+use super::models::{NewEvent, NewRecoveryCode, RecoveryCode};
 use super::schema::recovery_codes as codes;
-use super::{AnyConnection, Db, DbError};
+use super::{events, AnyConnection, Db, DbError};
 
 /// Replaces the user's codes with a new set, in one transaction: the old set is void at once.
 pub fn replace(
@@ -51,6 +51,8 @@ pub fn mark_used(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> Resu
 /// What a recovery attempt checks: the code found by its lookup, or the older codes.
 pub struct Candidates {
     pub user_id: String,
+    /// The user is not disabled.
+    pub active: bool,
     pub matched: Option<RecoveryCode>,
     pub legacy: Vec<RecoveryCode>,
 }
@@ -83,6 +85,7 @@ impl RecoveryCodes<'_> {
                     .filter(|r| r.lookup.as_deref().is_none_or(|l| l == lookup))
                     .partition(|r| r.lookup.is_some());
                 Ok(user.map(|u| Candidates {
+                    active: u.is_active(),
                     user_id: u.id,
                     matched: matched.into_iter().next(),
                     legacy,
@@ -96,8 +99,19 @@ impl RecoveryCodes<'_> {
         self.0.run(move |c| count_unused(c, &id)).await
     }
 
-    pub async fn mark_used(&self, code_id: &str, now: NaiveDateTime) -> Result<bool, DbError> {
+    /// Spends the code, with its event, unless it was spent already.
+    pub async fn spend(&self, code_id: &str, event: NewEvent) -> Result<bool, DbError> {
         let id = code_id.to_owned();
-        self.0.run(move |c| mark_used(c, &id, now)).await
+        self.0
+            .run(move |c| {
+                super::transaction(c, |c| {
+                    if !mark_used(c, &id, event.occurred_at)? {
+                        return Ok(false);
+                    }
+                    events::record(c, &event)?;
+                    Ok(true)
+                })
+            })
+            .await
     }
 }

@@ -1,6 +1,26 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    group_members (group_name, user_id) {
+        group_name -> Text,
+        user_id -> Text,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invites (token_sha256) {
+        token_sha256 -> Text,
+        username -> Nullable<Text>,
+        email -> Nullable<Text>,
+        group_names -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     oauth_clients (client_id) {
         client_id -> Text,
         name -> Text,
@@ -11,6 +31,7 @@ diesel::table! {
         id_token_alg -> Text,
         created_at -> Timestamp,
         audiences -> Text,
+        allowed_groups -> Text,
     }
 }
 
@@ -22,6 +43,16 @@ diesel::table! {
         created_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
         lookup -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    recovery_links (token_sha256) {
+        token_sha256 -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -43,6 +74,37 @@ diesel::table! {
 }
 
 diesel::table! {
+    security_events (id) {
+        id -> Int8,
+        occurred_at -> Timestamp,
+        kind -> Text,
+        user_id -> Nullable<Text>,
+        credential_id -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    user_groups (name) {
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_sessions (sid) {
+        sid -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        browser -> Text,
+        restricted -> Bool,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         username -> Text,
@@ -50,6 +112,8 @@ diesel::table! {
         display_name -> Text,
         user_handle -> Bytea,
         created_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
+        last_sign_in_at -> Nullable<Timestamp>,
     }
 }
 
@@ -74,14 +138,24 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(group_members -> user_groups (group_name));
+diesel::joinable!(group_members -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(recovery_links -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(user_sessions -> users (user_id));
 diesel::joinable!(webauthn_credentials -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    group_members,
+    invites,
     oauth_clients,
     recovery_codes,
+    recovery_links,
     refresh_tokens,
+    security_events,
+    user_groups,
+    user_sessions,
     users,
     webauthn_credentials,
 );

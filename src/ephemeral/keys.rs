@@ -14,7 +14,8 @@
 //! | `ratelimit:ceremony:<sha256(addr)>` | 1 min window | counter |
 //! | `ratelimit:oauth:<sha256(addr)>` | 1 min window | counter |
 //! | `ratelimit:recover:{addr,user}:<sha256(..)>` | 15 min window | counter |
-//! | `lock:key-rotation` | the reload interval | lock (`SET NX`) |
+//! | `lock:key-rotation` | the reload interval | lock (`SET NX`): one instance does maintenance |
+//! | `lock:housekeeping` | `events.sweep_interval_secs` | marker (`SET NX`): the sweep is done |
 
 use crate::random::sha256_hex;
 
@@ -44,7 +45,10 @@ pub enum Key<'a> {
     OAuthRequests(&'a str),
     RecoveryByAddress(&'a str),
     RecoveryByUser(&'a str),
+    /// Held by the instance doing maintenance (scheduled rotation, the sweep) this interval.
     RotationLock,
+    /// Set by the instance that swept, for the sweep interval.
+    SweepDone,
 }
 
 impl Key<'_> {
@@ -79,6 +83,7 @@ impl Key<'_> {
                 format!("ratelimit:recover:user:{}", sha256_hex(name.as_bytes()))
             }
             Key::RotationLock => "lock:key-rotation".to_string(),
+            Key::SweepDone => "lock:housekeeping".to_string(),
         }
     }
 }

@@ -145,9 +145,7 @@ impl Provider {
         // A live session that satisfies the request: straight back with a code.
         let usable = session.filter(|s| !s.restricted && s.auth_time >= min_auth_time);
         if let (Some(session), false) = (usable, checked.prompt_login) {
-            return Ok(Outcome::Redirect(
-                self.issue_code(&request, &session).await?,
-            ));
+            return self.answer(&request, &client, &session).await;
         }
         if checked.prompt_none {
             return Ok(fail(AuthorizeError::LoginRequired(
@@ -223,15 +221,46 @@ impl Provider {
             ));
         };
         match session.filter(|s| !s.restricted && s.auth_time >= request.min_auth_time) {
-            Some(session) => Ok(Outcome::Redirect(
-                self.issue_code(&request, &session).await?,
-            )),
+            Some(session) => {
+                let Some(client) = self.clients.find(&request.client_id).await? else {
+                    return Ok(Outcome::ErrorPage(
+                        "The service that sent you here is no longer registered with this sign-in provider.",
+                    ));
+                };
+                self.answer(&request, &client, &session).await
+            }
             None => Ok(Outcome::ErrorRedirect {
                 redirect_uri: request.redirect_uri,
                 state: request.state,
                 error: AuthorizeError::LoginRequired("The person did not sign in."),
             }),
         }
+    }
+
+    /// A signed-in person at `client`: a code, unless the client admits only groups they are
+    /// not in (checked only now, after sign-in, so membership is never revealed before it).
+    async fn answer(
+        &self,
+        request: &AuthRequest,
+        client: &Client,
+        session: &Session,
+    ) -> Result<Outcome, Fault> {
+        if !client.allowed_groups.is_empty() {
+            let user = session.user_id.clone();
+            let groups = self
+                .db
+                .run(move |c| crate::db::groups::of_user(c, &user))
+                .await?;
+            if !client.admits(&groups) {
+                tracing::info!(target: "security", event = "access_denied", client_id = %client.client_id, user_id = %session.user_id, "signed-in user is in none of the client's allowed groups");
+                return Ok(Outcome::ErrorRedirect {
+                    redirect_uri: request.redirect_uri.clone(),
+                    state: request.state.clone(),
+                    error: AuthorizeError::AccessDenied,
+                });
+            }
+        }
+        Ok(Outcome::Redirect(self.issue_code(request, session).await?))
     }
 
     async fn issue_code(&self, request: &AuthRequest, session: &Session) -> Result<String, Fault> {

@@ -32,13 +32,27 @@ impl Provider {
 
     /// Claims about the user for a verified access token, per its scopes.
     pub async fn userinfo(&self, claims: &AccessClaims) -> Result<serde_json::Value, OAuthError> {
-        let user = self
+        let scopes: Vec<&str> = claims.scope.split_whitespace().collect();
+        let (id, want_groups) = (claims.sub.clone(), scopes.contains(&"groups"));
+        let (user, groups) = self
             .db
-            .users()
-            .find_by_id(&claims.sub)
+            .run(move |c| {
+                let Some(user) = crate::db::users::find_by_id(c, &id)? else {
+                    return Ok(None);
+                };
+                let groups = match want_groups {
+                    true => Some(crate::db::groups::of_user(c, &id)?),
+                    false => None,
+                };
+                Ok(Some((user, groups)))
+            })
             .await?
             .ok_or(OAuthError::InvalidToken("The account no longer exists."))?;
-        let scopes: Vec<&str> = claims.scope.split_whitespace().collect();
+        // Access tokens of a disabled user stay valid elsewhere until they expire; here,
+        // where we can tell, they are refused.
+        if !user.is_active() {
+            return Err(OAuthError::InvalidToken("The account is disabled."));
+        }
         let mut out = serde_json::json!({ "sub": user.id });
         if scopes.contains(&"profile") {
             out["preferred_username"] = serde_json::json!(user.username);
@@ -49,6 +63,9 @@ impl Provider {
                 out["email"] = serde_json::json!(email);
                 out["email_verified"] = serde_json::json!(false);
             }
+        }
+        if let Some(groups) = groups {
+            out["groups"] = serde_json::json!(groups);
         }
         Ok(out)
     }

@@ -13,7 +13,9 @@ use crate::db::{models::ClientRow, Db};
 use crate::fault::Fault;
 use crate::signing::KeyAlg;
 
-pub const SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+pub const SCOPES: &[&str] = &["openid", "profile", "email", "offline_access", "groups"];
+/// The scopes a client gets unless it names its own.
+const DEFAULT_SCOPES: &str = "openid profile email offline_access groups";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Client {
@@ -28,6 +30,8 @@ pub struct Client {
     pub id_token_alg: KeyAlg,
     /// The `aud` of its access tokens: what it configured, or its client_id.
     pub audiences: Vec<String>,
+    /// Only members of one of these groups may sign in at it; empty admits everyone.
+    pub allowed_groups: Vec<String>,
     pub public: bool,
     /// "database" or "config".
     pub source: &'static str,
@@ -48,6 +52,11 @@ impl Client {
     pub fn allows_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
     }
+
+    /// Whether a member of `groups` may sign in at this client.
+    pub fn admits(&self, groups: &[String]) -> bool {
+        self.allowed_groups.is_empty() || groups.iter().any(|g| self.allowed_groups.contains(g))
+    }
 }
 
 fn from_row(row: ClientRow) -> anyhow::Result<Client> {
@@ -62,6 +71,7 @@ fn from_row(row: ClientRow) -> anyhow::Result<Client> {
         scopes: row.scopes.split_whitespace().map(str::to_string).collect(),
         id_token_alg: KeyAlg::parse(&row.id_token_alg).unwrap_or(KeyAlg::RS256),
         audiences,
+        allowed_groups: serde_json::from_str(&row.allowed_groups)?,
         source: "database",
     })
 }
@@ -132,6 +142,8 @@ struct FileClient {
     id_token_alg: Option<String>,
     #[serde(default)]
     audiences: Vec<String>,
+    #[serde(default)]
+    allowed_groups: Vec<String>,
 }
 
 pub fn load_file(path: &Path) -> anyhow::Result<HashMap<String, Client>> {
@@ -151,6 +163,7 @@ pub fn load_file(path: &Path) -> anyhow::Result<HashMap<String, Client>> {
                 scopes: c.scopes.as_deref(),
                 id_token_alg: c.id_token_alg.as_deref(),
                 audiences: c.audiences,
+                allowed_groups: c.allowed_groups,
             },
             c.secret_sha256,
             "config",
@@ -190,8 +203,15 @@ fn build(
         scopes,
         id_token_alg,
         audiences,
+        allowed_groups,
         ..
     } = new;
+    if let Some(bad) = allowed_groups
+        .iter()
+        .find(|g| crate::admin::check_group_name(g).is_err())
+    {
+        bail!("'{bad}' is not a group name: 1 to 64 letters, digits and . _ - : @ /");
+    }
     if let Some(bad) = audiences.iter().find(|a| {
         a.is_empty() || a.len() > 256 || a.chars().any(|c| c.is_whitespace() || c.is_control())
     }) {
@@ -212,7 +232,7 @@ fn build(
         check_redirect_uri(uri).map_err(anyhow::Error::msg)?;
     }
     let scopes: Vec<String> = scopes
-        .unwrap_or("openid profile email offline_access")
+        .unwrap_or(DEFAULT_SCOPES)
         .split_whitespace()
         .map(str::to_string)
         .collect();
@@ -237,6 +257,7 @@ fn build(
         scopes,
         id_token_alg,
         audiences: audiences_or_default(audiences, client_id),
+        allowed_groups,
         source,
     })
 }
@@ -251,6 +272,8 @@ pub struct NewClient<'a> {
     pub id_token_alg: Option<&'a str>,
     /// `aud` of its access tokens; empty means its client_id.
     pub audiences: Vec<String>,
+    /// Groups whose members may sign in at it; empty admits everyone.
+    pub allowed_groups: Vec<String>,
 }
 
 /// Every client: those declared in `oidc.clients_file`, then those registered in the database.
@@ -318,6 +341,7 @@ impl Clients {
                     .cloned()
                     .unwrap_or_default(),
             )?,
+            allowed_groups: serde_json::to_string(&client.allowed_groups)?,
         };
         if !self.db.clients().insert_new(row).await? {
             bail!(
@@ -388,6 +412,7 @@ mod tests {
                 scopes: None,
                 id_token_alg: None,
                 audiences: vec![],
+                allowed_groups: vec![],
             },
             Some(crate::random::sha256_hex(b"s3cret")),
             "config",

@@ -63,4 +63,7 @@ pub enum AuthorizeError {
     RequestUriNotSupported,
     #[error("login required: {0}")]
     LoginRequired(&'static str),
+    /// The person signed in but may not use this client (`allowed_groups`).
+    #[error("access denied")]
+    AccessDenied,
 }

@@ -45,6 +45,8 @@ struct Grant<'a> {
     family: Option<&'a str>,
     /// The IdP session the grant comes from.
     sid: Option<&'a str>,
+    /// The user's groups, when the `groups` scope was granted.
+    groups: Option<&'a [String]>,
 }
 
 /// What a redeemed code issued, so that a second redemption can revoke it.
@@ -143,6 +145,7 @@ impl Provider {
             return Err(REFUSED);
         };
         check_code(&grant, client, redirect_uri, verifier)?;
+        let groups = self.subject(&grant.user_id, &grant.scope).await?;
         let family_id = grant
             .scope
             .iter()
@@ -157,6 +160,7 @@ impl Provider {
             nonce: grant.nonce.as_deref(),
             family: family_id.as_deref(),
             sid: grant.sid.as_deref(),
+            groups: groups.as_deref(),
         };
         let minted = self.mint(&g)?;
         let refresh_token = match &family_id {
@@ -255,6 +259,7 @@ impl Provider {
             }
         };
         let amr: Vec<String> = row.amr.split_whitespace().map(str::to_string).collect();
+        let groups = self.subject(&row.user_id, &scope).await?;
         let g = Grant {
             client,
             user_id: &row.user_id,
@@ -264,6 +269,7 @@ impl Provider {
             nonce: None,
             family: Some(&row.family_id),
             sid: row.sid.as_deref(),
+            groups: groups.as_deref(),
         };
         let (new_token, new_row) = refresh_row(&row.family_id, &g, row.expires_at);
         // Spending the old token and storing its successor is one step: a concurrent replay
@@ -279,6 +285,34 @@ impl Provider {
         }
         let minted = self.mint(&g)?;
         Ok(self.response(minted, Some(new_token), &scope))
+    }
+
+    /// Tokens are minted only for an active user: a code or refresh token of a user disabled
+    /// or deleted since is refused. Returns their groups when `scope` has `groups`.
+    async fn subject(
+        &self,
+        user_id: &str,
+        scope: &[String],
+    ) -> Result<Option<Vec<String>>, OAuthError> {
+        let want_groups = scope.iter().any(|s| s == "groups");
+        let id = user_id.to_owned();
+        let found = self
+            .db
+            .run(move |c| {
+                match crate::db::users::find_by_id(c, &id)? {
+                    Some(user) if user.is_active() => {}
+                    _ => return Ok(None),
+                }
+                let groups = match want_groups {
+                    true => Some(crate::db::groups::of_user(c, &id)?),
+                    false => None,
+                };
+                Ok(Some(groups))
+            })
+            .await?;
+        found.ok_or(OAuthError::InvalidGrant(
+            "The account is disabled or no longer exists; sign in again.",
+        ))
     }
 
     /// The presented refresh token's row, when it belongs to `client` and is neither expired
@@ -353,6 +387,7 @@ impl Provider {
                 amr: g.amr,
                 access_token: &access_token,
                 sid: g.sid,
+                groups: g.groups,
             })
             .map_err(Fault::internal)?;
         Ok(Minted {

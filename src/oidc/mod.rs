@@ -110,7 +110,7 @@ pub fn discovery(issuer: &str) -> serde_json::Value {
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": clients::SCOPES,
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "azp", "preferred_username", "name", "email", "email_verified"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "azp", "preferred_username", "name", "email", "email_verified", "groups"],
         "prompt_values_supported": ["none", "login"],
         "authorization_response_iss_parameter_supported": true,
         "request_parameter_supported": false,

@@ -9,7 +9,7 @@ use super::body::{read_json, read_raw_json};
 use super::cookies::{self, CEREMONY, SESSION};
 use super::error::ApiError;
 use super::webauthn::{begun, ceremony_of, signed_in};
-use super::{client_addr, no_store, require_session};
+use super::{caller, client_addr, no_store, require_session};
 use crate::account::recovery::RecoverRequest;
 use crate::session::{Need, RECOVERY_LIFETIME};
 use crate::state::AppState;
@@ -46,7 +46,7 @@ pub async fn rename(
     let body: RenameRequest = read_json(&req, payload, &app.settings).await?;
     let name = app
         .accounts
-        .rename(&s.session.user_id, &id, &body.name)
+        .rename(&s.session.user_id, &id, &body.name, &caller(&req))
         .await?;
     Ok(no_store(HttpResponse::Ok().json(
         json!({ "status": "ok", "id": id.as_str(), "name": name }),
@@ -60,7 +60,9 @@ pub async fn remove(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let s = require_session(&req, &app, recent(&app)).await?;
-    app.accounts.delete(&s.session.user_id, &id).await?;
+    app.accounts
+        .delete(&s.session.user_id, &id, &caller(&req))
+        .await?;
     Ok(no_store(HttpResponse::Ok().json(json!({ "status": "ok" }))))
 }
 
@@ -91,7 +93,13 @@ pub async fn add_finish(
     let recovery = s.session.restricted.then_some(s.session_id.as_str());
     let added = app
         .passkeys
-        .add(&s.session.user_id, ceremony_id.as_deref(), &body, recovery)
+        .add(
+            &s.session.user_id,
+            ceremony_id.as_deref(),
+            &body,
+            recovery,
+            &caller(&req),
+        )
         .await
         .map_err(ApiError::Registration)?;
     let mut res = HttpResponse::Ok();
@@ -126,7 +134,12 @@ pub async fn recover(
     let old = cookies::read(&req, &app.settings, SESSION);
     let id = app
         .accounts
-        .recover(body, &client_addr(&req, &app.settings), old.as_deref())
+        .recover(
+            body,
+            &client_addr(&req, &app.settings),
+            old.as_deref(),
+            &caller(&req),
+        )
         .await?;
     let cookie = cookies::make(
         &app.settings,
@@ -186,8 +199,68 @@ pub async fn reauth_finish(
             ceremony_id.as_deref(),
             &body,
             &s.session_id,
+            &caller(&req),
         )
         .await
         .map_err(ApiError::SignIn)?;
     Ok(signed_in(&app, signed, json!({ "status": "ok" })))
+}
+
+/// Where the person is signed in.
+#[get("/account/sessions")]
+pub async fn sessions(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let s = require_session(&req, &app, Need::Full).await?;
+    let views = app
+        .sessions
+        .list(&s.session.user_id, &s.session.sid)
+        .await?;
+    Ok(no_store(HttpResponse::Ok().json(views)))
+}
+
+/// "Sign out everywhere else": every session of the user but this one ends (refresh tokens
+/// issued to services are not touched).
+#[delete("/account/sessions")]
+pub async fn end_other_sessions(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let s = require_session(&req, &app, Need::Full).await?;
+    let ended = app
+        .sessions
+        .end_others(&s.session.user_id, &s.session.sid)
+        .await?;
+    tracing::info!(target: "security", event = "sessions_ended", user_id = %s.session.user_id, ended, "signed out everywhere else");
+    Ok(no_store(
+        HttpResponse::Ok().json(json!({ "status": "ok", "ended": ended })),
+    ))
+}
+
+/// The person's own recent security events.
+#[get("/account/events")]
+pub async fn events(app: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let s = require_session(&req, &app, Need::Full).await?;
+    let events = app.accounts.events(&s.session.user_id).await?;
+    Ok(no_store(HttpResponse::Ok().json(events)))
+}
+
+/// Deletes the account (a recent sign-in or a re-authentication first): everything goes, as
+/// with `users delete`, and the cookie is cleared.
+#[delete("/account")]
+pub async fn delete_account(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let s = require_session(&req, &app, recent(&app)).await?;
+    app.accounts
+        .delete_account(&s.session.user_id, &caller(&req))
+        .await?;
+    app.sessions.end(&s.session_id).await?;
+    Ok(no_store(
+        HttpResponse::Ok()
+            .cookie(cookies::removal(&app.settings, SESSION))
+            .json(json!({ "status": "ok" })),
+    ))
 }

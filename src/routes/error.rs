@@ -185,6 +185,8 @@ fn ceremony(e: &CeremonyError, phase: Phase) -> Answer {
         E::UsernameTaken => answer(StatusCode::CONFLICT, "username_taken", "This username is already taken; choose another one, or sign in if it is yours."),
         E::CredentialExists => answer(StatusCode::CONFLICT, "credential_exists", "This passkey is already registered; use it to sign in, or create a new one on another device."),
         E::AccountGone => answer(UNAUTHORIZED, "login_required", "Your account no longer exists."),
+        E::AccountDisabled => answer(StatusCode::FORBIDDEN, "account_disabled", "Your account is disabled; contact your administrator."),
+        E::RegistrationClosed => answer(StatusCode::FORBIDDEN, "registration_closed", "Sign-up is closed, or this invitation is used, expired or for another username; ask your administrator for a new invitation."),
         E::RateLimited => answer(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many attempts from this address; wait a minute and try again."),
         E::ChallengeMismatch => v("challenge_mismatch", "The passkey answered a different request than the one in progress; start again."),
         E::OriginMismatch => v("origin_mismatch", "The passkey was used from a page that is not this site; open this site directly and try again."),
@@ -224,6 +226,8 @@ fn account(e: &AccountError) -> Answer {
         E::AccountGone => answer(UNAUTHORIZED, "login_required", "Your account no longer exists."),
         E::RecoveryRefused => answer(UNAUTHORIZED, "invalid_recovery_code", "That username and recovery code do not match, or the code was already used; check both and try again."),
         E::RecoveryRateLimited => answer(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many recovery attempts; wait 15 minutes and try again.").retry_after(crate::rate_limit::RECOVERY_WINDOW.as_secs()),
+        E::RecoveryLinkRefused => answer(BAD, "invalid_recovery_code", "This recovery link was already used, has expired or is not valid; ask your administrator for a new one."),
+        E::AccountDisabled => answer(StatusCode::FORBIDDEN, "account_disabled", "Your account is disabled; contact your administrator."),
         E::Fault(f) => fault(f),
     }
 }
@@ -294,6 +298,10 @@ pub fn authorize(e: &AuthorizeError) -> (&'static str, Cow<'static, str>) {
             "request_uri is not supported.".into(),
         ),
         E::LoginRequired(d) => ("login_required", (*d).into()),
+        E::AccessDenied => (
+            "access_denied",
+            "Your account is not allowed to sign in to this service.".into(),
+        ),
     }
 }
 

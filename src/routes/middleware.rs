@@ -6,7 +6,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
-use actix_web::web;
+use actix_web::{web, HttpMessage};
 use tracing::Instrument;
 
 use super::error::{ApiError, RequestError};
@@ -54,6 +54,10 @@ pub async fn check_origin(
     next.call(req).await.map(|r| r.map_into_left_body())
 }
 
+/// The id of a request, as in its log line and `X-Request-Id`; stored events carry it.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
 /// Request log and metrics: one line per request with an id, the route pattern (never the
 /// raw path or query, which can carry codes), the status and the latency.
 pub async fn log_request(
@@ -65,6 +69,7 @@ pub async fn log_request(
     let method = req.method().to_string();
     let app = req.app_data::<web::Data<AppState>>().cloned();
     let span = tracing::info_span!("request", request_id = %request_id);
+    req.extensions_mut().insert(RequestId(request_id.clone()));
     let mut res = next.call(req).instrument(span.clone()).await?;
     let route = res
         .request()

@@ -17,6 +17,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use self::error::{ApiError, RequestError};
+use crate::events::{browser_family, Caller};
 use crate::session::{Denied, Need, Session};
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -35,6 +36,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(account::recover)
         .service(account::reauth_begin)
         .service(account::reauth_finish)
+        .service(account::sessions)
+        .service(account::end_other_sessions)
+        .service(account::events)
+        .service(account::delete_account)
         .service(account::logout)
         .service(wellknown::jwks)
         .service(wellknown::related_origins)
@@ -88,6 +93,24 @@ pub async fn require_session(
         .session
         .allows(need, chrono::Utc::now().timestamp())?;
     Ok(signed_in)
+}
+
+/// Who is asking, as stored events and the session list see it: the request id and a coarse
+/// browser family (never the User-Agent or the address).
+pub fn caller(req: &HttpRequest) -> Caller {
+    use actix_web::HttpMessage;
+    Caller {
+        request_id: req
+            .extensions()
+            .get::<middleware::RequestId>()
+            .map(|r| r.0.clone()),
+        browser: browser_family(
+            req.headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(""),
+        ),
+    }
 }
 
 pub fn see_other(location: &str) -> HttpResponse {

@@ -10,6 +10,7 @@ use super::error::{ApiError, RequestError};
 use super::{current_session, see_other};
 use crate::account::AccountError;
 use crate::fault::Fault;
+use crate::settings::RegistrationMode;
 use crate::state::AppState;
 
 fn html(page: impl Template) -> Result<HttpResponse, ApiError> {
@@ -25,6 +26,12 @@ fn html(page: impl Template) -> Result<HttpResponse, ApiError> {
 struct Index<'a> {
     rp_name: &'a str,
     issuer: &'a str,
+    signup_link: bool,
+}
+
+/// Whether pages offer a sign-up link: only when anyone may sign up.
+fn signup_link(app: &AppState) -> bool {
+    app.settings.registration_mode == RegistrationMode::Open
 }
 
 #[get("/")]
@@ -32,6 +39,7 @@ pub async fn index(app: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     html(Index {
         rp_name: &app.settings.rp_name,
         issuer: &app.settings.issuer,
+        signup_link: signup_link(&app),
     })
 }
 
@@ -39,8 +47,10 @@ pub async fn index(app: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
 #[template(path = "login.html")]
 struct Login<'a> {
     rp_name: &'a str,
+    rp_id: &'a str,
     next: &'a str,
     login_hint: &'a str,
+    signup_link: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,8 +89,10 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     html(Login {
         rp_name: &app.settings.rp_name,
+        rp_id: &app.settings.rp_id,
         next: &safe_next(query.next.as_deref(), &app.settings.issuer_url),
         login_hint: query.login_hint.as_deref().unwrap_or(""),
+        signup_link: signup_link(&app),
     })
 }
 
@@ -88,12 +100,50 @@ pub async fn login(
 #[template(path = "register.html")]
 struct Register<'a> {
     rp_name: &'a str,
+    /// No sign-up for this visitor: closed, or invite-only without a usable invite, or an
+    /// invite that is spent or expired.
+    closed: bool,
+    invite: String,
+    invite_username: String,
+    invite_email: String,
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct RegisterQuery {
+    invite: Option<String>,
+}
+
+/// The sign-up page; an invite URL (`/register?invite=…`) opens it prefilled. Looking at the
+/// invite does not spend it.
 #[get("/register")]
-pub async fn register(app: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn register(
+    app: web::Data<AppState>,
+    query: web::Query<RegisterQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let token = query
+        .invite
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 128);
+    let invite = match token {
+        Some(t) => app.passkeys.usable_invite(t).await?,
+        None => None,
+    };
+    let closed = matches!(
+        (app.settings.registration_mode, token, &invite),
+        (RegistrationMode::Closed, _, _)
+            | (_, Some(_), None)
+            | (RegistrationMode::Invite, None, _)
+    );
+    let (invite_username, invite_email) = invite
+        .map(|i| (i.username.unwrap_or_default(), i.email.unwrap_or_default()))
+        .unwrap_or_default();
     html(Register {
         rp_name: &app.settings.rp_name,
+        closed,
+        invite: if closed { String::new() } else { token.unwrap_or_default().to_string() },
+        invite_username,
+        invite_email,
     })
 }
 
@@ -101,12 +151,28 @@ pub async fn register(app: web::Data<AppState>) -> Result<HttpResponse, ApiError
 #[template(path = "recover.html")]
 struct Recover<'a> {
     rp_name: &'a str,
+    /// The token of a recovery link (`/recover?token=…`); the page spends it only when the
+    /// person presses the button.
+    token: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RecoverQuery {
+    token: Option<String>,
 }
 
 #[get("/recover")]
-pub async fn recover(app: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn recover(
+    app: web::Data<AppState>,
+    query: web::Query<RecoverQuery>,
+) -> Result<HttpResponse, ApiError> {
     html(Recover {
         rp_name: &app.settings.rp_name,
+        token: query
+            .token
+            .clone()
+            .filter(|t| t.len() <= 128)
+            .unwrap_or_default(),
     })
 }
 
@@ -121,12 +187,17 @@ struct PasskeyRow {
     created: String,
     last_used: Option<String>,
     clone_suspected: bool,
+    /// base64url of the user handle this passkey was created with.
+    user_handle: String,
 }
 
 #[derive(Template)]
 #[template(path = "account.html")]
 struct Account<'a> {
     rp_name: &'a str,
+    rp_id: &'a str,
+    /// base64url of the user's WebAuthn user handle (Signal API).
+    user_handle: String,
     username: String,
     display_name: String,
     welcome: bool,
@@ -157,6 +228,11 @@ pub async fn account(
         Err(e) => return Err(e.into()),
     };
     let fmt = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    let b64 = |h: &[u8]| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(h)
+    };
+    let user_handle = b64(&overview.user_handle);
     let credentials = overview
         .credentials
         .into_iter()
@@ -178,10 +254,17 @@ pub async fn account(
             created: fmt(c.created),
             last_used: c.last_used.map(fmt),
             clone_suspected: c.clone_suspected,
+            user_handle: c
+                .user_handle
+                .as_deref()
+                .map(b64)
+                .unwrap_or_else(|| user_handle.clone()),
         })
         .collect();
     html(Account {
         rp_name: &app.settings.rp_name,
+        rp_id: &app.settings.rp_id,
+        user_handle,
         username: overview.username,
         display_name: overview.display_name,
         welcome: query.welcome.is_some(),

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::body::{read_json, read_raw_json};
 use super::cookies::{self, CEREMONY, SESSION};
 use super::error::ApiError;
-use super::{client_addr, no_store};
+use super::{caller, client_addr, no_store};
 use crate::ceremony::{
     CeremonyError, CeremonyStarted, RegistrationRequest, SignInRequest, SignedIn,
 };
@@ -85,7 +85,7 @@ pub async fn register_finish(
     let old = cookies::read(&req, &app.settings, SESSION);
     let reg = app
         .passkeys
-        .register(ceremony_id.as_deref(), &body, old.as_deref())
+        .register(ceremony_id.as_deref(), &body, old.as_deref(), &caller(&req))
         .await
         .map_err(|e| {
             refused(
@@ -157,7 +157,7 @@ pub async fn login_finish(
     let old = cookies::read(&req, &app.settings, SESSION);
     let signed = app
         .passkeys
-        .sign_in(ceremony_id.as_deref(), &body, old.as_deref())
+        .sign_in(ceremony_id.as_deref(), &body, old.as_deref(), &caller(&req))
         .await
         .map_err(|e| refused(&app, "login", "signin_failure", ApiError::SignIn(e)))?;
     Ok(signed_in(&app, signed, json!({ "status": "ok" })))

@@ -88,6 +88,17 @@ pub enum Attestation {
     Direct,
 }
 
+/// `registration.mode`: who may create an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationMode {
+    /// Anyone who can reach `/register` (an invite, if given, still applies its groups).
+    Open,
+    /// Only through an invite URL.
+    Invite,
+    /// Nobody.
+    Closed,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Pretty,
@@ -165,6 +176,12 @@ pub struct Settings {
     pub memory_store_max_bytes: usize,
     pub log_format: LogFormat,
     pub log_level: String,
+    /// Who may create an account.
+    pub registration_mode: RegistrationMode,
+    /// How long stored events are kept.
+    pub events_retention: Duration,
+    /// How often the housekeeping sweep runs.
+    pub sweep_interval: Duration,
 }
 
 impl Settings {

@@ -18,6 +18,21 @@ pub(super) struct RawSettings {
     pub(super) rate_limit: RateLimitSection,
     pub(super) memory_store: MemoryStoreSection,
     pub(super) log: LogSection,
+    pub(super) registration: RegistrationSection,
+    pub(super) events: EventsSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RegistrationSection {
+    pub(super) mode: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EventsSection {
+    pub(super) retention_days: u64,
+    pub(super) sweep_interval_secs: u64,
 }
 
 /// A list setting: a TOML array, or (from the environment) one comma-separated string.

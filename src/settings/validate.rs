@@ -11,7 +11,7 @@ use super::raw::{
     DatabaseSection, LogSection, MemoryStoreSection, OidcSection, RawSettings, RedisSection,
     ServerSection,
 };
-use super::{bad, DatabaseBackend, LogFormat, Settings, SettingsError};
+use super::{bad, DatabaseBackend, LogFormat, RegistrationMode, Settings, SettingsError};
 use crate::proxy::Cidr;
 
 use super::tokens::{keys, tokens};
@@ -88,6 +88,20 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
         memory_store_max_bytes,
         log_format: log(&raw.log)?,
         log_level: raw.log.level,
+        registration_mode: registration_mode(&raw.registration.mode)?,
+        events_retention: Duration::from_secs(
+            raw.events
+                .retention_days
+                .checked_mul(86_400)
+                .filter(|s| *s > 0)
+                .ok_or_else(|| bad("events.retention_days", "must be at least 1"))?,
+        ),
+        sweep_interval: secs(
+            "events.sweep_interval_secs",
+            raw.events.sweep_interval_secs,
+            1,
+            7 * 86_400,
+        )?,
     })
 }
 
@@ -376,4 +390,16 @@ fn log(raw: &LogSection) -> Result<LogFormat, SettingsError> {
         &raw.format,
         &[("pretty", LogFormat::Pretty), ("json", LogFormat::Json)],
     )
+}
+
+fn registration_mode(raw: &str) -> Result<RegistrationMode, SettingsError> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "open" => Ok(RegistrationMode::Open),
+        "invite" => Ok(RegistrationMode::Invite),
+        "closed" => Ok(RegistrationMode::Closed),
+        other => Err(bad(
+            "registration.mode",
+            format!("'{other}' is not one of: open, invite, closed"),
+        )),
+    }
 }

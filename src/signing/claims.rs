@@ -61,6 +61,9 @@ struct IdClaims<'a> {
     at_hash: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     sid: Option<&'a str>,
+    /// With scope `groups`: the user's groups (always an array, empty when none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groups: Option<&'a [String]>,
 }
 
 /// What the issuer, audience, algorithms and lifetimes of tokens are.
@@ -100,6 +103,8 @@ pub struct IdGrant<'a> {
     pub access_token: &'a str,
     /// The IdP session it was issued in.
     pub sid: Option<&'a str>,
+    /// The user's groups, when the `groups` scope was granted.
+    pub groups: Option<&'a [String]>,
 }
 
 /// Signs tokens with the current key set.
@@ -168,6 +173,7 @@ impl TokenIssuer {
             amr: grant.amr,
             at_hash: at_hash(grant.access_token, grant.alg),
             sid: grant.sid,
+            groups: grant.groups,
         };
         sign(&self.keys.current(), grant.alg, "JWT", &claims)
     }

@@ -1,58 +1,14 @@
-//! Scheduled rotation (`keys.rotate_every`): every instance wakes at each reload interval, and
-//! the one that wins a short lock in the challenge store (Redis when several instances share
-//! the key set) takes whatever step the rotation rules allow. The others follow by reloading.
+//! Scheduled rotation (`keys.rotate_every`): the instance doing maintenance this interval
+//! (`crate::maintenance`) takes whatever step the rotation rules allow. The others follow by
+//! reloading.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
 use super::keyset::{self, KeyAlg, KeyState};
 use super::policy::{chrono, Policy};
 use super::rotation::{generate, retire, rotate, Refused};
-use crate::ephemeral::{Ephemeral, Key};
-
-/// Wakes every `interval` and, holding the lock, takes the step `policy` allows in `dir`.
-pub fn start(
-    dir: PathBuf,
-    policy: Policy,
-    interval: Duration,
-    store: &Ephemeral,
-    instance_id: &str,
-) {
-    let store = store.clone();
-    let me = instance_id.to_string();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match store.try_lock(Key::RotationLock, &me, interval).await {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(e) => {
-                    tracing::warn!(error = %e, "scheduled key rotation skipped: the lock store does not answer");
-                    continue;
-                }
-            }
-            let (dir, policy, me) = (dir.clone(), policy.clone(), me.clone());
-            let step =
-                tokio::task::spawn_blocking(move || scheduled_step(&dir, &policy, &me, Utc::now()))
-                    .await;
-            match step {
-                Ok(Ok(done)) => {
-                    for change in done {
-                        tracing::info!(target: "audit", event = "scheduled_rotation", change = %change, "scheduled key rotation step");
-                    }
-                }
-                Ok(Err(e)) => {
-                    tracing::error!(target: "audit", event = "scheduled_rotation_failed", error = %format!("{e:#}"), "scheduled key rotation failed")
-                }
-                Err(e) => tracing::error!(error = %e, "scheduled key rotation task failed"),
-            }
-        }
-    });
-}
 
 /// One step of scheduled rotation: whatever the rules allow now, for every algorithm that has
 /// an active key. Returns a line per change made. Safe to call from several instances: each

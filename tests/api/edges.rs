@@ -246,6 +246,7 @@ async fn client_with_audiences(
             scopes: None,
             id_token_alg: None,
             audiences: audiences.iter().map(|a| a.to_string()).collect(),
+            allowed_groups: vec![],
         })
         .await
         .expect("client");

@@ -42,6 +42,7 @@ pub async fn register(
             scopes: None,
             id_token_alg: None,
             audiences: vec![],
+            allowed_groups: vec![],
         })
         .await
         .expect("register the client");
@@ -203,8 +204,12 @@ async fn discovery_document() {
     assert_eq!(d["authorization_response_iss_parameter_supported"], true);
     assert_eq!(
         d["scopes_supported"],
-        json!(["openid", "profile", "email", "offline_access"])
+        json!(["openid", "profile", "email", "offline_access", "groups"])
     );
+    assert!(d["claims_supported"]
+        .as_array()
+        .expect("claims")
+        .contains(&json!("groups")));
     for m in ["client_secret_basic", "client_secret_post", "none"] {
         assert!(d["token_endpoint_auth_methods_supported"]
             .as_array()

@@ -1,0 +1,10 @@
+UPDATE oauth_clients SET scopes = 'openid profile email offline_access' WHERE scopes = 'openid profile email offline_access groups';
+ALTER TABLE oauth_clients DROP COLUMN allowed_groups;
+DROP TABLE security_events;
+DROP TABLE recovery_links;
+DROP TABLE invites;
+DROP TABLE group_members;
+DROP TABLE user_groups;
+DROP TABLE user_sessions;
+ALTER TABLE users DROP COLUMN last_sign_in_at;
+ALTER TABLE users DROP COLUMN disabled_at;

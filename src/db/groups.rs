@@ -1,0 +1,121 @@
+//! Groups (`user_groups`) and their members (`group_members`).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{group_members as members, user_groups as groups};
+use super::{AnyConnection, DbError};
+
+pub fn exists(conn: &mut AnyConnection, name: &str) -> Result<bool, DbError> {
+    Ok(groups::table
+        .filter(groups::name.eq(name))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+/// Creates a group; false when it exists already.
+pub fn create(conn: &mut AnyConnection, name: &str, now: NaiveDateTime) -> Result<bool, DbError> {
+    if exists(conn, name)? {
+        return Ok(false);
+    }
+    diesel::insert_into(groups::table)
+        .values((groups::name.eq(name), groups::created_at.eq(now)))
+        .execute(conn)?;
+    Ok(true)
+}
+
+/// Removes a group and its memberships in one transaction; false when there is no such group.
+pub fn remove(conn: &mut AnyConnection, name: &str) -> Result<bool, DbError> {
+    super::transaction(conn, |conn| {
+        diesel::delete(members::table.filter(members::group_name.eq(name))).execute(conn)?;
+        Ok(diesel::delete(groups::table.filter(groups::name.eq(name))).execute(conn)? == 1)
+    })
+}
+
+/// Every group with its number of members, by name.
+pub fn all(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>, DbError> {
+    let names: Vec<String> = groups::table
+        .order(groups::name.asc())
+        .select(groups::name)
+        .load(conn)?;
+    let counts: Vec<(String, i64)> = members::table
+        .group_by(members::group_name)
+        .select((members::group_name, diesel::dsl::count_star()))
+        .load(conn)?;
+    let counts: HashMap<String, i64> = counts.into_iter().collect();
+    Ok(names
+        .into_iter()
+        .map(|n| {
+            let count = counts.get(&n).copied().unwrap_or(0);
+            (n, count)
+        })
+        .collect())
+}
+
+/// The names of the user's groups, sorted.
+pub fn of_user(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<String>, DbError> {
+    Ok(members::table
+        .filter(members::user_id.eq(user_id))
+        .order(members::group_name.asc())
+        .select(members::group_name)
+        .load(conn)?)
+}
+
+/// Every user's groups (users in none are absent).
+pub fn by_user(conn: &mut AnyConnection) -> Result<HashMap<String, Vec<String>>, DbError> {
+    let rows: Vec<(String, String)> = members::table
+        .order((members::user_id.asc(), members::group_name.asc()))
+        .select((members::user_id, members::group_name))
+        .load(conn)?;
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    for (user, group) in rows {
+        map.entry(user).or_default().push(group);
+    }
+    Ok(map)
+}
+
+pub fn members_of(conn: &mut AnyConnection, name: &str) -> Result<Vec<String>, DbError> {
+    Ok(members::table
+        .filter(members::group_name.eq(name))
+        .select(members::user_id)
+        .load(conn)?)
+}
+
+/// Adds the user to an existing group; false when they are in it already.
+pub fn add_member(
+    conn: &mut AnyConnection,
+    name: &str,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    let present = members::table
+        .filter(members::group_name.eq(name))
+        .filter(members::user_id.eq(user_id))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if present {
+        return Ok(false);
+    }
+    diesel::insert_into(members::table)
+        .values((
+            members::group_name.eq(name),
+            members::user_id.eq(user_id),
+            members::added_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(true)
+}
+
+pub fn remove_member(conn: &mut AnyConnection, name: &str, user_id: &str) -> Result<bool, DbError> {
+    Ok(diesel::delete(
+        members::table
+            .filter(members::group_name.eq(name))
+            .filter(members::user_id.eq(user_id)),
+    )
+    .execute(conn)?
+        == 1)
+}

@@ -1,0 +1,173 @@
+//! Stored security and audit events: what happened to an account, kept for
+//! `events.retention_days`. Each names its time, kind, user, credential, client and request
+//! id, and never a secret, token, cookie, recovery code or client address. Where an event
+//! records a change, it is written in the same transaction as the change.
+
+use chrono::{NaiveDateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::db::models::{EventRow, NewEvent};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    SigninSuccess,
+    SigninFailure,
+    CounterRegression,
+    PasskeyAdded,
+    PasskeyRenamed,
+    PasskeyRemoved,
+    RecoveryUsed,
+    UserDisabled,
+    UserEnabled,
+    UserDeleted,
+    InviteIssued,
+    InviteUsed,
+    RecoveryLinkIssued,
+    RecoveryLinkUsed,
+    KeyChanged,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::SigninSuccess => "signin_success",
+            EventKind::SigninFailure => "signin_failure",
+            EventKind::CounterRegression => "counter_regression",
+            EventKind::PasskeyAdded => "passkey_added",
+            EventKind::PasskeyRenamed => "passkey_renamed",
+            EventKind::PasskeyRemoved => "passkey_removed",
+            EventKind::RecoveryUsed => "recovery_used",
+            EventKind::UserDisabled => "user_disabled",
+            EventKind::UserEnabled => "user_enabled",
+            EventKind::UserDeleted => "user_deleted",
+            EventKind::InviteIssued => "invite_issued",
+            EventKind::InviteUsed => "invite_used",
+            EventKind::RecoveryLinkIssued => "recovery_link_issued",
+            EventKind::RecoveryLinkUsed => "recovery_link_used",
+            EventKind::KeyChanged => "key_changed",
+        }
+    }
+}
+
+/// Who caused a change, as far as the stored events and the session list need to know: the
+/// request's id (as in the request log) and a coarse browser family. Never the address.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub request_id: Option<String>,
+    /// "Firefox on Linux", from the User-Agent ([`browser_family`]).
+    pub browser: String,
+}
+
+impl Caller {
+    /// The operator at the command line.
+    pub fn command_line() -> Caller {
+        Caller {
+            request_id: None,
+            browser: "command line".to_string(),
+        }
+    }
+
+    /// An event of `kind` caused by this caller.
+    pub fn event(&self, kind: EventKind, user: Option<&str>, credential: Option<&str>) -> NewEvent {
+        NewEvent {
+            occurred_at: Utc::now().naive_utc(),
+            kind: kind.as_str().to_string(),
+            user_id: user.map(str::to_string),
+            credential_id: credential.map(str::to_string),
+            client_id: None,
+            request_id: self.request_id.clone(),
+        }
+    }
+}
+
+/// An event as `events --json` and `GET /account/events` show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    pub time: String,
+    pub kind: String,
+    pub user: Option<String>,
+    pub credential: Option<String>,
+    pub client: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl From<EventRow> for EventView {
+    fn from(row: EventRow) -> EventView {
+        EventView {
+            time: rfc3339(row.occurred_at),
+            kind: row.kind,
+            user: row.user_id,
+            credential: row.credential_id,
+            client: row.client_id,
+            request_id: row.request_id,
+        }
+    }
+}
+
+/// A stored (UTC) time as RFC 3339, `2026-11-30T12:00:00Z`.
+pub fn rfc3339(t: NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A coarse browser and OS family from a User-Agent ("Chrome on Android"): enough for a person
+/// to recognise their devices, too little to fingerprint them. The User-Agent itself is never
+/// stored.
+pub fn browser_family(user_agent: &str) -> String {
+    let ua = user_agent.to_ascii_lowercase();
+    let has = |s: &str| ua.contains(s);
+    let browser = if has("edg/") || has("edge/") {
+        "Edge"
+    } else if has("opr/") || has("opera") {
+        "Opera"
+    } else if has("samsungbrowser") {
+        "Samsung Internet"
+    } else if has("firefox/") || has("fxios") {
+        "Firefox"
+    } else if has("chrome/") || has("chromium/") || has("crios") {
+        "Chrome"
+    } else if has("safari/") {
+        "Safari"
+    } else if ua.is_empty() {
+        return "Unknown browser".to_string();
+    } else if has("curl/") || has("python") || has("reqwest") || has("okhttp") || has("go-http") {
+        return "An app or script".to_string();
+    } else {
+        "Unknown browser"
+    };
+    let os = if has("android") {
+        "Android"
+    } else if has("iphone") || has("ipad") || has("ios") {
+        "iOS"
+    } else if has("cros") {
+        "ChromeOS"
+    } else if has("mac os") || has("macintosh") {
+        "macOS"
+    } else if has("windows") {
+        "Windows"
+    } else if has("linux") {
+        "Linux"
+    } else {
+        return browser.to_string();
+    };
+    format!("{browser} on {os}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browser_families_are_coarse() {
+        for (ua, family) in [
+            ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", "Chrome on Linux"),
+            ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0", "Edge on Windows"),
+            ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1", "Safari on iOS"),
+            ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14.7; rv:133.0) Gecko/20100101 Firefox/133.0", "Firefox on macOS"),
+            ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36", "Chrome on Android"),
+            ("curl/8.5.0", "An app or script"),
+            ("", "Unknown browser"),
+        ] {
+            assert_eq!(browser_family(ua), family, "{ua}");
+        }
+    }
+}
