@@ -12,7 +12,20 @@ fn main() -> ExitCode {
     // can run while a pool thread is still in a TLS handshake with Postgres: a crash at exit
     // after the command had done its work.
     openssl::init();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            // One line, like every other refusal of the command line.
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            eprintln!(
+                "passkey-idp: {} (see --help)",
+                first.trim_start_matches("error: ")
+            );
+            return ExitCode::from(2);
+        }
+    };
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(e) => {
@@ -28,7 +41,14 @@ fn main() -> ExitCode {
                 .run_until_stopped()
                 .await
                 .map_err(Into::into),
-            Command::Keys(cmd) => passkey_idp::cli::run_keys(cmd, &settings),
+            Command::Keys(cmd) => {
+                let changes = !matches!(cmd, passkey_idp::cli::KeysCommand::List { .. });
+                passkey_idp::cli::run_keys(cmd, &settings)?;
+                if changes {
+                    passkey_idp::cli::record_key_change(&settings).await;
+                }
+                Ok(())
+            }
             Command::Clients(cmd) => passkey_idp::cli::run_clients(cmd, &settings).await,
             Command::Users(cmd) => passkey_idp::cli::run_users(cmd, &settings).await,
             Command::Groups(cmd) => passkey_idp::cli::run_groups(cmd, &settings).await,

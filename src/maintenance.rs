@@ -21,7 +21,10 @@ pub fn start(settings: Arc<Settings>, store: Ephemeral, db: Db, instance_id: Str
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match store.try_lock(Key::RotationLock, &instance_id, interval).await {
+            match store
+                .try_lock(Key::RotationLock, &instance_id, interval)
+                .await
+            {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(e) => {
@@ -38,7 +41,9 @@ pub fn start(settings: Arc<Settings>, store: Ephemeral, db: Db, instance_id: Str
             {
                 Ok(true) => sweep(&settings, &db).await,
                 Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "housekeeping skipped: the lock store does not answer"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "housekeeping skipped: the lock store does not answer")
+                }
             }
         }
     });
@@ -75,7 +80,8 @@ pub async fn sweep(settings: &Settings, db: &Db) {
     let result = db
         .run(move |c| {
             let now = Utc::now();
-            let cutoff = now - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+            let cutoff =
+                now - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
             db::housekeeping::sweep(c, now.naive_utc(), cutoff.naive_utc())
         })
         .await;

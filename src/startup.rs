@@ -146,9 +146,10 @@ pub fn webauthn(settings: &Settings) -> anyhow::Result<WebauthnCore> {
 
 /// Loads the key set (creating the first key on a fresh start), makes sure every algorithm in
 /// use has an active key, and keeps it current: reloads, and scheduled rotation if configured.
-fn load_keys(
+async fn load_keys(
     settings: &Settings,
     declared: &std::collections::HashMap<String, crate::oidc::Client>,
+    db: &Db,
 ) -> anyhow::Result<KeyRing> {
     let dir = settings.keys_dir.clone();
     if dir.join(keyset::MANIFEST).exists() {
@@ -178,6 +179,12 @@ fn load_keys(
             dir = %dir.display(),
             "no signing key found: created one, active from now"
         );
+        let event = crate::events::Caller::default().event(
+            crate::events::EventKind::KeyChanged,
+            None,
+            None,
+        );
+        db.events().record(event).await?;
     }
     // ID tokens are RS256 unless a client asks for another algorithm (OpenID Connect's
     // default); every algorithm a client uses needs an active key.
@@ -198,7 +205,7 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         Some(path) => crate::oidc::clients::load_file(path).context("oidc.clients_file")?,
         None => Default::default(),
     };
-    let keys = load_keys(&settings, &declared)?;
+    let keys = load_keys(&settings, &declared, &db).await?;
     keys.watch(settings.keys_reload_interval);
     let secret = |name: &str| {
         keyset::load_or_create_secret(keys.dir(), name)

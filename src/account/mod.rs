@@ -105,7 +105,11 @@ impl Accounts {
         caller: &Caller,
     ) -> Result<String, AccountError> {
         let name = parse_credential_name(name)?;
-        let event = caller.event(EventKind::PasskeyRenamed, Some(user_id), Some(credential_id));
+        let event = caller.event(
+            EventKind::PasskeyRenamed,
+            Some(user_id),
+            Some(credential_id),
+        );
         if self
             .db
             .credentials()
@@ -124,7 +128,11 @@ impl Accounts {
         credential_id: &str,
         caller: &Caller,
     ) -> Result<(), AccountError> {
-        let event = caller.event(EventKind::PasskeyRemoved, Some(user_id), Some(credential_id));
+        let event = caller.event(
+            EventKind::PasskeyRemoved,
+            Some(user_id),
+            Some(credential_id),
+        );
         match self
             .db
             .credentials()

@@ -152,7 +152,8 @@ impl Accounts {
             .db
             .run(move |c| {
                 crate::db::transaction(c, |c| {
-                    let Some(user) = crate::db::invites::link_user(c, &hash, Utc::now().naive_utc())?
+                    let Some(user) =
+                        crate::db::invites::link_user(c, &hash, Utc::now().naive_utc())?
                     else {
                         return Ok(LinkUse::Refused);
                     };

@@ -39,7 +39,11 @@ fn expiry(ttl: Duration) -> anyhow::Result<DateTime<Utc>> {
 
 impl Admin {
     /// `ISSUER/recover?token=T`: the person adds a new passkey with it, once, before it expires.
-    pub async fn recovery_link(&self, name_or_id: &str, ttl: Duration) -> anyhow::Result<OneTimeUrl> {
+    pub async fn recovery_link(
+        &self,
+        name_or_id: &str,
+        ttl: Duration,
+    ) -> anyhow::Result<OneTimeUrl> {
         let user = self.user(name_or_id).await?;
         if !user.is_active() {
             bail!("user '{name_or_id}' is disabled; enable them first (passkey-idp users enable {name_or_id})");

@@ -218,7 +218,11 @@ impl Admin {
     }
 
     /// Removes one of USER's passkeys; a passkey that is not theirs changes nothing.
-    pub async fn passkey_remove(&self, name_or_id: &str, credential_id: &str) -> anyhow::Result<()> {
+    pub async fn passkey_remove(
+        &self,
+        name_or_id: &str,
+        credential_id: &str,
+    ) -> anyhow::Result<()> {
         let user = self.user(name_or_id).await?;
         let event = self.caller.event(
             EventKind::PasskeyRemoved,
@@ -237,7 +241,11 @@ impl Admin {
     }
 
     /// Clears the "possibly cloned" flag of one of USER's passkeys.
-    pub async fn passkey_unflag(&self, name_or_id: &str, credential_id: &str) -> anyhow::Result<()> {
+    pub async fn passkey_unflag(
+        &self,
+        name_or_id: &str,
+        credential_id: &str,
+    ) -> anyhow::Result<()> {
         let user = self.user(name_or_id).await?;
         let (id, cred) = (user.id.clone(), credential_id.to_owned());
         if !self

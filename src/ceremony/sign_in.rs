@@ -115,7 +115,13 @@ impl Passkeys {
     ) -> Result<SignedIn, CeremonyError> {
         let mut attempt = Attempt::default();
         let (user, amr) = match self
-            .finish_assertion(CeremonyKind::SignIn, ceremony_id, body, caller, &mut attempt)
+            .finish_assertion(
+                CeremonyKind::SignIn,
+                ceremony_id,
+                body,
+                caller,
+                &mut attempt,
+            )
             .await
         {
             Ok(done) => done,
@@ -134,7 +140,11 @@ impl Passkeys {
     /// number of events is bounded by the rate limit of `begin`). Counter regressions have
     /// their own event; faults are not the person's doing. A failure to store is logged only.
     async fn record_refusal(&self, e: &CeremonyError, attempt: &Attempt, caller: &Caller) {
-        if !attempt.taken || matches!(e, CeremonyError::Fault(_) | CeremonyError::CounterRegression)
+        if !attempt.taken
+            || matches!(
+                e,
+                CeremonyError::Fault(_) | CeremonyError::CounterRegression
+            )
         {
             return;
         }
@@ -331,7 +341,12 @@ impl Passkeys {
     }
 
     /// Flags a credential whose counter went backwards; the refusal to answer.
-    async fn flag_clone(&self, credential_id: &str, user_id: &str, caller: &Caller) -> CeremonyError {
+    async fn flag_clone(
+        &self,
+        credential_id: &str,
+        user_id: &str,
+        caller: &Caller,
+    ) -> CeremonyError {
         let event = caller.event(
             EventKind::CounterRegression,
             Some(user_id),

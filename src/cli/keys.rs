@@ -26,6 +26,28 @@ fn after(at: DateTime<Utc>, wait: std::time::Duration) -> anyhow::Result<DateTim
     Ok(at + chrono::Duration::from_std(wait)?)
 }
 
+/// Stores a `key_changed` event after a command changed the key set. The key folder is the
+/// record that matters; when the database cannot be reached the change stands and a warning
+/// says the event is missing.
+pub async fn record_key_change(settings: &Settings) {
+    let stored = async {
+        let db = crate::startup::connect_database(settings, crate::db::Use::Command).await?;
+        let event = crate::events::Caller::command_line().event(
+            crate::events::EventKind::KeyChanged,
+            None,
+            None,
+        );
+        db.events().record(event).await?;
+        anyhow::Ok(())
+    };
+    if let Err(e) = stored.await {
+        eprintln!(
+            "passkey-idp: warning: the key change was made, but not stored as an event ({})",
+            format!("{e:#}").replace('\n', " ")
+        );
+    }
+}
+
 /// Runs a `keys` command against the key folder.
 pub fn run_keys(cmd: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
     let dir = settings.keys_dir.as_path();

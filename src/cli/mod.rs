@@ -11,9 +11,9 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 pub use self::clients::run_clients;
-pub use self::keys::run_keys;
-pub use self::users::{run_events, run_groups, run_users};
+pub use self::keys::{record_key_change, run_keys};
 use self::users::parse_ttl;
+pub use self::users::{run_events, run_groups, run_users};
 use crate::signing::KeyAlg;
 
 #[derive(Debug, Parser)]
@@ -75,11 +75,17 @@ pub enum UsersCommand {
         json: bool,
     },
     /// A disabled user cannot sign in; their sessions and refresh tokens end at once.
-    Disable { user: String },
+    Disable {
+        user: String,
+    },
     /// Let a disabled user sign in again.
-    Enable { user: String },
+    Enable {
+        user: String,
+    },
     /// Erase the user with passkeys, sessions, refresh tokens and recovery codes.
-    Delete { user: String },
+    Delete {
+        user: String,
+    },
     /// Remove one of the user's passkeys (its base64url id).
     PasskeyRemove {
         user: String,
@@ -113,8 +119,14 @@ pub enum UsersCommand {
         ttl: Duration,
     },
     /// Put the user in an existing group.
-    AddToGroup { user: String, group: String },
-    RemoveFromGroup { user: String, group: String },
+    AddToGroup {
+        user: String,
+        group: String,
+    },
+    RemoveFromGroup {
+        user: String,
+        group: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

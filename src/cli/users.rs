@@ -16,7 +16,8 @@ async fn admin(settings: &Settings) -> anyhow::Result<Admin> {
 
 /// "24h", "7d", "90m", "45s".
 pub fn parse_ttl(text: &str) -> Result<Duration, String> {
-    parse_duration(text).ok_or_else(|| format!("'{text}' is not a duration such as 45s, 90m, 24h or 7d"))
+    parse_duration(text)
+        .ok_or_else(|| format!("'{text}' is not a duration such as 45s, 90m, 24h or 7d"))
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
@@ -49,30 +50,54 @@ pub async fn run_users(cmd: UsersCommand, settings: &Settings) -> anyhow::Result
         UsersCommand::Enable { user } => {
             let (found, changed) = admin.enable(&user).await?;
             let already = if changed { "" } else { " (already active)" };
-            println!("enabled {}{already}: they can sign in again (ended sessions stay ended).", found.username);
+            println!(
+                "enabled {}{already}: they can sign in again (ended sessions stay ended).",
+                found.username
+            );
         }
         UsersCommand::Delete { user } => {
             let found = admin.delete(&user).await?;
             println!("deleted {} ({}) with their passkeys, sessions, refresh tokens and recovery codes; the username is free again.", found.username, found.id);
         }
-        UsersCommand::PasskeyRemove { user, credential_id } => {
+        UsersCommand::PasskeyRemove {
+            user,
+            credential_id,
+        } => {
             admin.passkey_remove(&user, &credential_id).await?;
             println!("removed passkey {credential_id} of {user}.");
         }
-        UsersCommand::PasskeyUnflag { user, credential_id } => {
+        UsersCommand::PasskeyUnflag {
+            user,
+            credential_id,
+        } => {
             admin.passkey_unflag(&user, &credential_id).await?;
-            println!("cleared the clone flag of passkey {credential_id} of {user}: it signs in again.");
+            println!(
+                "cleared the clone flag of passkey {credential_id} of {user}: it signs in again."
+            );
         }
         UsersCommand::RecoveryLink { user, ttl } => {
             let link = admin.recovery_link(&user, ttl).await?;
             println!("{}", link.url);
             eprintln!("one-time recovery link for {user}, valid until {} (shown once; it lets the holder add a passkey to this account).", link.expires.format("%Y-%m-%d %H:%M UTC"));
         }
-        UsersCommand::Invite { username, email, groups, ttl } => {
-            let spec = InviteSpec { username, email, groups, ttl };
+        UsersCommand::Invite {
+            username,
+            email,
+            groups,
+            ttl,
+        } => {
+            let spec = InviteSpec {
+                username,
+                email,
+                groups,
+                ttl,
+            };
             let link = admin.invite(spec).await?;
             println!("{}", link.url);
-            eprintln!("one-time sign-up invite, valid until {} (shown once).", link.expires.format("%Y-%m-%d %H:%M UTC"));
+            eprintln!(
+                "one-time sign-up invite, valid until {} (shown once).",
+                link.expires.format("%Y-%m-%d %H:%M UTC")
+            );
         }
         UsersCommand::AddToGroup { user, group } => {
             let added = admin.add_to_group(&user, &group).await?;
@@ -148,7 +173,11 @@ fn print_users(users: &[UserSummary]) {
             u.passkeys,
             u.created,
             or_dash(u.last_sign_in.as_deref()),
-            if u.groups.is_empty() { "-".to_string() } else { u.groups.join(",") },
+            if u.groups.is_empty() {
+                "-".to_string()
+            } else {
+                u.groups.join(",")
+            },
             u.id
         );
     }
@@ -159,7 +188,14 @@ fn print_user(u: &UserDetail) {
     println!("id (sub):     {}", u.id);
     println!("email:        {}", or_dash(u.email.as_deref()));
     println!("status:       {}", u.status);
-    println!("groups:       {}", if u.groups.is_empty() { "-".to_string() } else { u.groups.join(", ") });
+    println!(
+        "groups:       {}",
+        if u.groups.is_empty() {
+            "-".to_string()
+        } else {
+            u.groups.join(", ")
+        }
+    );
     println!("created:      {}", u.created);
     println!("last sign-in: {}", or_dash(u.last_sign_in.as_deref()));
     println!("passkeys:");
@@ -169,16 +205,29 @@ fn print_user(u: &UserDetail) {
             (true, false) => "synced",
             (false, false) => "device-bound",
         };
-        println!("  {}  {:<28} {:<15} created {}  last used {}", p.id, p.name, flags, p.created, or_dash(p.last_used.as_deref()));
+        println!(
+            "  {}  {:<28} {:<15} created {}  last used {}",
+            p.id,
+            p.name,
+            flags,
+            p.created,
+            or_dash(p.last_used.as_deref())
+        );
     }
     println!("sessions:");
     for s in &u.sessions {
-        println!("  {:<28} created {}  last seen {}", s.browser, s.created, s.last_seen);
+        println!(
+            "  {:<28} created {}  last seen {}",
+            s.browser, s.created, s.last_seen
+        );
     }
 }
 
 fn print_events(events: &[EventView]) {
-    println!("{:<21} {:<21} {:<37} {:<24} REQUEST", "TIME", "KIND", "USER", "CLIENT");
+    println!(
+        "{:<21} {:<21} {:<37} {:<24} REQUEST",
+        "TIME", "KIND", "USER", "CLIENT"
+    );
     for e in events {
         println!(
             "{:<21} {:<21} {:<37} {:<24} {}",

@@ -28,7 +28,10 @@ pub enum Created {
 
 /// Writes a new user with their first credential, spends their invite and puts them in its
 /// groups (those that still exist), or does none of it.
-pub fn create_with_credential(conn: &mut AnyConnection, signup: &Signup) -> Result<Created, DbError> {
+pub fn create_with_credential(
+    conn: &mut AnyConnection,
+    signup: &Signup,
+) -> Result<Created, DbError> {
     let Signup {
         user,
         credential,

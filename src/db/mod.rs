@@ -337,7 +337,8 @@ thread_local! {
     static DEADLINE: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
 }
 
-/// Runs `f` in a transaction that commits only if the caller is still waiting for the answer:
+/// Runs `f` in a transaction (on SQLite, one that holds the write lock from its start) that
+/// commits only if the caller is still waiting for the answer:
 /// a call that outlived its timeout (the caller was told 503) rolls back instead of writing
 /// after the fact.
 pub fn transaction<T>(
@@ -345,6 +346,11 @@ pub fn transaction<T>(
     f: impl FnOnce(&mut AnyConnection) -> Result<T, DbError>,
 ) -> Result<T, DbError> {
     conn.transaction::<_, DbError, _>(|conn| {
+        if let AnyConnection::Sqlite(sqlite) = conn {
+            // Take SQLite's write lock now: a transaction that reads before it writes cannot
+            // upgrade its lock while another writer commits (SQLITE_BUSY without waiting).
+            diesel::sql_query("UPDATE users SET id = id WHERE 0").execute(sqlite)?;
+        }
         let value = f(conn)?;
         match DEADLINE.get() {
             Some(deadline) if std::time::Instant::now() >= deadline => Err(DbError::Timeout),

@@ -131,9 +131,7 @@ pub async fn register(
     };
     let closed = matches!(
         (app.settings.registration_mode, token, &invite),
-        (RegistrationMode::Closed, _, _)
-            | (_, Some(_), None)
-            | (RegistrationMode::Invite, None, _)
+        (RegistrationMode::Closed, _, _) | (_, Some(_), None) | (RegistrationMode::Invite, None, _)
     );
     let (invite_username, invite_email) = invite
         .map(|i| (i.username.unwrap_or_default(), i.email.unwrap_or_default()))
@@ -141,7 +139,11 @@ pub async fn register(
     html(Register {
         rp_name: &app.settings.rp_name,
         closed,
-        invite: if closed { String::new() } else { token.unwrap_or_default().to_string() },
+        invite: if closed {
+            String::new()
+        } else {
+            token.unwrap_or_default().to_string()
+        },
         invite_username,
         invite_email,
     })

@@ -159,6 +159,7 @@ pub fn new_client() -> reqwest::Client {
 }
 
 /// A response's status and JSON body (Null when the body is not JSON).
+#[derive(Debug)]
 pub struct Reply {
     pub status: StatusCode,
     pub body: Value,

@@ -1,0 +1,325 @@
+//! The `users`, `groups` and `events` commands' output and refusals, support actions on one
+//! passkey, and groups at the door of a relying service (through the `openidconnect` library).
+
+use diesel::prelude::*;
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::{
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
+    RedirectUrl, Scope, TokenResponse,
+};
+use serde_json::{json, Value};
+
+use crate::admin::{cli, json_of, ok, other_browser, refused};
+use crate::authenticator::SoftAuthenticator;
+use crate::helpers::{spawn_app, verify_independently, Backend, TestApp};
+use crate::oidc::{location_params, param, userinfo, REDIRECT};
+use crate::on_both_backends;
+
+async fn commands_print_what_scripts_rely_on(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut phone = SoftAuthenticator::synced();
+    let signed_up = app.sign_up("lee", &mut phone).await;
+    let passkey = signed_up["credential"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    app.sign_up_other("max").await;
+    ok(&app, &["groups", "add", "ops"]);
+    refused(&app, &["groups", "add", "ops"]);
+    refused(&app, &["groups", "add", "no spaces"]);
+    ok(&app, &["users", "add-to-group", "lee", "ops"]);
+    refused(&app, &["users", "add-to-group", "lee", "nosuchgroup"]);
+    refused(&app, &["users", "add-to-group", "nobody", "ops"]);
+
+    let users = json_of(&app, &["users", "list", "--json"]);
+    let lee = &users.as_array().expect("array")[0];
+    let mut keys: Vec<&str> = lee
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    let mut expected = vec![
+        "created",
+        "email",
+        "groups",
+        "id",
+        "last_sign_in",
+        "passkeys",
+        "status",
+        "username",
+    ];
+    expected.sort_unstable();
+    assert_eq!(keys, expected);
+    assert_eq!(lee["username"], "lee");
+    assert_eq!(lee["status"], "active");
+    assert_eq!(lee["groups"], json!(["ops"]));
+    assert_eq!(lee["passkeys"], 1);
+    assert!(lee["created"].as_str().expect("time").ends_with('Z'));
+    assert_eq!(
+        lee["last_sign_in"],
+        Value::Null,
+        "signed up, never signed in"
+    );
+    let ops = json_of(&app, &["users", "list", "--group", "ops", "--json"]);
+    assert_eq!(ops.as_array().expect("array").len(), 1);
+
+    let shown = json_of(&app, &["users", "show", "lee", "--json"]);
+    assert_eq!(shown["passkeys"][0]["id"], passkey.as_str());
+    assert_eq!(shown["passkeys"][0]["clone_suspected"], false);
+    assert_eq!(shown["sessions"].as_array().expect("sessions").len(), 1);
+    for key in ["created", "last_seen", "browser"] {
+        assert!(shown["sessions"][0].get(key).is_some(), "{key}: {shown}");
+    }
+    let by_id = json_of(
+        &app,
+        &["users", "show", shown["id"].as_str().expect("id"), "--json"],
+    );
+    assert_eq!(by_id["username"], "lee");
+    let text = ok(&app, &["users", "list"]);
+    assert!(text.contains("lee") && text.contains("max"), "{text}");
+
+    // Support actions on one passkey: only the user's own.
+    let flag = passkey.clone();
+    app.query(move |c| {
+        use passkey_idp::db::schema::webauthn_credentials as creds;
+        diesel::update(creds::table.filter(creds::credential_id.eq(flag)))
+            .set(creds::clone_suspected.eq(true))
+            .execute(c)?;
+        Ok(())
+    })
+    .await;
+    let other = other_browser(&app);
+    other
+        .sign_in(Some("lee"), &mut phone)
+        .await
+        .assert_error(401, "counter_regression");
+    refused(&app, &["users", "passkey-unflag", "max", &passkey]);
+    ok(&app, &["users", "passkey-unflag", "lee", &passkey]);
+    other.sign_in(Some("lee"), &mut phone).await.assert_ok();
+    refused(&app, &["users", "passkey-remove", "max", &passkey]);
+    ok(&app, &["users", "passkey-remove", "lee", &passkey]);
+    assert_eq!(
+        json_of(&app, &["users", "show", "lee", "--json"])["passkeys"],
+        json!([])
+    );
+
+    ok(&app, &["users", "remove-from-group", "lee", "ops"]);
+    refused(&app, &["users", "remove-from-group", "lee", "ops"]);
+    ok(&app, &["users", "add-to-group", "max", "ops"]);
+    let groups = json_of(&app, &["groups", "list", "--json"]);
+    assert_eq!(groups, json!([{ "name": "ops", "members": 1 }]));
+    ok(&app, &["groups", "remove", "ops"]);
+    assert_eq!(
+        json_of(&app, &["users", "show", "max", "--json"])["groups"],
+        json!([])
+    );
+    refused(&app, &["groups", "remove", "ops"]);
+
+    // Events: newest first, the documented fields, filtered by user and time.
+    let events = json_of(&app, &["events", "--since", "1h", "--json"]);
+    let first = &events[0];
+    let mut keys: Vec<&str> = first
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["client", "credential", "kind", "request_id", "time", "user"]
+    );
+    assert_eq!(first["kind"], "passkey_removed");
+    let times: Vec<&str> = events
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| e["time"].as_str().expect("time"))
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    let signins = json_of(&app, &["events", "--user", "lee", "--json"]);
+    let success = signins
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|e| e["kind"] == "signin_success")
+        .expect("a sign-in");
+    assert_eq!(success["credential"], passkey.as_str());
+    assert!(
+        success["request_id"]
+            .as_str()
+            .is_some_and(|r| r.len() == 16),
+        "{success}"
+    );
+    assert_eq!(event_count(&app, &["--user", "max"]), 1, "max's sign-up");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(event_count(&app, &["--user", "max", "--since", "1s"]), 0);
+    refused(&app, &["events", "--since", "soon"]);
+    refused(&app, &["users", "disable", "nobody"]);
+
+    // A key change is stored too.
+    ok(&app, &["keys", "generate"]);
+    let kinds = json_of(&app, &["events", "--json"]);
+    assert_eq!(kinds[0]["kind"], "key_changed");
+}
+on_both_backends!(commands_print_what_scripts_rely_on);
+
+/// A second user signed up in a cookie jar of its own.
+trait OtherUser {
+    async fn sign_up_other(&self, username: &str);
+}
+
+impl OtherUser for TestApp {
+    async fn sign_up_other(&self, username: &str) {
+        other_browser(self)
+            .sign_up(username, &mut SoftAuthenticator::synced())
+            .await;
+    }
+}
+
+/// `allowed_groups`: after signing in, a person outside the client's groups goes back with
+/// `access_denied`, `state` and `iss`; a member gets a code, and the ID token (checked by
+/// the library) and /userinfo carry the `groups` claim.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allowed_groups_are_enforced_and_groups_reach_the_tokens() {
+    let app = spawn_app(Backend::Postgres).await;
+    ok(&app, &["groups", "add", "grafana-admins"]);
+    let out = cli(
+        &app,
+        &[
+            "clients",
+            "add",
+            "--client-id",
+            "grafana",
+            "--redirect-uri",
+            REDIRECT,
+            "--allowed-groups",
+            "grafana-admins,sre",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let secret = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("client secret (shown once, store it now): "))
+        .expect("secret")
+        .to_string();
+
+    let http = openidconnect::reqwest::ClientBuilder::new()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .expect("http");
+    let metadata = CoreProviderMetadata::discover_async(
+        IssuerUrl::new(app.origin.clone()).expect("issuer"),
+        &http,
+    )
+    .await
+    .expect("discovery");
+    assert!(metadata
+        .scopes_supported()
+        .expect("scopes")
+        .iter()
+        .any(|s| s.as_str() == "groups"));
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new("grafana".into()),
+        Some(ClientSecret::new(secret)),
+    )
+    .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).expect("redirect"));
+    let start = || {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state, nonce) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_scope(Scope::new("groups".into()))
+            .set_pkce_challenge(challenge)
+            .url();
+        // The test's cookie jars hold the session for the server's address.
+        let url = url.to_string().replacen(&app.origin, &app.address, 1);
+        (url, state, nonce, verifier)
+    };
+
+    // An outsider, signed in: sent back with access_denied (never before signing in).
+    let outsider = other_browser(&app);
+    let (url, state, _, _) = start();
+    let res = outsider.client.get(&url).send().await.expect("authorize");
+    let (base, _) = location_params(&res);
+    assert!(
+        base.ends_with("/login"),
+        "asked to sign in first, at {base}"
+    );
+    outsider
+        .sign_up("nat", &mut SoftAuthenticator::synced())
+        .await;
+    let res = outsider.client.get(&url).send().await.expect("authorize");
+    let (base, params) = location_params(&res);
+    assert_eq!(base, REDIRECT);
+    assert_eq!(param(&params, "error"), Some("access_denied"));
+    assert_eq!(param(&params, "state"), Some(state.secret().as_str()));
+    assert_eq!(param(&params, "iss"), Some(app.origin.as_str()));
+    assert_eq!(param(&params, "code"), None);
+
+    // A member: a code, tokens, and the groups claim.
+    let member = other_browser(&app);
+    member
+        .sign_up("oli", &mut SoftAuthenticator::synced())
+        .await;
+    ok(&app, &["users", "add-to-group", "oli", "grafana-admins"]);
+    let (url, state, nonce, verifier) = start();
+    let res = member.client.get(&url).send().await.expect("authorize");
+    let (_, params) = location_params(&res);
+    assert_eq!(param(&params, "state"), Some(state.secret().as_str()));
+    let code = param(&params, "code").expect("a code").to_string();
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .expect("token endpoint")
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("the library redeems the code");
+    let id_token = tokens.id_token().expect("an ID token");
+    id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .expect("the library accepts the ID token");
+    let jwks: Value = reqwest::get(app.url("/.well-known/jwks.json"))
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
+    let claims = verify_independently(&id_token.to_string(), &jwks).expect("valid");
+    assert_eq!(claims["groups"], json!(["grafana-admins"]));
+    let access = openidconnect::OAuth2TokenResponse::access_token(&tokens)
+        .secret()
+        .clone();
+    assert_eq!(
+        userinfo(&app, &access).await.assert_ok()["groups"],
+        json!(["grafana-admins"])
+    );
+    // Removed from the group: refused from the next sign-in on.
+    ok(
+        &app,
+        &["users", "remove-from-group", "oli", "grafana-admins"],
+    );
+    let (url, _, _, _) = start();
+    let res = member.client.get(&url).send().await.expect("authorize");
+    assert_eq!(
+        param(&location_params(&res).1, "error"),
+        Some("access_denied")
+    );
+}
+
+fn event_count(app: &TestApp, filter: &[&str]) -> usize {
+    let mut args = vec!["events", "--json"];
+    args.extend_from_slice(filter);
+    json_of(app, &args).as_array().map_or(0, Vec::len)
+}
