@@ -152,15 +152,20 @@ async fn load_keys(
     db: &Db,
 ) -> anyhow::Result<KeyRing> {
     let dir = settings.keys_dir.clone();
+    // Every key made here is stored as a `key_changed` event.
+    let mut changes = 0;
     if dir.join(keyset::MANIFEST).exists() {
         // A set made by the command line before the first start (`clients add` makes the ID
         // token key) may have no key yet for access tokens.
-        rotation::ensure_active(
-            &dir,
-            settings.access_token_alg,
-            "start-up",
-            chrono::Utc::now(),
-        )?;
+        changes += usize::from(
+            rotation::ensure_active(
+                &dir,
+                settings.access_token_alg,
+                "start-up",
+                chrono::Utc::now(),
+            )?
+            .is_some(),
+        );
     }
     let (mut keys, created) = KeySet::load_or_create(&dir, settings.access_token_alg)
         .with_context(|| {
@@ -179,12 +184,7 @@ async fn load_keys(
             dir = %dir.display(),
             "no signing key found: created one, active from now"
         );
-        let event = crate::events::Caller::default().event(
-            crate::events::EventKind::KeyChanged,
-            None,
-            None,
-        );
-        db.events().record(event).await?;
+        changes += 1;
     }
     // ID tokens are RS256 unless a client asks for another algorithm (OpenID Connect's
     // default); every algorithm a client uses needs an active key.
@@ -193,7 +193,16 @@ async fn load_keys(
     for alg in algs {
         if rotation::ensure_active(&dir, alg, "start-up", chrono::Utc::now())?.is_some() {
             keys = KeySet::load(&dir, settings.access_token_alg)?;
+            changes += 1;
         }
+    }
+    for _ in 0..changes {
+        let event = crate::events::Caller::default().event(
+            crate::events::EventKind::KeyChanged,
+            None,
+            None,
+        );
+        db.events().record(event).await?;
     }
     Ok(KeyRing::new(dir, settings.access_token_alg, keys))
 }

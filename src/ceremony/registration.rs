@@ -45,6 +45,34 @@ struct PendingRegistration {
     invite_sha256: Option<String>,
 }
 
+impl PendingRegistration {
+    /// The account to create from this sign-up and its verified first passkey, with the
+    /// events that record it.
+    fn into_signup(self, credential: NewCredential, now: NaiveDateTime, caller: &Caller) -> Signup {
+        let mut events = vec![caller.event(
+            EventKind::PasskeyAdded,
+            Some(&self.user_id),
+            Some(&credential.credential_id),
+        )];
+        if self.invite_sha256.is_some() {
+            events.push(caller.event(EventKind::InviteUsed, Some(&self.user_id), None));
+        }
+        Signup {
+            user: NewUser {
+                id: self.user_id,
+                username: self.username,
+                email: self.email,
+                display_name: self.display_name,
+                user_handle: self.user_handle,
+                created_at: now,
+            },
+            credential,
+            invite_sha256: self.invite_sha256,
+            events,
+        }
+    }
+}
+
 /// What the store keeps between begin and finish of adding a passkey.
 #[derive(Serialize, Deserialize)]
 struct PendingAddition {
@@ -141,28 +169,8 @@ impl Passkeys {
             authenticator: self.authenticators.lookup(&row.aaguid),
         };
         let aaguid = row.aaguid.clone();
-        let user = NewUser {
-            id: pending.user_id.clone(),
-            username: pending.username.clone(),
-            email: pending.email,
-            display_name: pending.display_name,
-            user_handle: pending.user_handle,
-            created_at: now,
-        };
-        let mut events = vec![caller.event(
-            EventKind::PasskeyAdded,
-            Some(&pending.user_id),
-            Some(&passkey.id),
-        )];
-        if pending.invite_sha256.is_some() {
-            events.push(caller.event(EventKind::InviteUsed, Some(&pending.user_id), None));
-        }
-        let signup = Signup {
-            user,
-            credential: row,
-            invite_sha256: pending.invite_sha256,
-            events,
-        };
+        let (user_id, username) = (pending.user_id.clone(), pending.username.clone());
+        let signup = pending.into_signup(row, now, caller);
         match self.db.accounts().create_with_credential(signup).await? {
             Created::Yes => {}
             Created::UsernameTaken => return Err(CeremonyError::UsernameTaken),
@@ -173,7 +181,7 @@ impl Passkeys {
         tracing::info!(
             target: "security",
             event = "registration",
-            user_id = %pending.user_id,
+            user_id = %user_id,
             credential_id = %passkey.id,
             aaguid = %aaguid,
             synced = passkey.synced,
@@ -181,10 +189,10 @@ impl Passkeys {
         );
         let amr = policy::amr(credential.backup_eligible, credential.user_verified);
         let signed_in = self
-            .start_session(&pending.user_id, amr, old_session, caller)
+            .start_session(&user_id, amr, old_session, caller)
             .await?;
         Ok(Registered {
-            username: pending.username,
+            username,
             passkey,
             signed_in,
         })

@@ -307,6 +307,12 @@ impl Passkeys {
         // operator clears the flag (unless webauthn.cloned_credentials = "flag").
         if row.clone_suspected && self.settings.cloned_credentials == ClonedCredentials::Block {
             tracing::warn!(target: "security", event = "cloned_credential_refused", user_id = %user.id, credential_id = %row.credential_id, "a passkey flagged as possibly cloned tried to sign in");
+            let event = caller.event(
+                EventKind::SigninFailure,
+                Some(&user.id),
+                Some(&row.credential_id),
+            );
+            self.db.events().record(event).await?;
             return Err(CeremonyError::CounterRegression);
         }
         // A genuine assertion of a disabled account: refused, and said so (403), since the

@@ -52,7 +52,11 @@ pub async fn run_clients(cmd: ClientsCommand, settings: &Settings) -> anyhow::Re
 
 async fn add(registry: &Clients, new: NewClient<'_>, settings: &Settings) -> anyhow::Result<()> {
     let (client, secret) = registry.add(new).await?;
-    rotation::ensure_active(&settings.keys_dir, client.id_token_alg, "cli", Utc::now())?;
+    if rotation::ensure_active(&settings.keys_dir, client.id_token_alg, "cli", Utc::now())?
+        .is_some()
+    {
+        super::record_key_change(settings).await;
+    }
     println!(
         "registered {} client {} (ID tokens {}; scopes: {})",
         kind(&client),

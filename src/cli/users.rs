@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{GroupsCommand, UsersCommand};
-use crate::admin::links::InviteSpec;
+use crate::admin::links::{InviteSpec, OneTimeUrl};
 use crate::admin::{Admin, UserDetail, UserSummary};
 use crate::events::EventView;
 use crate::settings::{parse_duration, Settings};
@@ -77,8 +77,7 @@ pub async fn run_users(cmd: UsersCommand, settings: &Settings) -> anyhow::Result
         }
         UsersCommand::RecoveryLink { user, ttl } => {
             let link = admin.recovery_link(&user, ttl).await?;
-            println!("{}", link.url);
-            eprintln!("one-time recovery link for {user}, valid until {} (shown once; it lets the holder add a passkey to this account).", link.expires.format("%Y-%m-%d %H:%M UTC"));
+            print_link(&link, &format!("one-time recovery link for {user} (it lets the holder add a passkey to this account)"));
         }
         UsersCommand::Invite {
             username,
@@ -86,18 +85,15 @@ pub async fn run_users(cmd: UsersCommand, settings: &Settings) -> anyhow::Result
             groups,
             ttl,
         } => {
-            let spec = InviteSpec {
-                username,
-                email,
-                groups,
-                ttl,
-            };
-            let link = admin.invite(spec).await?;
-            println!("{}", link.url);
-            eprintln!(
-                "one-time sign-up invite, valid until {} (shown once).",
-                link.expires.format("%Y-%m-%d %H:%M UTC")
-            );
+            let link = admin
+                .invite(InviteSpec {
+                    username,
+                    email,
+                    groups,
+                    ttl,
+                })
+                .await?;
+            print_link(&link, "one-time sign-up invite");
         }
         UsersCommand::AddToGroup { user, group } => {
             let added = admin.add_to_group(&user, &group).await?;
@@ -110,6 +106,15 @@ pub async fn run_users(cmd: UsersCommand, settings: &Settings) -> anyhow::Result
         }
     }
     Ok(())
+}
+
+/// The URL alone on stdout (for scripts), what it is on stderr.
+fn print_link(link: &OneTimeUrl, what: &str) {
+    println!("{}", link.url);
+    eprintln!(
+        "{what}, valid until {}; shown once.",
+        link.expires.format("%Y-%m-%d %H:%M UTC")
+    );
 }
 
 pub async fn run_groups(cmd: GroupsCommand, settings: &Settings) -> anyhow::Result<()> {

@@ -44,17 +44,23 @@ pub fn delete(conn: &mut AnyConnection, sid: &str) -> Result<usize, DbError> {
     Ok(diesel::delete(sessions::table.filter(sessions::sid.eq(sid))).execute(conn)?)
 }
 
-/// Ends every session of the user, or every one but `keep`.
+/// Ends every session of the user, or every one but `keep`; returns how many of those were
+/// still live (expired records go too).
 pub fn delete_for_user(
     conn: &mut AnyConnection,
     user_id: &str,
     keep: Option<&str>,
 ) -> Result<usize, DbError> {
-    let mine = sessions::table.filter(sessions::user_id.eq(user_id));
-    Ok(match keep {
-        Some(keep) => diesel::delete(mine.filter(sessions::sid.ne(keep))).execute(conn)?,
-        None => diesel::delete(mine).execute(conn)?,
-    })
+    let now = chrono::Utc::now().naive_utc();
+    let mine = sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::sid.ne(keep.unwrap_or("")));
+    let live = mine
+        .filter(sessions::expires_at.gt(now))
+        .count()
+        .get_result::<i64>(conn)?;
+    diesel::delete(mine).execute(conn)?;
+    Ok(usize::try_from(live).unwrap_or(0))
 }
 
 /// The user's live sessions, most recently seen first.

@@ -145,7 +145,7 @@ impl Provider {
             return Err(REFUSED);
         };
         check_code(&grant, client, redirect_uri, verifier)?;
-        let groups = self.subject(&grant.user_id, &grant.scope).await?;
+        let groups = self.subject(client, &grant.user_id, &grant.scope).await?;
         let family_id = grant
             .scope
             .iter()
@@ -259,7 +259,7 @@ impl Provider {
             }
         };
         let amr: Vec<String> = row.amr.split_whitespace().map(str::to_string).collect();
-        let groups = self.subject(&row.user_id, &scope).await?;
+        let groups = self.subject(client, &row.user_id, &scope).await?;
         let g = Grant {
             client,
             user_id: &row.user_id,
@@ -287,13 +287,16 @@ impl Provider {
         Ok(self.response(minted, Some(new_token), &scope))
     }
 
-    /// Tokens are minted only for an active user: a code or refresh token of a user disabled
-    /// or deleted since is refused. Returns their groups when `scope` has `groups`.
+    /// Tokens are minted only for an active user who may use `client`: a code or refresh
+    /// token of a user disabled or deleted since, or no longer in the client's allowed
+    /// groups, is refused. Returns their groups when `scope` has `groups`.
     async fn subject(
         &self,
+        client: &Client,
         user_id: &str,
         scope: &[String],
     ) -> Result<Option<Vec<String>>, OAuthError> {
+        let gated = !client.allowed_groups.is_empty();
         let want_groups = scope.iter().any(|s| s == "groups");
         let id = user_id.to_owned();
         let found = self
@@ -303,16 +306,22 @@ impl Provider {
                     Some(user) if user.is_active() => {}
                     _ => return Ok(None),
                 }
-                let groups = match want_groups {
+                let groups = match want_groups || gated {
                     true => Some(crate::db::groups::of_user(c, &id)?),
                     false => None,
                 };
                 Ok(Some(groups))
             })
             .await?;
-        found.ok_or(OAuthError::InvalidGrant(
+        let groups = found.ok_or(OAuthError::InvalidGrant(
             "The account is disabled or no longer exists; sign in again.",
-        ))
+        ))?;
+        if gated && !groups.as_deref().is_some_and(|g| client.admits(g)) {
+            return Err(OAuthError::InvalidGrant(
+                "The account is no longer in a group this client admits.",
+            ));
+        }
+        Ok(groups.filter(|_| want_groups))
     }
 
     /// The presented refresh token's row, when it belongs to `client` and is neither expired

@@ -8,8 +8,8 @@ use std::time::Duration;
 use url::Url;
 
 use super::raw::{
-    DatabaseSection, LogSection, MemoryStoreSection, OidcSection, RawSettings, RedisSection,
-    ServerSection,
+    DatabaseSection, EventsSection, LogSection, MemoryStoreSection, OidcSection, RawSettings,
+    RedisSection, ServerSection,
 };
 use super::{bad, DatabaseBackend, LogFormat, RegistrationMode, Settings, SettingsError};
 use crate::proxy::Cidr;
@@ -26,6 +26,7 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
     let webauthn = webauthn(&raw.webauthn)?;
     let tokens = tokens(&raw.tokens)?;
     let keys = keys(&raw.keys, tokens.jwks_max_age)?;
+    let (events_retention, sweep_interval) = events(&raw.events)?;
     Ok(Settings {
         issuer: server.issuer,
         issuer_url: server.issuer_url,
@@ -89,19 +90,8 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
         log_format: log(&raw.log)?,
         log_level: raw.log.level,
         registration_mode: registration_mode(&raw.registration.mode)?,
-        events_retention: Duration::from_secs(
-            raw.events
-                .retention_days
-                .checked_mul(86_400)
-                .filter(|s| *s > 0)
-                .ok_or_else(|| bad("events.retention_days", "must be at least 1"))?,
-        ),
-        sweep_interval: secs(
-            "events.sweep_interval_secs",
-            raw.events.sweep_interval_secs,
-            1,
-            7 * 86_400,
-        )?,
+        events_retention,
+        sweep_interval,
     })
 }
 
@@ -390,6 +380,22 @@ fn log(raw: &LogSection) -> Result<LogFormat, SettingsError> {
         &raw.format,
         &[("pretty", LogFormat::Pretty), ("json", LogFormat::Json)],
     )
+}
+
+/// How long events are kept, and how often the sweep runs.
+fn events(raw: &EventsSection) -> Result<(Duration, Duration), SettingsError> {
+    let retention = raw
+        .retention_days
+        .checked_mul(86_400)
+        .filter(|s| *s > 0)
+        .ok_or_else(|| bad("events.retention_days", "must be at least 1"))?;
+    let sweep = secs(
+        "events.sweep_interval_secs",
+        raw.sweep_interval_secs,
+        1,
+        7 * 86_400,
+    )?;
+    Ok((Duration::from_secs(retention), sweep))
 }
 
 fn registration_mode(raw: &str) -> Result<RegistrationMode, SettingsError> {

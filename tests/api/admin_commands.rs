@@ -4,8 +4,8 @@
 use diesel::prelude::*;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
-    RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
 };
 use serde_json::{json, Value};
 
@@ -241,6 +241,7 @@ async fn allowed_groups_are_enforced_and_groups_reach_the_tokens() {
                 Nonce::new_random,
             )
             .add_scope(Scope::new("groups".into()))
+            .add_scope(Scope::new("offline_access".into()))
             .set_pkce_challenge(challenge)
             .url();
         // The test's cookie jars hold the session for the server's address.
@@ -298,18 +299,30 @@ async fn allowed_groups_are_enforced_and_groups_reach_the_tokens() {
         .expect("json");
     let claims = verify_independently(&id_token.to_string(), &jwks).expect("valid");
     assert_eq!(claims["groups"], json!(["grafana-admins"]));
-    let access = openidconnect::OAuth2TokenResponse::access_token(&tokens)
-        .secret()
-        .clone();
+    let access = tokens.access_token().secret().clone();
     assert_eq!(
         userinfo(&app, &access).await.assert_ok()["groups"],
         json!(["grafana-admins"])
     );
-    // Removed from the group: refused from the next sign-in on.
+    // Removed from the group: refused from the next sign-in on, and refresh stops too.
+    let refresh_token = tokens.refresh_token().expect("a refresh token").clone();
     ok(
         &app,
         &["users", "remove-from-group", "oli", "grafana-admins"],
     );
+    let refreshed = client
+        .exchange_refresh_token(&refresh_token)
+        .expect("token endpoint")
+        .request_async(&http)
+        .await;
+    match refreshed {
+        Err(openidconnect::RequestTokenError::ServerResponse(e)) => assert_eq!(
+            e.error().to_string(),
+            "invalid_grant",
+            "a refresh after leaving the group is refused"
+        ),
+        other => panic!("expected invalid_grant, got {other:?}"),
+    }
     let (url, _, _, _) = start();
     let res = member.client.get(&url).send().await.expect("authorize");
     assert_eq!(
