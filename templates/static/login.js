@@ -4,6 +4,7 @@
 (() => {
   const root = document.getElementById("login");
   const next = root ? root.dataset.next : "";
+  const rpId = root ? root.dataset.rpId : "";
   const button = document.getElementById("passkey-signin");
   const form = document.getElementById("username-form");
   let autofill = null; // AbortController of the pending conditional request
@@ -11,6 +12,14 @@
   function done(result) {
     Passkeys.say("Signed in.", "ok");
     window.location.assign(result && result.redirect ? result.redirect : Passkeys.safeNext(next));
+  }
+
+  // The server does not know the passkey just used (deleted, or its account is gone): tell the
+  // passkey provider, which may then hide it. Fire and forget; never in the way.
+  function forgetUnknown(error) {
+    if (!error || error.status !== 401 || error.code !== "unknown_credential") return;
+    if (!error.credentialId || !rpId) return;
+    Passkeys.signal("signalUnknownCredential", { rpId, credentialId: error.credentialId });
   }
 
   function stopAutofill() {
@@ -31,6 +40,7 @@
       // Aborted (the button or the form took over), or nothing to offer: stay quiet, the
       // person has not asked for anything yet.
       if (e && (e.name === "AbortError" || e.name === "NotAllowedError")) return;
+      forgetUnknown(e);
       Passkeys.fail(e);
     }
   }
@@ -46,6 +56,7 @@
     try {
       done(await Passkeys.signIn(body));
     } catch (e) {
+      forgetUnknown(e);
       Passkeys.fail(e);
       startAutofill();
     } finally {

@@ -1,6 +1,9 @@
 "use strict";
 (() => {
   const form = document.getElementById("register-form");
+  if (!form) return; // sign-up is closed: the page only says so
+  // An invitation (from ?invite=) travels only in register/begin's body.
+  const invite = document.getElementById("invite");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const username = form.username.value.trim();
@@ -16,6 +19,7 @@
     const body = { username };
     if (form.display_name.value.trim()) body.display_name = form.display_name.value.trim();
     if (form.email.value.trim()) body.email = form.email.value.trim();
+    if (invite && invite.value) body.invite = invite.value;
     const submit = form.querySelector("button");
     Passkeys.busy(submit, true);
     Passkeys.say("Follow your browser's prompt to create a passkey…");
@@ -25,7 +29,7 @@
       window.location.assign("/account?welcome=1");
     } catch (e) {
       Passkeys.fail(e);
-      if (e && e.code === "username_taken") form.username.focus();
+      if (e && e.code === "username_taken" && !form.username.readOnly) form.username.focus();
     } finally {
       Passkeys.busy(submit, false);
     }

@@ -21,6 +21,8 @@ const Passkeys = (() => {
     last_credential: "This is your only passkey, so it can't be deleted. Add another passkey first.",
     invalid_recovery_code: "That username and recovery code don't match, or the code was already used. Check both and try again.",
     login_required: "Please sign in again.",
+    registration_closed: "Sign-up is closed, or this invitation was already used or has expired. Ask an administrator for a new invitation.",
+    account_disabled: "This account is disabled. Ask your administrator to enable it again.",
     not_found: "That passkey is no longer on your account. Reload the page.",
     temporarily_unavailable: "The service is briefly unavailable. Try again in a few seconds.",
     server_error: "Something went wrong on our side. Try again shortly.",
@@ -44,9 +46,12 @@ const Passkeys = (() => {
   }
 
   class ApiError extends Error {
-    constructor(code, message) {
+    // message: the page's own sentence for the code; description: the server's, if it sent one.
+    constructor(code, message, description, status) {
       super(message);
       this.code = code;
+      this.description = description || "";
+      this.status = status || 0;
     }
   }
 
@@ -82,7 +87,8 @@ const Passkeys = (() => {
     try { data = await response.json(); } catch (e) { data = null; }
     if (!response.ok) {
       const code = (data && data.error) || "server_error";
-      throw new ApiError(code, MESSAGES[code] || (data && data.error_description) || MESSAGES.server_error);
+      const description = data && typeof data.error_description === "string" ? data.error_description : "";
+      throw new ApiError(code, MESSAGES[code] || description || MESSAGES.server_error, description, response.status);
     }
     return data;
   }
@@ -156,12 +162,34 @@ const Passkeys = (() => {
     return call("POST", finishPath, credentialJSON(cred));
   }
 
-  // Signs in: begin → navigator.credentials.get → finish.
+  // Signs in: begin → navigator.credentials.get → finish. A refusal by finish carries the id
+  // of the passkey used (error.credentialId), for the Signal API.
   async function signIn(beginBody, extra) {
     const begin = await call("POST", "/webauthn/login/begin", beginBody || {});
     const options = Object.assign({ publicKey: requestOptions(begin.publicKey) }, extra || {});
     const cred = await navigator.credentials.get(options);
-    return call("POST", "/webauthn/login/finish", credentialJSON(cred));
+    try {
+      return await call("POST", "/webauthn/login/finish", credentialJSON(cred));
+    } catch (e) {
+      if (e instanceof ApiError) e.credentialId = cred.id;
+      throw e;
+    }
+  }
+
+  // WebAuthn Level 3 Signal API (PublicKeyCredential.signalUnknownCredential, …): tells the
+  // person's passkey provider what this site knows. Feature-detected: a no-op where absent, and
+  // a failure or rejection never reaches the page. Answers {called, ok, error}.
+  async function signal(method, options) {
+    try {
+      if (typeof window.PublicKeyCredential !== "function"
+          || typeof window.PublicKeyCredential[method] !== "function") {
+        return { called: false, ok: false, error: "" };
+      }
+      await window.PublicKeyCredential[method](options);
+      return { called: true, ok: true, error: "" };
+    } catch (e) {
+      return { called: true, ok: false, error: (e && e.name) || "Error" };
+    }
   }
 
   // The sentence for any failure: API codes, DOMExceptions from the passkey prompt, the rest.
@@ -187,5 +215,5 @@ const Passkeys = (() => {
     if (button) button.disabled = on;
   }
 
-  return { call, create, signIn, say, fail, explain, supported, safeNext, busy, ApiError };
+  return { call, create, signIn, signal, say, fail, explain, supported, safeNext, busy, ApiError };
 })();

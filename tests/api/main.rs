@@ -7,6 +7,9 @@
 )]
 
 mod account;
+mod account_page;
+mod admin;
+mod admin_commands;
 mod authenticator;
 mod authenticator_check;
 mod binding;
@@ -25,3 +28,4 @@ mod oidc_flow;
 mod ops;
 mod pages;
 mod process;
+mod self_service;
