@@ -1,41 +1,64 @@
 #!/usr/bin/env bash
-# Rerunnable load measurement on this machine, loopback only, bounded in time:
-#   ./scripts/bench.sh [embedded|postgres] [seconds]
-# Builds the release binary, starts it, and runs wrk against the hot public endpoints:
-# POST /webauthn/login/begin (usernameless: a challenge written to the store) and
-# GET /.well-known/jwks.json. Prints requests/s, latency, and the server's resident memory.
+# The sign-in benchmark, loopback only, bounded in time:
+#   ./scripts/bench.sh [embedded|postgres|both] [seconds] [concurrency]
+# Builds the release binary and the load generator (examples/loadgen.rs), starts the server on
+# the chosen backend, registers 200 users with the test suite's software authenticator, then
+# runs full sign-in ceremonies (login/begin + login/finish, username-first and discoverable
+# alternating) and, separately, signed-in /authorize + /token code exchanges, each for the given
+# seconds at the given concurrency. Prints operations/s, p50/p95/p99, errors, the server's CPU
+# per operation, the CPU Postgres and Redis spent per operation, and the server's idle and peak
+# resident memory.
+# BENCH_BINARY=path runs another build of the server (e.g. an older one, for a before/after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-backend=${1:-embedded}
-seconds=${2:-10}
-command -v wrk >/dev/null 2>&1 || { echo "bench.sh: wrk is missing (apt-get install -y wrk)" >&2; exit 1; }
-cargo build --release --locked --quiet
-work=$(mktemp -d)
+which=${1:-both}
+seconds=${2:-15}
+concurrency=${3:-32}
+users=${BENCH_USERS:-200}
+cargo build --release --locked --quiet --bin passkey-idp --example loadgen
+binary=${BENCH_BINARY:-$PWD/target/release/passkey-idp}
+loadgen=$PWD/target/release/examples/loadgen
 port=18181
-export PASSKEY_IDP_LISTEN=127.0.0.1:$port PASSKEY_IDP_ISSUER=http://localhost:$port \
-  PASSKEY_IDP_KEYS_DIR=$work/keys PASSKEY_IDP__RATE_LIMIT__CEREMONIES_PER_MINUTE=0 \
-  PASSKEY_IDP__LOG__LEVEL=warn PASSKEY_IDP_CONFIG=$PWD/config/default.toml
-if [ "$backend" = postgres ]; then
-  db=pkidp_bench_$$
-  psql postgres://postgres@127.0.0.1:5432/postgres -qc "CREATE DATABASE $db" >/dev/null
-  export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$db REDIS_URL=redis://127.0.0.1:6379 \
-    PASSKEY_IDP__REDIS__KEY_PREFIX="pkidp-bench:$$:"
-else
-  export DATABASE_URL=sqlite://$work/idp.db
-fi
-(cd "$work" && exec "$OLDPWD/target/release/passkey-idp" serve) &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"; [ "$backend" = postgres ] && psql postgres://postgres@127.0.0.1:5432/postgres -qc "DROP DATABASE IF EXISTS $db" >/dev/null; true' EXIT
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
-rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$pid/status"; }
-echo "backend: $backend; idle RSS: $(rss)"
-cat > "$work/begin.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = "{}"
-wrk.headers["Content-Type"] = "application/json"
-LUA
-echo "== POST /webauthn/login/begin ({}), ${seconds}s, 2 threads, 32 connections"
-wrk -t2 -c32 -d"${seconds}s" --latency -s "$work/begin.lua" "http://127.0.0.1:$port/webauthn/login/begin" | grep -E 'Requests/sec|Latency|50%|99%'
-echo "== GET /.well-known/jwks.json, ${seconds}s, 2 threads, 32 connections"
-wrk -t2 -c32 -d"${seconds}s" --latency "http://127.0.0.1:$port/.well-known/jwks.json" | grep -E 'Requests/sec|Latency|50%|99%'
-echo "RSS after load: $(rss)"
+
+run() {
+  local backend=$1 work db="" pid
+  work=$(mktemp -d)
+  export PASSKEY_IDP_LISTEN=127.0.0.1:$port PASSKEY_IDP_ISSUER=http://localhost:$port \
+    PASSKEY_IDP_KEYS_DIR=$work/keys PASSKEY_IDP__RATE_LIMIT__CEREMONIES_PER_MINUTE=0 \
+    PASSKEY_IDP__RATE_LIMIT__OAUTH_PER_MINUTE=0 PASSKEY_IDP_CONFIG=$PWD/config/default.toml
+  if [ "$backend" = postgres ]; then
+    db=pkidp_bench_$$
+    psql postgres://postgres@127.0.0.1:5432/postgres -qc "CREATE DATABASE $db" >/dev/null
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$db REDIS_URL=redis://127.0.0.1:6379 \
+      PASSKEY_IDP__REDIS__KEY_PREFIX="pkidp-bench:$$:"
+  else
+    export DATABASE_URL=sqlite://$work/idp.db
+    unset REDIS_URL
+  fi
+  local secret
+  secret=$(cd "$work" && "$binary" clients add --client-id bench --redirect-uri http://localhost:9/cb \
+    | sed -n 's/^client secret (shown once, store it now): //p')
+  (cd "$work" && exec "$binary" serve >"$work/server.log" 2>&1) &
+  pid=$!
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+  echo "== $backend: $users users, $concurrency concurrent, ${seconds}s each ($(basename "$binary"))"
+  echo "-- sign-in ceremonies"
+  timeout $((seconds + 120)) "$loadgen" --url "http://127.0.0.1:$port" --origin "http://localhost:$port" \
+    --server-pid "$pid" --users "$users" --concurrency "$concurrency" --seconds "$seconds"
+  echo "-- /authorize with a session + /token"
+  timeout $((seconds + 120)) "$loadgen" --url "http://127.0.0.1:$port" --origin "http://localhost:$port" \
+    --server-pid "$pid" --users "$concurrency" --concurrency "$concurrency" --seconds "$seconds" \
+    --oidc "bench:$secret:http://localhost:9/cb"
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+  rm -rf "$work"
+  if [ -n "$db" ]; then
+    psql postgres://postgres@127.0.0.1:5432/postgres -qc "DROP DATABASE IF EXISTS $db" >/dev/null
+    redis-cli -h 127.0.0.1 --scan --pattern "pkidp-bench:$$:*" | xargs -r redis-cli -h 127.0.0.1 del >/dev/null
+  fi
+}
+
+case $which in
+  embedded|postgres) run "$which" ;;
+  both) run embedded; run postgres ;;
+  *) echo "usage: scripts/bench.sh [embedded|postgres|both] [seconds] [concurrency]" >&2; exit 2 ;;
+esac
