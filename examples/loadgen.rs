@@ -377,19 +377,25 @@ async fn main() {
             tally.clone(),
         );
         workers.push(tokio::spawn(async move {
-            let mut i = w;
+            // Each worker signs in only its own users: two concurrent assertions of one
+            // device-bound passkey would race their counters (and rightly be refused).
+            let mine: Vec<usize> = (w..users.len()).step_by(args.concurrency).collect();
+            let mut i = 0;
             while Instant::now() < until {
                 let t = Instant::now();
                 let result = match &args.oidc {
                     Some(client) => authorize_and_redeem(&args, &jars[w], client).await,
-                    None => sign_in(&args, &http, &users[i % users.len()], i % 2 == 1).await,
+                    None => {
+                        let user = &users[mine[i % mine.len()]];
+                        sign_in(&args, &http, user, i % 2 == 1).await
+                    }
                 };
                 let mut tally = tally.lock().expect("tally");
                 match result {
                     Ok(()) => tally.latencies.push(t.elapsed().as_micros() as u64),
                     Err(e) => tally.errors.push(e),
                 }
-                i += args.concurrency;
+                i += 1;
             }
         }));
     }

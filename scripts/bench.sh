@@ -36,7 +36,7 @@ run() {
     unset REDIS_URL
   fi
   local secret
-  secret=$(cd "$work" && "$binary" clients add --client-id bench --redirect-uri http://localhost:9/cb \
+  secret=$(cd "$work" && "$binary" clients add --client-id bench --redirect-uri http://localhost:9/cb 2>/dev/null \
     | sed -n 's/^client secret (shown once, store it now): //p')
   (cd "$work" && exec "$binary" serve >"$work/server.log" 2>&1) &
   pid=$!

@@ -74,6 +74,14 @@ impl Session {
     }
 }
 
+/// A session made by [`Sessions::prepare`], not yet in the store.
+pub struct Prepared {
+    id: String,
+    pub session: Session,
+    pub row: SessionRow,
+    ttl: Duration,
+}
+
 /// A session as its owner sees it in the list (`GET /account/sessions`).
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionView {
@@ -119,15 +127,21 @@ impl Sessions {
         old: Option<&str>,
         caller: &Caller,
     ) -> Result<String, Fault> {
-        if let Some(old) = old {
-            self.end(old).await?;
-        }
+        let prepared = self.prepare(session, caller)?;
+        // The record first: a session never exists without the row that can end it.
+        self.db.sessions().insert(prepared.row.clone()).await?;
+        self.activate(prepared, old).await
+    }
+
+    /// A new session (its secret id, a new sid) and its record, neither saved yet: a sign-in
+    /// writes the record in the transaction that records the passkey's use, then
+    /// [`Sessions::activate`]s it.
+    pub fn prepare(&self, session: &Session, caller: &Caller) -> Result<Prepared, Fault> {
         let ttl = if session.restricted {
             RECOVERY_LIFETIME
         } else {
             self.lifetime
         };
-        let id = random::token();
         let session = Session {
             sid: random::token()[..22].to_string(),
             ..session.clone()
@@ -142,12 +156,25 @@ impl Sessions {
             browser: caller.browser.clone(),
             restricted: session.restricted,
         };
-        // The record first: a session never exists without the row that can end it.
-        self.db.sessions().insert(row).await?;
+        Ok(Prepared {
+            id: random::token(),
+            session,
+            row,
+            ttl,
+        })
+    }
+
+    /// Puts a prepared session, whose record is written, in the store; an `old` session
+    /// presented with the request is ended, so every sign-in gets a new id (no session
+    /// fixation). Returns the secret id.
+    pub async fn activate(&self, prepared: Prepared, old: Option<&str>) -> Result<String, Fault> {
+        if let Some(old) = old {
+            self.end(old).await?;
+        }
         self.store
-            .put_json(Key::Session(&id), &session, ttl)
+            .put_json(Key::Session(&prepared.id), &prepared.session, prepared.ttl)
             .await?;
-        Ok(id)
+        Ok(prepared.id)
     }
 
     /// The live session behind `id`: in the store, with its record, and its user active.

@@ -32,7 +32,7 @@ use crate::fault::Fault;
 use crate::metadata::AuthenticatorNames;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimits;
-use crate::session::{Session, Sessions};
+use crate::session::{Prepared, Session, Sessions};
 use crate::settings::Settings;
 use crate::signing::{AccessGrant, TokenIssuer};
 
@@ -116,8 +116,8 @@ impl Passkeys {
         }
     }
 
-    /// The end of every successful ceremony: a new session (replacing `old_session`) and an
-    /// access token for the service's own audience.
+    /// The end of a successful sign-up: a new session (replacing `old_session`) and an access
+    /// token for the service's own audience.
     async fn start_session(
         &self,
         user_id: &str,
@@ -125,29 +125,42 @@ impl Passkeys {
         old_session: Option<&str>,
         caller: &Caller,
     ) -> Result<SignedIn, Fault> {
-        let now = chrono::Utc::now().timestamp();
+        let session = Session {
+            user_id: user_id.to_string(),
+            auth_time: chrono::Utc::now().timestamp(),
+            amr,
+            restricted: false,
+            sid: String::new(),
+        };
+        let prepared = self.sessions.prepare(&session, caller)?;
+        self.db.sessions().insert(prepared.row.clone()).await?;
+        self.activate_session(prepared, old_session).await
+    }
+
+    /// Puts a session whose record is written in the store (replacing `old_session`) and mints
+    /// the access token that comes with it.
+    async fn activate_session(
+        &self,
+        prepared: Prepared,
+        old_session: Option<&str>,
+    ) -> Result<SignedIn, Fault> {
+        let s = &prepared.session;
         let (access_token, _) = self
             .tokens
             .access_token(&AccessGrant {
-                sub: user_id,
-                auth_time: now,
-                amr: &amr,
+                sub: &s.user_id,
+                auth_time: s.auth_time,
+                amr: &s.amr,
                 client_id: None,
                 audiences: None,
                 scope: "openid",
                 family: None,
             })
             .map_err(Fault::internal)?;
-        let session = Session {
-            user_id: user_id.to_string(),
-            auth_time: now,
-            amr,
-            restricted: false,
-            sid: String::new(),
-        };
-        let session_id = self.sessions.start(&session, old_session, caller).await?;
+        let user_id = s.user_id.clone();
+        let session_id = self.sessions.activate(prepared, old_session).await?;
         Ok(SignedIn {
-            user_id: user_id.to_string(),
+            user_id,
             session_id,
             access_token,
             expires_in: self.tokens.access_token_lifetime(),

@@ -15,6 +15,7 @@ use crate::db::models::{StoredCredential, User};
 use crate::ephemeral::CeremonyKind;
 use crate::events::{Caller, EventKind};
 use crate::fault::Fault;
+use crate::session::{Prepared, Session};
 use crate::settings::ClonedCredentials;
 
 #[derive(Debug, Default, Deserialize)]
@@ -114,7 +115,7 @@ impl Passkeys {
         caller: &Caller,
     ) -> Result<SignedIn, CeremonyError> {
         let mut attempt = Attempt::default();
-        let (user, amr) = match self
+        let (_, prepared) = match self
             .finish_assertion(
                 CeremonyKind::SignIn,
                 ceremony_id,
@@ -131,9 +132,7 @@ impl Passkeys {
             }
         };
         self.count("login");
-        Ok(self
-            .start_session(&user.id, amr, old_session, caller)
-            .await?)
+        Ok(self.activate_session(prepared, old_session).await?)
     }
 
     /// Stores a `signin_failure` event for a refused assertion whose ceremony was real (so the
@@ -220,7 +219,7 @@ impl Passkeys {
         session_id: &str,
         caller: &Caller,
     ) -> Result<SignedIn, CeremonyError> {
-        let (user, amr) = self
+        let (user, prepared) = self
             .finish_assertion(
                 CeremonyKind::Reauthentication,
                 ceremony_id,
@@ -232,9 +231,7 @@ impl Passkeys {
         if user.id != user_id {
             return Err(CeremonyError::UnknownCredential);
         }
-        Ok(self
-            .start_session(&user.id, amr, Some(session_id), caller)
-            .await?)
+        Ok(self.activate_session(prepared, Some(session_id)).await?)
     }
 
     /// The common end of an assertion ceremony: take its state, check the response, verify it
@@ -246,7 +243,7 @@ impl Passkeys {
         body: &[u8],
         caller: &Caller,
         attempt: &mut Attempt,
-    ) -> Result<(User, Vec<String>), CeremonyError> {
+    ) -> Result<(User, Prepared), CeremonyError> {
         let pending = self.take(kind, ceremony_id).await?;
         attempt.taken = pending.is_some();
         let rsp: PublicKeyCredential = response::parse(body)?;
@@ -267,7 +264,7 @@ impl Passkeys {
         if !pending.allows(&user, handle, rsp.response.user_handle.as_deref()) {
             return Err(CeremonyError::UnknownCredential);
         }
-        let amr = self
+        let prepared = self
             .verify_assertion(&rsp, &mut pending, &row, &user, caller)
             .await?;
         tracing::info!(
@@ -278,11 +275,11 @@ impl Passkeys {
             discoverable = pending.discoverable,
             "signed in with a passkey"
         );
-        Ok((user, amr))
+        Ok((user, prepared))
     }
 
-    /// Verifies the assertion with the stored credential and records its use in one conditional
-    /// write; returns the authentication methods it proves.
+    /// Verifies the assertion with the stored credential and records its use, the event and
+    /// the new session's record in one transaction; returns that session, ready to activate.
     async fn verify_assertion(
         &self,
         rsp: &PublicKeyCredential,
@@ -290,7 +287,7 @@ impl Passkeys {
         row: &StoredCredential,
         user: &User,
         caller: &Caller,
-    ) -> Result<Vec<String>, CeremonyError> {
+    ) -> Result<Prepared, CeremonyError> {
         pending
             .state
             .set_allowed_credentials(vec![policy::usable(row)?]);
@@ -331,19 +328,24 @@ impl Passkeys {
             Some(&user.id),
             Some(&row.credential_id),
         );
+        let session = Session {
+            user_id: user.id.clone(),
+            auth_time: chrono::Utc::now().timestamp(),
+            amr: policy::amr(result.backup_eligible(), result.user_verified()),
+            restricted: false,
+            sid: String::new(),
+        };
+        let prepared = self.sessions.prepare(&session, caller)?;
         let recorded = self
             .db
             .credentials()
-            .record_sign_in(&row.credential_id, use_, event)
+            .record_sign_in(&row.credential_id, use_, event, Some(prepared.row.clone()))
             .await?;
         if !recorded {
             // Another sign-in presented the same (or a higher) count between our read and write.
             return Err(self.flag_clone(&row.credential_id, &user.id, caller).await);
         }
-        Ok(policy::amr(
-            result.backup_eligible(),
-            result.user_verified(),
-        ))
+        Ok(prepared)
     }
 
     /// Flags a credential whose counter went backwards; the refusal to answer.

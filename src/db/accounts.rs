@@ -1,7 +1,10 @@
 //! Queries that span a user and their credentials: creating an account with its first
 //! passkey, and the lookups of the two ceremonies.
 
+use diesel::prelude::*;
+
 use super::models::{NewCredential, NewEvent, NewUser, StoredCredential, User};
+use super::schema::{users as user_rows, webauthn_credentials as creds};
 use super::{credentials, events, groups, invites, users, AnyConnection, Db, DbError};
 
 /// A credential and the user it belongs to.
@@ -86,7 +89,7 @@ impl Accounts<'_> {
         }
     }
 
-    /// The credential and its owner, for a sign-in.
+    /// The credential and its owner, for a sign-in: one query.
     pub async fn credential_with_owner(
         &self,
         credential_id: &str,
@@ -94,32 +97,37 @@ impl Accounts<'_> {
         let id = credential_id.to_owned();
         self.0
             .run(move |c| {
-                let Some(row) = credentials::find(c, &id)? else {
-                    return Ok(None);
-                };
-                let user = users::find_by_id(c, &row.user_id)?;
-                Ok(user.map(|u| (row, u)))
+                Ok(creds::table
+                    .inner_join(user_rows::table)
+                    .filter(creds::credential_id.eq(id))
+                    .select((StoredCredential::as_select(), User::as_select()))
+                    .first(c)
+                    .optional()?)
             })
             .await
     }
 
-    /// The named user's id and credentials. An unknown name runs the same two queries, so the
-    /// answer takes as long either way.
+    /// The named user's id and credentials, in one query (an unknown name costs the same).
     pub async fn credentials_for_username(
         &self,
         username: &str,
     ) -> Result<Option<(String, Vec<StoredCredential>)>, DbError> {
         let name = username.to_owned();
-        self.0
+        let rows: Vec<(String, Option<StoredCredential>)> = self
+            .0
             .run(move |c| {
-                let Some(user) = users::find_by_username(c, &name)? else {
-                    credentials::for_user(c, "")?;
-                    return Ok(None);
-                };
-                let creds = credentials::for_user(c, &user.id)?;
-                Ok(Some((user.id, creds)))
+                Ok(user_rows::table
+                    .left_join(creds::table)
+                    .filter(user_rows::username.eq(name))
+                    .order(creds::created_at.asc())
+                    .select((user_rows::id, Option::<StoredCredential>::as_select()))
+                    .load(c)?)
             })
-            .await
+            .await?;
+        let Some(user_id) = rows.first().map(|(id, _)| id.clone()) else {
+            return Ok(None);
+        };
+        Ok(Some((user_id, rows.into_iter().filter_map(|(_, c)| c).collect())))
     }
 
     /// The user and their credentials, for adding another passkey.

@@ -1,7 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::models::{NewCredential, NewEvent, StoredCredential};
+use super::models::{NewCredential, NewEvent, SessionRow, StoredCredential};
 use super::schema::webauthn_credentials as creds;
 use super::{events, AnyConnection, Db, DbError};
 
@@ -63,13 +63,14 @@ pub fn record_use(
     Ok(updated == 1)
 }
 
-/// A sign-in: the credential's use (see [`record_use`]), the user's last sign-in and the
-/// event, in one transaction. False (and nothing written) on a counter regression.
+/// A sign-in: the credential's use (see [`record_use`]), the user's last sign-in, the event
+/// and the new session's record, in one transaction. False (and nothing written) on a counter regression.
 pub fn record_sign_in(
     conn: &mut AnyConnection,
     credential_id: &str,
     use_: &Use,
     event: &NewEvent,
+    session: Option<&SessionRow>,
 ) -> Result<bool, DbError> {
     use super::schema::users;
     let now = event.occurred_at;
@@ -90,6 +91,9 @@ pub fn record_sign_in(
                 .execute(conn)?;
         }
         events::record(conn, event)?;
+        if let Some(row) = session {
+            super::sessions::insert(conn, row)?;
+        }
         Ok(true)
     })
 }
@@ -222,10 +226,11 @@ impl Credentials<'_> {
         credential_id: &str,
         use_: Use,
         event: NewEvent,
+        session: Option<SessionRow>,
     ) -> Result<bool, DbError> {
         let id = credential_id.to_owned();
         self.0
-            .run(move |c| record_sign_in(c, &id, &use_, &event))
+            .run(move |c| record_sign_in(c, &id, &use_, &event, session.as_ref()))
             .await
     }
 

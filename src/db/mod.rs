@@ -48,6 +48,30 @@ pub enum AnyConnection {
 
 pub type Pool = r2d2::Pool<Manager>;
 
+/// A pooled connection and when it was last handed out: one that was in use moments ago is
+/// not pinged again before its next use (a round trip per query otherwise), while one that
+/// sat idle is, so a connection the database dropped meanwhile is replaced, not used.
+pub struct Pooled {
+    conn: AnyConnection,
+    last_checkout: std::time::Instant,
+}
+
+/// A connection idle longer than this is pinged before it is used.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(5);
+
+impl std::ops::Deref for Pooled {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+}
+
 /// The database as the domain sees it: a pool and one repository per table.
 #[derive(Clone)]
 pub struct Db {
@@ -118,7 +142,7 @@ impl Db {
     {
         self.bounded(self.timeout, move |pool| {
             let mut conn = pool.get().map_err(|_| DbError::PoolTimeout)?;
-            f(&mut conn)
+            f(&mut conn.conn)
         })
         .await
     }
@@ -237,10 +261,36 @@ pub struct Manager {
 }
 
 impl r2d2::ManageConnection for Manager {
-    type Connection = AnyConnection;
+    type Connection = Pooled;
     type Error = diesel::ConnectionError;
 
-    fn connect(&self) -> Result<AnyConnection, diesel::ConnectionError> {
+    fn connect(&self) -> Result<Pooled, diesel::ConnectionError> {
+        Ok(Pooled {
+            conn: self.open()?,
+            last_checkout: std::time::Instant::now(),
+        })
+    }
+
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), diesel::ConnectionError> {
+        let now = std::time::Instant::now();
+        let idle = now.duration_since(pooled.last_checkout);
+        pooled.last_checkout = now;
+        if idle < PING_AFTER_IDLE {
+            return Ok(());
+        }
+        pooled
+            .conn
+            .ping()
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        pooled.conn.is_broken()
+    }
+}
+
+impl Manager {
+    fn open(&self) -> Result<AnyConnection, diesel::ConnectionError> {
         match &self.backend {
             DatabaseBackend::Postgres { url } => {
                 let mut conn = PgConnection::establish(&bounded_url(url, self.connect_timeout))?;
@@ -267,14 +317,6 @@ impl r2d2::ManageConnection for Manager {
         }
     }
 
-    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), diesel::ConnectionError> {
-        conn.ping()
-            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
-    }
-
-    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
-        conn.is_broken()
-    }
 }
 
 /// How the pool is used: a server keeps a connection ready; a command opens what it needs when
@@ -396,7 +438,7 @@ pub fn redact(url: &str) -> String {
 /// Applies pending migrations; on Postgres under an advisory lock.
 fn migrate(pool: &Pool) -> Result<Vec<String>, DbError> {
     let mut conn = pool.get().map_err(|_| DbError::PoolTimeout)?;
-    let applied = match &mut *conn {
+    let applied = match &mut conn.conn {
         AnyConnection::Postgresql(pg) => {
             diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
                 .execute(pg)?;

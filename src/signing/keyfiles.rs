@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::EncodingKey;
 use openssl::pkey::{PKey, Private};
 use serde_json::json;
 
@@ -137,12 +136,51 @@ pub fn create_key(dir: &Path, alg: KeyAlg) -> anyhow::Result<String> {
 }
 
 /// What jsonwebtoken signs with: PKCS#1 DER for RSA, PKCS#8 DER for the others.
-pub(super) fn encoding_key(pkey: &PKey<Private>, alg: KeyAlg) -> anyhow::Result<EncodingKey> {
+/// A private key ready to sign, parsed once when the set is loaded.
+pub enum PrivateKey {
+    /// P-256, signed with ECDSA directly (JWS wants `r || s`, not DER).
+    Ec(openssl::ec::EcKey<Private>),
+    /// RSA (PKCS#1 v1.5 with SHA-256) or Ed25519.
+    Other(PKey<Private>),
+}
+
+pub(super) fn signing_key(pkey: &PKey<Private>, alg: KeyAlg) -> anyhow::Result<PrivateKey> {
     Ok(match alg {
-        KeyAlg::ES256 => EncodingKey::from_ec_der(&pkey.private_key_to_pkcs8()?),
-        KeyAlg::RS256 => EncodingKey::from_rsa_der(&pkey.rsa()?.private_key_to_der()?),
-        KeyAlg::EdDSA => EncodingKey::from_ed_der(&pkey.private_key_to_pkcs8()?),
+        KeyAlg::ES256 => PrivateKey::Ec(pkey.ec_key().context("not an EC key")?),
+        KeyAlg::RS256 => {
+            pkey.rsa().context("not an RSA key")?;
+            PrivateKey::Other(pkey.clone())
+        }
+        KeyAlg::EdDSA => {
+            if pkey.id() != openssl::pkey::Id::ED25519 {
+                bail!("not an Ed25519 key");
+            }
+            PrivateKey::Other(pkey.clone())
+        }
     })
+}
+
+impl PrivateKey {
+    /// The JWS signature of `message` (RFC 7518 §3.3, §3.4; RFC 8037 §3.1).
+    pub fn sign(&self, alg: KeyAlg, message: &[u8]) -> anyhow::Result<Vec<u8>> {
+        match (self, alg) {
+            (PrivateKey::Ec(key), KeyAlg::ES256) => {
+                let digest = openssl::sha::sha256(message);
+                let sig = openssl::ecdsa::EcdsaSig::sign(&digest, key)?;
+                Ok([sig.r().to_vec_padded(32)?, sig.s().to_vec_padded(32)?].concat())
+            }
+            (PrivateKey::Other(key), KeyAlg::RS256) => {
+                let mut signer =
+                    openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), key)?;
+                signer.update(message)?;
+                Ok(signer.sign_to_vec()?)
+            }
+            (PrivateKey::Other(key), KeyAlg::EdDSA) => {
+                Ok(openssl::sign::Signer::new_without_digest(key)?.sign_oneshot_to_vec(message)?)
+            }
+            _ => bail!("the key does not sign {}", alg.name()),
+        }
+    }
 }
 
 fn b64(bytes: &[u8]) -> String {

@@ -7,21 +7,21 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use chrono::Utc;
-use jsonwebtoken::EncodingKey;
 use serde_json::json;
 
 pub use super::keyfiles::{
     create_key, delete_private_key, key_path, load_or_create_secret, lock, read_manifest,
     write_manifest, DirLock, MANIFEST,
 };
-use super::keyfiles::{encoding_key, public_jwk, read_private_key};
+pub use super::keyfiles::PrivateKey;
+use super::keyfiles::{public_jwk, read_private_key, signing_key};
 pub use super::manifest::{KeyAlg, KeyState, Manifest, ManifestEntry, Transition};
 
 /// A loaded, published key: its manifest entry, the private part ready for signing (active
 /// keys only; no other state signs), and its public JWK.
 pub struct SigningKey {
     pub entry: ManifestEntry,
-    pub encoding: Option<EncodingKey>,
+    pub private: Option<PrivateKey>,
     pub public_jwk: serde_json::Value,
 }
 
@@ -98,13 +98,13 @@ impl KeySet {
                     entry.kid
                 );
             }
-            let encoding = match entry.state {
-                KeyState::Active => Some(encoding_key(&pkey, entry.alg)?),
+            let private = match entry.state {
+                KeyState::Active => Some(signing_key(&pkey, entry.alg)?),
                 _ => None,
             };
             keys.push(SigningKey {
                 entry,
-                encoding,
+                private,
                 public_jwk,
             });
         }
@@ -190,7 +190,10 @@ mod tests {
             for private in ["d", "p", "q", "dp", "dq", "qi"] {
                 assert!(jwk.get(private).is_none(), "{alg:?} JWK has {private}");
             }
-            assert!(encoding_key(&pkey, alg).is_ok());
+            let signed = signing_key(&pkey, alg)
+                .and_then(|k| k.sign(alg, b"header.claims"))
+                .expect("signs");
+            assert!(!signed.is_empty());
             // Filed under the wrong algorithm, a key is refused.
             let other = KeyAlg::ALL
                 .iter()

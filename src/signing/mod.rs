@@ -173,22 +173,32 @@ fn fingerprint(dir: &std::path::Path) -> String {
     crate::random::sha256_hex(&parts.concat())
 }
 
-/// Signs `claims` with the active key of `alg`, putting its kid in the header.
+/// Signs `claims` with the active key of `alg`, putting its kid in the header: the JWS compact
+/// serialisation (RFC 7515) that jsonwebtoken and every relying party verify. The signature is
+/// OpenSSL's, with the key parsed once when the set was loaded.
 pub fn sign<T: Serialize>(
     keys: &KeySet,
     alg: KeyAlg,
     typ: &str,
     claims: &T,
 ) -> anyhow::Result<String> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
     let key = keys
         .active(alg)
         .ok_or_else(|| anyhow::anyhow!("no active {} signing key", alg.name()))?;
-    let encoding = key
-        .encoding
+    let private = key
+        .private
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("the active {} key has no private part", alg.name()))?;
     let mut header = Header::new(alg.jwt_algorithm());
     header.kid = Some(key.entry.kid.clone());
     header.typ = Some(typ.to_string());
-    Ok(jsonwebtoken::encode(&header, claims, encoding)?)
+    let mut token = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?);
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims)?));
+    let signature = private.sign(alg, token.as_bytes())?;
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+    Ok(token)
 }
