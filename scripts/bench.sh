@@ -29,7 +29,7 @@ run() {
   if [ "$backend" = postgres ]; then
     db=pkidp_bench_$$
     psql postgres://postgres@127.0.0.1:5432/postgres -qc "CREATE DATABASE $db" >/dev/null
-    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$db REDIS_URL=redis://127.0.0.1:6379 \
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$db${BENCH_PG_PARAMS:-} REDIS_URL=redis://127.0.0.1:6379 \
       PASSKEY_IDP__REDIS__KEY_PREFIX="pkidp-bench:$$:"
   else
     export DATABASE_URL=sqlite://$work/idp.db

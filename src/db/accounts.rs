@@ -72,6 +72,16 @@ pub fn create_with_credential(
     })
 }
 
+/// The credential and its owner, for a sign-in: one query.
+pub fn owner_of(conn: &mut AnyConnection, credential_id: &str) -> Result<Option<Owned>, DbError> {
+    Ok(creds::table
+        .inner_join(user_rows::table)
+        .filter(creds::credential_id.eq(credential_id))
+        .select((StoredCredential::as_select(), User::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
 /// Users with their credentials, from async code.
 pub struct Accounts<'a>(pub(super) &'a Db);
 
@@ -87,24 +97,6 @@ impl Accounts<'_> {
             Err(e) if e.is_unique_violation() => Ok(Created::UsernameTaken),
             other => other,
         }
-    }
-
-    /// The credential and its owner, for a sign-in: one query.
-    pub async fn credential_with_owner(
-        &self,
-        credential_id: &str,
-    ) -> Result<Option<Owned>, DbError> {
-        let id = credential_id.to_owned();
-        self.0
-            .run(move |c| {
-                Ok(creds::table
-                    .inner_join(user_rows::table)
-                    .filter(creds::credential_id.eq(id))
-                    .select((StoredCredential::as_select(), User::as_select()))
-                    .first(c)
-                    .optional()?)
-            })
-            .await
     }
 
     /// The named user's id and credentials, in one query (an unknown name costs the same).
@@ -127,7 +119,10 @@ impl Accounts<'_> {
         let Some(user_id) = rows.first().map(|(id, _)| id.clone()) else {
             return Ok(None);
         };
-        Ok(Some((user_id, rows.into_iter().filter_map(|(_, c)| c).collect())))
+        Ok(Some((
+            user_id,
+            rows.into_iter().filter_map(|(_, c)| c).collect(),
+        )))
     }
 
     /// The user and their credentials, for adding another passkey.

@@ -64,8 +64,25 @@ pub fn record_use(
 }
 
 /// A sign-in: the credential's use (see [`record_use`]), the user's last sign-in, the event
-/// and the new session's record, in one transaction. False (and nothing written) on a counter regression.
+/// and the new session's record, all or nothing. False (and nothing written) on a counter
+/// regression. On Postgres this is one statement (one round trip, atomic by itself); on
+/// SQLite, in-process, a transaction.
 pub fn record_sign_in(
+    conn: &mut AnyConnection,
+    credential_id: &str,
+    use_: &Use,
+    event: &NewEvent,
+    session: Option<&SessionRow>,
+) -> Result<bool, DbError> {
+    match (conn, session) {
+        (AnyConnection::Postgresql(pg), Some(session)) => {
+            super::sign_in::record_in_one_statement(pg, credential_id, use_, event, session)
+        }
+        (conn, session) => record_sign_in_transaction(conn, credential_id, use_, event, session),
+    }
+}
+
+fn record_sign_in_transaction(
     conn: &mut AnyConnection,
     credential_id: &str,
     use_: &Use,

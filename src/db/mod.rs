@@ -19,6 +19,7 @@ pub mod recovery_codes;
 pub mod refresh_tokens;
 pub mod schema;
 pub mod sessions;
+mod sign_in;
 pub mod users;
 
 use std::time::Duration;
@@ -316,7 +317,6 @@ impl Manager {
             }
         }
     }
-
 }
 
 /// How the pool is used: a server keeps a connection ready; a command opens what it needs when

@@ -9,11 +9,11 @@ use anyhow::{bail, Context};
 use chrono::Utc;
 use serde_json::json;
 
+pub use super::keyfiles::PrivateKey;
 pub use super::keyfiles::{
     create_key, delete_private_key, key_path, load_or_create_secret, lock, read_manifest,
     write_manifest, DirLock, MANIFEST,
 };
-pub use super::keyfiles::PrivateKey;
 use super::keyfiles::{public_jwk, read_private_key, signing_key};
 pub use super::manifest::{KeyAlg, KeyState, Manifest, ManifestEntry, Transition};
 
