@@ -10,17 +10,12 @@ use webauthn_rs_core::proto::{AuthenticationState, PublicKeyCredential};
 use super::{
     policy, response, CeremonyError, CeremonyStarted, Passkeys, Phase, SignedIn, Username,
 };
-use std::sync::Arc;
-
-use webauthn_rs_core::WebauthnCore;
-
 use crate::db::credentials::Use;
-use crate::db::models::User;
-use crate::db::{AnyConnection, DbError};
+use crate::db::models::{StoredCredential, User};
 use crate::ephemeral::CeremonyKind;
 use crate::events::{Caller, EventKind};
 use crate::fault::Fault;
-use crate::session::{Prepared, Session, Sessions};
+use crate::session::{Prepared, Session};
 use crate::settings::ClonedCredentials;
 
 #[derive(Debug, Default, Deserialize)]
@@ -257,118 +252,78 @@ impl Passkeys {
         response::check_authenticator_data(&rsp.response.authenticator_data)?;
 
         let credential_id = URL_SAFE_NO_PAD.encode(&rsp.raw_id);
-        // The lookup, the verification and the record in one trip to the database's thread:
-        // the signature check is CPU work that belongs off the async executor anyway.
-        let verifier = Verifier {
-            webauthn: self.webauthn.clone(),
-            cloned: self.settings.cloned_credentials,
-            sessions: self.sessions.clone(),
-            caller: caller.clone(),
-        };
-        let id = credential_id.clone();
-        let (checked, reached) = self
+        let (row, user) = self
             .db
-            .run(move |c| {
-                let mut reached = Reached::default();
-                let checked =
-                    verifier.check_and_record(c, &id, &rsp, &mut pending, &mut reached)?;
-                Ok((checked, reached))
-            })
+            .accounts()
+            .credential_with_owner(&credential_id)
+            .await?
+            .ok_or(CeremonyError::UnknownCredential)?;
+        attempt.user_id = Some(user.id.clone());
+        attempt.credential_id = Some(row.credential_id.clone());
+        let handle = row.user_handle.as_deref().unwrap_or(&user.user_handle);
+        if !pending.allows(&user, handle, rsp.response.user_handle.as_deref()) {
+            return Err(CeremonyError::UnknownCredential);
+        }
+        let prepared = self
+            .verify_assertion(&rsp, &mut pending, &row, &user, caller)
             .await?;
-        attempt.user_id = reached.user_id;
-        attempt.credential_id = reached.credential_id;
-        let (user, prepared, discoverable) = checked?;
         tracing::info!(
             target: "security",
             event = "signin_success",
             user_id = %user.id,
             credential_id = %credential_id,
-            discoverable,
+            discoverable = pending.discoverable,
             "signed in with a passkey"
         );
         Ok((user, prepared))
     }
-}
 
-/// What checking an assertion against its stored credential needs, moved to the database's
-/// thread with it.
-struct Verifier {
-    webauthn: Arc<WebauthnCore>,
-    cloned: ClonedCredentials,
-    sessions: Sessions,
-    caller: Caller,
-}
-
-/// Who a refused attempt was about, as far as it got.
-#[derive(Default)]
-struct Reached {
-    user_id: Option<String>,
-    credential_id: Option<String>,
-}
-
-/// A verified sign-in: the user, their new session (its record written), and whether it was
-/// usernameless.
-type Checked = (User, Prepared, bool);
-
-impl Verifier {
-    /// Finds the credential and its owner, checks that this ceremony may use it, verifies the
-    /// assertion, and records the use, the event and the new session's record in one write.
-    /// A refusal is the inner error; a database failure the outer one.
-    fn check_and_record(
+    /// Verifies the assertion with the stored credential and records its use, the event and
+    /// the new session's record in one transaction; returns that session, ready to activate.
+    async fn verify_assertion(
         &self,
-        conn: &mut AnyConnection,
-        credential_id: &str,
         rsp: &PublicKeyCredential,
         pending: &mut PendingSignIn,
-        reached: &mut Reached,
-    ) -> Result<Result<Checked, CeremonyError>, DbError> {
-        let Some((row, user)) = crate::db::accounts::owner_of(conn, credential_id)? else {
-            return Ok(Err(CeremonyError::UnknownCredential));
-        };
-        reached.user_id = Some(user.id.clone());
-        reached.credential_id = Some(row.credential_id.clone());
-        let handle = row.user_handle.as_deref().unwrap_or(&user.user_handle);
-        if !pending.allows(&user, handle, rsp.response.user_handle.as_deref()) {
-            return Ok(Err(CeremonyError::UnknownCredential));
-        }
-        let usable = match policy::usable(&row) {
-            Ok(usable) => usable,
-            Err(e) => return Ok(Err(e.into())),
-        };
-        pending.state.set_allowed_credentials(vec![usable]);
+        row: &StoredCredential,
+        user: &User,
+        caller: &Caller,
+    ) -> Result<Prepared, CeremonyError> {
+        pending
+            .state
+            .set_allowed_credentials(vec![policy::usable(row)?]);
         let result = match self.webauthn.authenticate_credential(rsp, &pending.state) {
             Ok(result) => result,
-            // Raised only after the signature verified: a genuine signature with a count that
-            // went backwards, the signal of a cloned authenticator.
             Err(WebauthnError::CredentialPossibleCompromise) => {
-                return self.flag_clone(conn, &row.credential_id, &user.id);
+                // Raised only after the signature verified: a genuine signature with a count
+                // that went backwards, the signal of a cloned authenticator.
+                return Err(self.flag_clone(&row.credential_id, &user.id, caller).await);
             }
-            Err(e) => return Ok(Err(CeremonyError::from_webauthn(&e, Phase::SignIn))),
+            Err(e) => return Err(CeremonyError::from_webauthn(&e, Phase::SignIn)),
         };
         // A genuine signature from a passkey flagged as possibly copied: refused until an
         // operator clears the flag (unless webauthn.cloned_credentials = "flag").
-        if row.clone_suspected && self.cloned == ClonedCredentials::Block {
+        if row.clone_suspected && self.settings.cloned_credentials == ClonedCredentials::Block {
             tracing::warn!(target: "security", event = "cloned_credential_refused", user_id = %user.id, credential_id = %row.credential_id, "a passkey flagged as possibly cloned tried to sign in");
-            let event = self.caller.event(
+            let event = caller.event(
                 EventKind::SigninFailure,
                 Some(&user.id),
                 Some(&row.credential_id),
             );
-            crate::db::events::record(conn, &event)?;
-            return Ok(Err(CeremonyError::CounterRegression));
+            self.db.events().record(event).await?;
+            return Err(CeremonyError::CounterRegression);
         }
         // A genuine assertion of a disabled account: refused, and said so (403), since the
         // person proved who they are.
         if !user.is_active() {
             tracing::info!(target: "security", event = "disabled_account_refused", user_id = %user.id, "a disabled account tried to sign in");
-            return Ok(Err(CeremonyError::AccountDisabled));
+            return Err(CeremonyError::AccountDisabled);
         }
         let use_ = Use {
             counter: result.counter(),
             backup_eligible: result.backup_eligible(),
             backup_state: result.backup_state(),
         };
-        let event = self.caller.event(
+        let event = caller.event(
             EventKind::SigninSuccess,
             Some(&user.id),
             Some(&row.credential_id),
@@ -380,37 +335,34 @@ impl Verifier {
             restricted: false,
             sid: String::new(),
         };
-        let prepared = match self.sessions.prepare(&session, &self.caller) {
-            Ok(prepared) => prepared,
-            Err(e) => return Ok(Err(e.into())),
-        };
-        let recorded = crate::db::credentials::record_sign_in(
-            conn,
-            &row.credential_id,
-            &use_,
-            &event,
-            Some(&prepared.row),
-        )?;
+        let prepared = self.sessions.prepare(&session, caller)?;
+        let recorded = self
+            .db
+            .credentials()
+            .record_sign_in(&row.credential_id, use_, event, Some(prepared.row.clone()))
+            .await?;
         if !recorded {
             // Another sign-in presented the same (or a higher) count between our read and write.
-            return self.flag_clone(conn, &row.credential_id, &user.id);
+            return Err(self.flag_clone(&row.credential_id, &user.id, caller).await);
         }
-        Ok(Ok((user, prepared, pending.discoverable)))
+        Ok(prepared)
     }
 
-    /// Flags a credential whose counter went backwards, with its event; the refusal.
-    fn flag_clone(
+    /// Flags a credential whose counter went backwards; the refusal to answer.
+    async fn flag_clone(
         &self,
-        conn: &mut AnyConnection,
         credential_id: &str,
         user_id: &str,
-    ) -> Result<Result<Checked, CeremonyError>, DbError> {
-        let event = self.caller.event(
+        caller: &Caller,
+    ) -> CeremonyError {
+        let event = caller.event(
             EventKind::CounterRegression,
             Some(user_id),
             Some(credential_id),
         );
-        crate::db::credentials::flag_clone(conn, credential_id, &event)?;
+        if let Err(e) = self.db.credentials().flag_clone(credential_id, event).await {
+            return e.into();
+        }
         tracing::warn!(
             target: "security",
             event = "counter_regression",
@@ -418,7 +370,7 @@ impl Verifier {
             credential_id = %credential_id,
             "sign count went backwards; credential flagged as possibly cloned"
         );
-        Ok(Err(CeremonyError::CounterRegression))
+        CeremonyError::CounterRegression
     }
 }
 

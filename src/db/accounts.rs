@@ -72,16 +72,6 @@ pub fn create_with_credential(
     })
 }
 
-/// The credential and its owner, for a sign-in: one query.
-pub fn owner_of(conn: &mut AnyConnection, credential_id: &str) -> Result<Option<Owned>, DbError> {
-    Ok(creds::table
-        .inner_join(user_rows::table)
-        .filter(creds::credential_id.eq(credential_id))
-        .select((StoredCredential::as_select(), User::as_select()))
-        .first(conn)
-        .optional()?)
-}
-
 /// Users with their credentials, from async code.
 pub struct Accounts<'a>(pub(super) &'a Db);
 
@@ -97,6 +87,24 @@ impl Accounts<'_> {
             Err(e) if e.is_unique_violation() => Ok(Created::UsernameTaken),
             other => other,
         }
+    }
+
+    /// The credential and its owner, for a sign-in: one query.
+    pub async fn credential_with_owner(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<Owned>, DbError> {
+        let id = credential_id.to_owned();
+        self.0
+            .run(move |c| {
+                Ok(creds::table
+                    .inner_join(user_rows::table)
+                    .filter(creds::credential_id.eq(id))
+                    .select((StoredCredential::as_select(), User::as_select()))
+                    .first(c)
+                    .optional()?)
+            })
+            .await
     }
 
     /// The named user's id and credentials, in one query (an unknown name costs the same).
