@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use anyhow::bail;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::{check_group_name, Admin};
 use crate::ceremony::Username;
-use crate::db::models::{InviteRow, RecoveryLinkRow};
+use crate::db::models::{InviteRow, NewEvent, RecoveryLinkRow};
 use crate::db::{self};
 use crate::events::EventKind;
 
@@ -48,30 +48,24 @@ impl Admin {
         if !user.is_active() {
             bail!("user '{name_or_id}' is disabled; enable them first (passkey-idp users enable {name_or_id})");
         }
-        let expires = expiry(ttl)?;
-        let token = crate::random::token();
         let event = self
             .caller
             .event(EventKind::RecoveryLinkIssued, Some(&user.id), None);
-        let row = RecoveryLinkRow {
-            token_sha256: crate::random::sha256_hex(token.as_bytes()),
-            user_id: user.id,
-            created_at: event.occurred_at,
-            expires_at: expires.naive_utc(),
-            used_at: None,
-        };
-        self.db
-            .run(move |c| {
-                db::transaction(c, |c| {
-                    db::invites::insert_link(c, &row)?;
-                    db::events::record(c, &event)
+        self.issue(
+            "/recover?token=",
+            ttl,
+            event,
+            move |hash, created_at, expires_at| {
+                Stored::Link(RecoveryLinkRow {
+                    token_sha256: hash,
+                    user_id: user.id,
+                    created_at,
+                    expires_at,
+                    used_at: None,
                 })
-            })
-            .await?;
-        Ok(OneTimeUrl {
-            url: format!("{}/recover?token={token}", self.issuer),
-            expires,
-        })
+            },
+        )
+        .await
     }
 
     /// `ISSUER/register?invite=T`: one sign-up, with the preset username (pinned), email
@@ -97,29 +91,63 @@ impl Admin {
                 bail!("the username '{name}' is taken");
             }
         }
-        let expires = expiry(spec.ttl)?;
-        let token = crate::random::token();
         let event = self.caller.event(EventKind::InviteIssued, None, None);
-        let row = InviteRow {
-            token_sha256: crate::random::sha256_hex(token.as_bytes()),
-            username,
-            email,
-            group_names: serde_json::to_string(&spec.groups)?,
-            created_at: event.occurred_at,
-            expires_at: expires.naive_utc(),
-            used_at: None,
-        };
+        let group_names = serde_json::to_string(&spec.groups)?;
+        self.issue(
+            "/register?invite=",
+            spec.ttl,
+            event,
+            move |hash, created_at, expires_at| {
+                Stored::Invite(InviteRow {
+                    token_sha256: hash,
+                    username,
+                    email,
+                    group_names,
+                    created_at,
+                    expires_at,
+                    used_at: None,
+                })
+            },
+        )
+        .await
+    }
+
+    /// Makes a token, stores the row `make` builds from its hash (with its event, in one
+    /// transaction) and returns the URL `ISSUER{path}TOKEN`; the token itself is not stored.
+    async fn issue(
+        &self,
+        path: &str,
+        ttl: Duration,
+        event: NewEvent,
+        make: impl FnOnce(String, NaiveDateTime, NaiveDateTime) -> Stored + Send + 'static,
+    ) -> anyhow::Result<OneTimeUrl> {
+        let expires = expiry(ttl)?;
+        let token = crate::random::token();
+        let row = make(
+            crate::random::sha256_hex(token.as_bytes()),
+            event.occurred_at,
+            expires.naive_utc(),
+        );
         self.db
             .run(move |c| {
                 db::transaction(c, |c| {
-                    db::invites::insert(c, &row)?;
+                    match &row {
+                        Stored::Link(link) => db::invites::insert_link(c, link)?,
+                        Stored::Invite(invite) => db::invites::insert(c, invite)?,
+                    }
                     db::events::record(c, &event)
                 })
             })
             .await?;
         Ok(OneTimeUrl {
-            url: format!("{}/register?invite={token}", self.issuer),
+            url: format!("{}{path}{token}", self.issuer),
             expires,
         })
     }
+}
+
+/// The row behind a one-time URL.
+enum Stored {
+    Link(RecoveryLinkRow),
+    Invite(InviteRow),
 }

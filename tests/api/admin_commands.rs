@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::admin::{cli, json_of, ok, other_browser, refused};
 use crate::authenticator::SoftAuthenticator;
-use crate::helpers::{spawn_app, verify_independently, Backend, TestApp};
+use crate::helpers::{sorted_keys, spawn_app, verify_independently, Backend, TestApp};
 use crate::oidc::{location_params, param, userinfo, REDIRECT};
 use crate::on_both_backends;
 
@@ -33,13 +33,7 @@ async fn commands_print_what_scripts_rely_on(backend: Backend) {
 
     let users = json_of(&app, &["users", "list", "--json"]);
     let lee = &users.as_array().expect("array")[0];
-    let mut keys: Vec<&str> = lee
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
+    let keys = sorted_keys(lee);
     let mut expected = vec![
         "created",
         "email",
@@ -120,13 +114,7 @@ async fn commands_print_what_scripts_rely_on(backend: Backend) {
     // Events: newest first, the documented fields, filtered by user and time.
     let events = json_of(&app, &["events", "--since", "1h", "--json"]);
     let first = &events[0];
-    let mut keys: Vec<&str> = first
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
+    let keys = sorted_keys(first);
     assert_eq!(
         keys,
         ["client", "credential", "kind", "request_id", "time", "user"]

@@ -409,3 +409,15 @@ pub fn verify_independently(token: &str, jwks: &Value) -> Result<Value, String> 
     }
     Ok(claims)
 }
+
+/// The keys of a JSON object, sorted: what a test compares against a documented shape.
+pub fn sorted_keys(value: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::admin::{json_of, other_browser};
 use crate::authenticator::SoftAuthenticator;
-use crate::helpers::{spawn_with, Backend, TestApp, TestConfig};
+use crate::helpers::{sorted_keys, spawn_with, Backend, TestApp, TestConfig};
 use crate::oidc::{code, redeem, register};
 use crate::on_both_backends;
 
@@ -25,13 +25,7 @@ async fn sessions_events_and_deleting_the_account(backend: Backend) {
     assert_eq!(list.len(), 2, "{list:?}");
     assert_eq!(list.iter().filter(|s| s["current"] == true).count(), 1);
     for s in &list {
-        let mut keys: Vec<&str> = s
-            .as_object()
-            .expect("object")
-            .keys()
-            .map(String::as_str)
-            .collect();
-        keys.sort_unstable();
+        let keys = sorted_keys(s);
         assert_eq!(keys, ["browser", "created", "current", "id", "last_seen"]);
     }
     let ended = app
