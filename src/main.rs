@@ -42,8 +42,8 @@ fn main() -> ExitCode {
                 .await
                 .map_err(Into::into),
             Command::Keys(cmd) => {
-                let changes = !matches!(cmd, passkey_idp::cli::KeysCommand::List { .. });
-                passkey_idp::cli::run_keys(cmd, &settings)?;
+                let changes = cmd.changes_keys();
+                passkey_idp::cli::run_keys(cmd, &settings).await?;
                 if changes {
                     passkey_idp::cli::record_key_change(&settings).await;
                 }

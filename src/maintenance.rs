@@ -13,8 +13,15 @@ use crate::ephemeral::{Ephemeral, Key};
 use crate::events::{Caller, EventKind};
 use crate::settings::Settings;
 use crate::signing::schedule::scheduled_step;
+use crate::signing::KeyStore;
 
-pub fn start(settings: Arc<Settings>, store: Ephemeral, db: Db, instance_id: String) {
+pub fn start(
+    settings: Arc<Settings>,
+    store: Ephemeral,
+    db: Db,
+    keys: Arc<KeyStore>,
+    instance_id: String,
+) {
     tokio::spawn(async move {
         let interval = settings.keys_reload_interval;
         let mut tick = tokio::time::interval(interval);
@@ -33,7 +40,7 @@ pub fn start(settings: Arc<Settings>, store: Ephemeral, db: Db, instance_id: Str
                 }
             }
             if settings.keys_rotate_every.is_some() {
-                rotate(&settings, &db, &instance_id).await;
+                rotate(&settings, &db, &keys, &instance_id).await;
             }
             match store
                 .try_lock(Key::SweepDone, &instance_id, settings.sweep_interval)
@@ -49,14 +56,10 @@ pub fn start(settings: Arc<Settings>, store: Ephemeral, db: Db, instance_id: Str
     });
 }
 
-async fn rotate(settings: &Settings, db: &Db, me: &str) {
-    let (dir, policy, me) = (
-        settings.keys_dir.clone(),
-        settings.rotation_policy(),
-        me.to_string(),
-    );
+async fn rotate(settings: &Settings, db: &Db, keys: &Arc<KeyStore>, me: &str) {
+    let (keys, policy, me) = (keys.clone(), settings.rotation_policy(), me.to_string());
     let step =
-        tokio::task::spawn_blocking(move || scheduled_step(&dir, &policy, &me, Utc::now())).await;
+        tokio::task::spawn_blocking(move || scheduled_step(&keys, &policy, &me, Utc::now())).await;
     match step {
         Ok(Ok(done)) => {
             for change in done {

@@ -18,8 +18,9 @@ use crate::metrics::Metrics;
 use crate::oidc::{Clients, Provider};
 use crate::rate_limit::RateLimits;
 use crate::session::Sessions;
-use crate::settings::Settings;
-use crate::signing::{keyset, rotation, KeyAlg, KeyRing, KeySet, TokenIssuer};
+use crate::settings::{KeyStoreKind, Settings};
+use crate::signing::sealed::Kek;
+use crate::signing::{rotation, KeyAlg, KeyRing, KeySet, KeyStore, TokenIssuer};
 use crate::state::AppState;
 
 pub struct Application {
@@ -144,6 +145,24 @@ pub fn webauthn(settings: &Settings) -> anyhow::Result<WebauthnCore> {
     ))
 }
 
+/// The key set's store (`keys.store`). The database store gets the KEK if one is given; what
+/// needs it and finds none says so in one line.
+pub fn key_store(settings: &Settings, db: Option<&Db>) -> anyhow::Result<KeyStore> {
+    match settings.keys_store {
+        KeyStoreKind::Dir => Ok(KeyStore::Dir(settings.keys_dir.clone())),
+        KeyStoreKind::Database => {
+            let db =
+                db.ok_or_else(|| anyhow::anyhow!("keys.store = \"database\" needs the database"))?;
+            let kek = Kek::from_env_or_file(settings.keys_kek_file.as_deref())?;
+            Ok(KeyStore::database(
+                db.pool(),
+                kek,
+                settings.keys_kek_file.clone(),
+            ))
+        }
+    }
+}
+
 /// Loads the key set (creating the first key on a fresh start), makes sure every algorithm in
 /// use has an active key, and keeps it current: reloads, and scheduled rotation if configured.
 async fn load_keys(
@@ -151,52 +170,37 @@ async fn load_keys(
     declared: &std::collections::HashMap<String, crate::oidc::Client>,
     db: &Db,
 ) -> anyhow::Result<KeyRing> {
-    let dir = settings.keys_dir.clone();
-    // Every key made here is stored as a `key_changed` event.
-    let mut changes = 0;
-    if dir.join(keyset::MANIFEST).exists() {
-        // A set made by the command line before the first start (`clients add` makes the ID
-        // token key) may have no key yet for access tokens.
-        changes += usize::from(
-            rotation::ensure_active(
-                &dir,
-                settings.access_token_alg,
-                "start-up",
-                chrono::Utc::now(),
-            )?
-            .is_some(),
-        );
-    }
-    let (mut keys, created) = KeySet::load_or_create(&dir, settings.access_token_alg)
-        .with_context(|| {
-            format!(
-                "PASSKEY_IDP_KEYS_DIR: cannot load the key set in {}",
-                dir.display()
-            )
-        })?;
-    if let Some(kid) = created {
+    let store = Arc::new(key_store(settings, Some(db))?);
+    let required = settings.access_token_alg;
+    // ID tokens are RS256 unless a client asks for another algorithm (OpenID Connect's
+    // default); every algorithm a client uses needs an active key.
+    let mut algs = vec![required, KeyAlg::RS256];
+    algs.extend(declared.values().map(|c| c.id_token_alg));
+    let s = store.clone();
+    let (keys, created) = tokio::task::spawn_blocking(move || {
+        let (_, created) = KeySet::load_or_create(&s, required)?;
+        // Every key made here is stored as a `key_changed` event.
+        let mut created: Vec<String> = created.into_iter().collect();
+        for alg in algs {
+            // A set made by the command line before the first start (`clients add` makes the
+            // ID token key) may have no key yet for access tokens.
+            if let Some(e) = rotation::ensure_active(&s, alg, "start-up", chrono::Utc::now())? {
+                created.push(e.kid);
+            }
+        }
+        anyhow::Ok((s.load(required)?, created))
+    })
+    .await?
+    .with_context(|| format!("cannot load the key set from {}", store.describe()))?;
+    for kid in &created {
         tracing::info!(
             target: "audit",
             event = "key_changed",
             action = "generate",
             kid = %kid,
-            alg = settings.access_token_alg.name(),
-            dir = %dir.display(),
-            "no signing key found: created one, active from now"
+            store = %store.describe(),
+            "a signing key was made, active from now"
         );
-        changes += 1;
-    }
-    // ID tokens are RS256 unless a client asks for another algorithm (OpenID Connect's
-    // default); every algorithm a client uses needs an active key.
-    let mut algs = vec![KeyAlg::RS256];
-    algs.extend(declared.values().map(|c| c.id_token_alg));
-    for alg in algs {
-        if rotation::ensure_active(&dir, alg, "start-up", chrono::Utc::now())?.is_some() {
-            keys = KeySet::load(&dir, settings.access_token_alg)?;
-            changes += 1;
-        }
-    }
-    for _ in 0..changes {
         let event = crate::events::Caller::default().event(
             crate::events::EventKind::KeyChanged,
             None,
@@ -204,7 +208,7 @@ async fn load_keys(
         );
         db.events().record(event).await?;
     }
-    Ok(KeyRing::new(dir, settings.access_token_alg, keys))
+    Ok(KeyRing::new(store, required, keys))
 }
 
 async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
@@ -216,12 +220,25 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     };
     let keys = load_keys(&settings, &declared, &db).await?;
     keys.watch(settings.keys_reload_interval);
-    let secret = |name: &str| {
-        keyset::load_or_create_secret(keys.dir(), name)
-            .with_context(|| format!("PASSKEY_IDP_KEYS_DIR: {}", keys.dir().display()))
-    };
-    let enumeration_secret = secret("enumeration.secret")?;
-    let signer = crate::signed::Signer::new(secret("request.secret")?);
+    let key_store = keys.store().clone();
+    let (enumeration_secret, request_secret, recovery_secret) =
+        tokio::task::spawn_blocking(move || {
+            let secret = |name: &str| {
+                key_store.secret(name).with_context(|| {
+                    format!(
+                        "cannot read the secret {name} from {}",
+                        key_store.describe()
+                    )
+                })
+            };
+            anyhow::Ok((
+                secret("enumeration.secret")?,
+                secret("request.secret")?,
+                secret("recovery.secret")?,
+            ))
+        })
+        .await??;
+    let signer = crate::signed::Signer::new(request_secret);
     let instance_id = format!("instance-{}", &crate::random::token()[..10]);
     let authenticators = crate::metadata::AuthenticatorNames::new(settings.aaguid_file.clone())?;
     authenticators.watch(std::time::Duration::from_secs(10));
@@ -232,6 +249,7 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings.clone(),
         store.clone(),
         db.clone(),
+        keys.store().clone(),
         instance_id.clone(),
     );
     let sessions = Sessions::new(store.clone(), db.clone(), settings.session_lifetime);
@@ -254,7 +272,7 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         sessions: sessions.clone(),
         limits: limits.clone(),
         authenticators,
-        recovery_key: Arc::new(secret("recovery.secret")?),
+        recovery_key: Arc::new(recovery_secret),
     };
     let oidc = Provider {
         settings: settings.clone(),

@@ -3,6 +3,7 @@
 use chrono::Utc;
 
 use super::ClientsCommand;
+use crate::db::Db;
 use crate::oidc::clients::{self, Client, Clients, NewClient};
 use crate::settings::Settings;
 use crate::signing::rotation;
@@ -14,7 +15,7 @@ pub async fn run_clients(cmd: ClientsCommand, settings: &Settings) -> anyhow::Re
         Some(path) => clients::load_file(path)?,
         None => Default::default(),
     };
-    let registry = Clients::new(declared, db);
+    let registry = Clients::new(declared, db.clone());
     match cmd {
         ClientsCommand::Add {
             client_id,
@@ -38,7 +39,7 @@ pub async fn run_clients(cmd: ClientsCommand, settings: &Settings) -> anyhow::Re
                 audiences,
                 allowed_groups,
             };
-            add(&registry, new, settings).await
+            add(&registry, new, settings, &db).await
         }
         ClientsCommand::List { json } => list(&registry.list().await?, json),
         ClientsCommand::Remove { client_id } => {
@@ -50,11 +51,15 @@ pub async fn run_clients(cmd: ClientsCommand, settings: &Settings) -> anyhow::Re
     }
 }
 
-async fn add(registry: &Clients, new: NewClient<'_>, settings: &Settings) -> anyhow::Result<()> {
+async fn add(
+    registry: &Clients,
+    new: NewClient<'_>,
+    settings: &Settings,
+    db: &Db,
+) -> anyhow::Result<()> {
     let (client, secret) = registry.add(new).await?;
-    if rotation::ensure_active(&settings.keys_dir, client.id_token_alg, "cli", Utc::now())?
-        .is_some()
-    {
+    let store = super::key_store(settings, db).await?;
+    if rotation::ensure_active(&store, client.id_token_alg, "cli", Utc::now())?.is_some() {
         super::record_key_change(settings).await;
     }
     println!(

@@ -3,11 +3,13 @@
 use chrono::{DateTime, Utc};
 
 use super::KeysCommand;
-use crate::settings::Settings;
+use crate::db::Db;
+use crate::settings::{KeyStoreKind, Settings};
 use crate::signing::listing::{self, KeyInfo};
 use crate::signing::policy::{self, Policy};
 use crate::signing::rotation;
-use crate::signing::KeyAlg;
+use crate::signing::sealed::{Kek, KEK_ENV};
+use crate::signing::{KeyAlg, KeyStore};
 
 fn when(at: DateTime<Utc>) -> String {
     let now = Utc::now();
@@ -26,7 +28,7 @@ fn after(at: DateTime<Utc>, wait: std::time::Duration) -> anyhow::Result<DateTim
     Ok(at + chrono::Duration::from_std(wait)?)
 }
 
-/// Stores a `key_changed` event after a command changed the key set. The key folder is the
+/// Stores a `key_changed` event after a command changed the key set. The key store is the
 /// record that matters; when the database cannot be reached the change stands and a warning
 /// says the event is missing.
 pub async fn record_key_change(settings: &Settings) {
@@ -48,16 +50,32 @@ pub async fn record_key_change(settings: &Settings) {
     }
 }
 
-/// Runs a `keys` command against the key folder.
-pub fn run_keys(cmd: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
-    let dir = settings.keys_dir.as_path();
+/// The configured key store for a command: the folder, or the database (connected here).
+pub async fn key_store(settings: &Settings, db: &Db) -> anyhow::Result<KeyStore> {
+    crate::startup::key_store(settings, Some(db))
+}
+
+/// Runs a `keys` command against the configured key store.
+pub async fn run_keys(cmd: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
+    let store = match settings.keys_store {
+        KeyStoreKind::Dir => KeyStore::Dir(settings.keys_dir.clone()),
+        KeyStoreKind::Database => {
+            let db = crate::startup::connect_database(settings, crate::db::Use::Command).await?;
+            let store = key_store(settings, &db).await?;
+            if !matches!(cmd, KeysCommand::ExportPublic) {
+                store.check_kek()?;
+            }
+            store
+        }
+    };
+    let store = &store;
     let policy = settings.rotation_policy();
     let reload = settings.keys_reload_interval.as_secs();
     let now = Utc::now();
     match cmd {
-        KeysCommand::List { json } => list(&listing::list(dir, &policy)?, json)?,
+        KeysCommand::List { json } => list(&listing::list(store, &policy)?, json)?,
         KeysCommand::Generate { alg } => {
-            let e = rotation::generate(dir, alg, "cli", now)?;
+            let e = rotation::generate(store, alg, "cli", now)?;
             println!(
                 "generated {} key {} in state next: published within {reload}s, not signing.",
                 alg.name(),
@@ -69,16 +87,16 @@ pub fn run_keys(cmd: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
                 when(after(e.since(), policy.publish_before_signing)?)
             );
         }
-        KeysCommand::Rotate { alg, force } => rotate(dir, alg, force, &policy, reload)?,
+        KeysCommand::Rotate { alg, force } => rotate(store, alg, force, &policy, reload)?,
         KeysCommand::Retire { kid, force } => {
-            let e = rotation::retire(dir, &kid, force, &policy, "cli", now)?;
+            let e = rotation::retire(store, &kid, force, &policy, "cli", now)?;
             println!(
                 "{} retired: gone from the JWKS within {reload}s, private key deleted.",
                 e.kid
             );
         }
         KeysCommand::Revoke { kid } => {
-            let r = rotation::revoke(dir, &kid, "cli", now)?;
+            let r = rotation::revoke(store, &kid, "cli", now)?;
             println!(
                 "{} revoked: gone from the JWKS and no longer trusted within {reload}s, private key deleted.",
                 r.revoked.kid
@@ -90,6 +108,24 @@ pub fn run_keys(cmd: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
                     new.alg.name()
                 );
             }
+        }
+        KeysCommand::ImportDir { path } => {
+            let count = store.import_dir(&path, settings.access_token_alg)?;
+            println!(
+                "imported {count} keys from {} into the database, kids and states unchanged; running instances with keys.store = \"database\" load them within {reload}s.",
+                path.display()
+            );
+        }
+        KeysCommand::ExportPublic => println!(
+            "{}",
+            serde_json::to_string_pretty(&store.public_jwks(settings.access_token_alg)?)?
+        ),
+        KeysCommand::Rekek { new_kek } => {
+            let new = Kek::parse(&new_kek, "--new-kek")?;
+            let count = store.rekek(&new)?;
+            println!(
+                "sealed {count} private keys and secrets again with the new key-encryption key; give it to every instance as {KEK_ENV} (or keys.kek_file) and restart them."
+            );
         }
     }
     Ok(())
@@ -121,13 +157,13 @@ fn list(keys: &[KeyInfo], json: bool) -> anyhow::Result<()> {
 }
 
 fn rotate(
-    dir: &std::path::Path,
+    store: &KeyStore,
     alg: KeyAlg,
     force: bool,
     policy: &Policy,
     reload: u64,
 ) -> anyhow::Result<()> {
-    let r = rotation::rotate(dir, alg, force, policy, "cli", Utc::now())?;
+    let r = rotation::rotate(store, alg, force, policy, "cli", Utc::now())?;
     println!(
         "{} now signs {} tokens (running instances switch within {reload}s).",
         r.activated.kid,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 pub use self::clients::run_clients;
-pub use self::keys::{record_key_change, run_keys};
+pub use self::keys::{key_store, record_key_change, run_keys};
 use self::users::parse_ttl;
 pub use self::users::{run_events, run_groups, run_users};
 use crate::signing::KeyAlg;
@@ -215,6 +215,23 @@ pub enum KeysCommand {
         #[arg(allow_hyphen_values = true)]
         kid: String,
     },
+    /// Move a key folder's set into the (empty) database store, kids and states unchanged.
+    ImportDir { path: std::path::PathBuf },
+    /// Print the public JWKS of the published keys (no key-encryption key needed).
+    ExportPublic,
+    /// Re-encrypt every stored private key and secret with a new key-encryption key.
+    Rekek {
+        /// The new key-encryption key: 32 random bytes, base64.
+        #[arg(long)]
+        new_kek: String,
+    },
+}
+
+impl KeysCommand {
+    /// Whether the command changes the key set (and so is stored as a `key_changed` event).
+    pub fn changes_keys(&self) -> bool {
+        !matches!(self, KeysCommand::List { .. } | KeysCommand::ExportPublic)
+    }
 }
 
 fn parse_alg(s: &str) -> Result<KeyAlg, String> {

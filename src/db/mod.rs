@@ -20,6 +20,7 @@ pub mod refresh_tokens;
 pub mod schema;
 pub mod sessions;
 mod sign_in;
+pub mod signing_keys;
 pub mod users;
 
 use std::time::Duration;
@@ -129,6 +130,12 @@ impl Db {
 
     pub fn admin(&self) -> admin::Admin<'_> {
         admin::Admin(self)
+    }
+
+    /// The pool itself, for blocking callers that are already off the async executor (the key
+    /// store, which runs in commands and in `spawn_blocking`).
+    pub fn pool(&self) -> Pool {
+        self.pool.clone()
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool: the building block of

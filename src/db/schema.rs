@@ -86,6 +86,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    signing_key_set (id) {
+        id -> Int4,
+        version -> Int8,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        alg -> Text,
+        state -> Text,
+        created_at -> Timestamp,
+        transitions -> Text,
+        public_jwk -> Text,
+        sealed_private -> Nullable<Bytea>,
+    }
+}
+
+diesel::table! {
+    stored_secrets (name) {
+        name -> Text,
+        sealed -> Bytea,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     user_groups (name) {
         name -> Text,
         created_at -> Timestamp,
@@ -154,6 +181,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     recovery_links,
     refresh_tokens,
     security_events,
+    signing_key_set,
+    signing_keys,
+    stored_secrets,
     user_groups,
     user_sessions,
     users,

@@ -88,6 +88,13 @@ pub enum Attestation {
     Direct,
 }
 
+/// `keys.store`: where the signing key set lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStoreKind {
+    Dir,
+    Database,
+}
+
 /// `registration.mode`: who may create an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegistrationMode {
@@ -148,7 +155,11 @@ pub struct Settings {
     pub session_lifetime: Duration,
     /// How recent a sign-in sensitive account actions need.
     pub reauth_max_age: Duration,
+    pub keys_store: KeyStoreKind,
     pub keys_dir: PathBuf,
+    /// `keys.kek_file`, read only when the database store needs the KEK and
+    /// `PASSKEY_IDP_KEYS_KEK` is not set.
+    pub keys_kek_file: Option<PathBuf>,
     pub keys_reload_interval: Duration,
     /// Scheduled rotation period; `None` means rotation is left to the operator.
     pub keys_rotate_every: Option<Duration>,

@@ -132,7 +132,9 @@ pub(super) struct TokensSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct KeysSection {
+    pub(super) store: String,
     pub(super) dir: String,
+    pub(super) kek_file: String,
     pub(super) reload_interval_secs: u64,
     pub(super) rotate_every: String,
 }

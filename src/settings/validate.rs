@@ -11,7 +11,9 @@ use super::raw::{
     DatabaseSection, EventsSection, LogSection, MemoryStoreSection, OidcSection, RawSettings,
     RedisSection, ServerSection,
 };
-use super::{bad, DatabaseBackend, LogFormat, RegistrationMode, Settings, SettingsError};
+use super::{
+    bad, DatabaseBackend, KeyStoreKind, LogFormat, RegistrationMode, Settings, SettingsError,
+};
 use crate::proxy::Cidr;
 
 use super::tokens::{keys, tokens};
@@ -68,7 +70,19 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
             10,
             86400,
         )?,
+        keys_store: match raw.keys.store.as_str() {
+            "dir" => KeyStoreKind::Dir,
+            "database" => KeyStoreKind::Database,
+            other => {
+                return Err(bad(
+                    "keys.store",
+                    format!("'{other}' is not one of dir, database"),
+                ))
+            }
+        },
         keys_dir: PathBuf::from(raw.keys.dir),
+        keys_kek_file: (!raw.keys.kek_file.trim().is_empty())
+            .then(|| PathBuf::from(raw.keys.kek_file.trim())),
         keys_reload_interval: keys.reload_interval,
         keys_rotate_every: keys.rotate_every,
         access_token_lifetime: tokens.access_token_lifetime,

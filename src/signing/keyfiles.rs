@@ -118,7 +118,19 @@ pub fn delete_private_key(dir: &Path, kid: &str) -> anyhow::Result<()> {
 /// Generates a key pair and writes its private part; returns its kid. The caller adds it to
 /// the manifest (under the folder lock).
 pub fn create_key(dir: &Path, alg: KeyAlg) -> anyhow::Result<String> {
+    let (kid, pkey) = generate_key(alg)?;
+    write_private_key(dir, &kid, &pkey)?;
+    Ok(kid)
+}
+
+/// Writes a key's private part (PKCS#8 PEM, mode 0600) under its kid.
+pub(super) fn write_private_key(dir: &Path, kid: &str, pkey: &PKey<Private>) -> anyhow::Result<()> {
     create_private_dir(dir)?;
+    write_atomic(&key_path(dir, kid), &pkey.private_key_to_pem_pkcs8()?)
+}
+
+/// A new key pair of `alg` and its kid (the RFC 7638 thumbprint of its public key).
+pub(super) fn generate_key(alg: KeyAlg) -> anyhow::Result<(String, PKey<Private>)> {
     let pkey = match alg {
         KeyAlg::ES256 => {
             let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)?;
@@ -131,8 +143,7 @@ pub fn create_key(dir: &Path, alg: KeyAlg) -> anyhow::Result<String> {
         .as_str()
         .map(str::to_string)
         .ok_or_else(|| anyhow!("no kid"))?;
-    write_atomic(&key_path(dir, &kid), &pkey.private_key_to_pem_pkcs8()?)?;
-    Ok(kid)
+    Ok((kid, pkey))
 }
 
 /// What jsonwebtoken signs with: PKCS#1 DER for RSA, PKCS#8 DER for the others.

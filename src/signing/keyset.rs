@@ -1,4 +1,4 @@
-//! The signing key set as loaded from `keys/` ([`super::keyfiles`]): every published key with its
+//! The signing key set as loaded from its store ([`super::store`]): every published key with its
 //! public JWK, and the private part of the active ones, checked as a whole so that a set that
 //! does not hold together is never used.
 
@@ -9,13 +9,17 @@ use anyhow::{bail, Context};
 use chrono::Utc;
 use serde_json::json;
 
+#[cfg(test)]
+use super::keyfiles::read_private_key;
 pub use super::keyfiles::PrivateKey;
 pub use super::keyfiles::{
     create_key, delete_private_key, key_path, load_or_create_secret, lock, read_manifest,
     write_manifest, DirLock, MANIFEST,
 };
-use super::keyfiles::{public_jwk, read_private_key, signing_key};
+use super::keyfiles::{public_jwk, signing_key};
 pub use super::manifest::{KeyAlg, KeyState, Manifest, ManifestEntry, Transition};
+pub use super::store::KeyStore;
+use openssl::pkey::{PKey, Private};
 
 /// A loaded, published key: its manifest entry, the private part ready for signing (active
 /// keys only; no other state signs), and its public JWK.
@@ -30,41 +34,41 @@ pub struct KeySet {
 }
 
 impl KeySet {
-    /// Loads the set, first creating an active key of `alg` when the folder holds no manifest.
-    /// Returns the set and the kid of a key it created, if any.
-    pub fn load_or_create(dir: &Path, alg: KeyAlg) -> anyhow::Result<(KeySet, Option<String>)> {
-        let created = {
-            let _lock = lock(dir)?;
-            if dir.join(MANIFEST).exists() {
-                None
-            } else {
-                let kid = create_key(dir, alg)?;
-                let mut manifest = Manifest::default();
-                let now = Utc::now();
-                manifest.keys.push(ManifestEntry::new(
-                    kid.clone(),
-                    alg,
-                    KeyState::Active,
-                    now,
-                    "first start",
-                ));
-                write_manifest(dir, &manifest)?;
-                Some(kid)
+    /// Loads the set, first creating an active key of `alg` when the store holds none (of
+    /// several instances starting together, exactly one creates it). Returns the set and the
+    /// kid of a key it created, if any.
+    pub fn load_or_create(
+        store: &KeyStore,
+        alg: KeyAlg,
+    ) -> anyhow::Result<(KeySet, Option<String>)> {
+        let created = store.change(|c| {
+            if !c.manifest.keys.is_empty() {
+                return Ok(None);
             }
-        };
-        Ok((Self::load(dir, alg)?, created))
+            let kid = c.create_key(alg)?;
+            c.manifest.keys.push(ManifestEntry::new(
+                kid.clone(),
+                alg,
+                KeyState::Active,
+                Utc::now(),
+                "first start",
+            ));
+            Ok(Some(kid))
+        })?;
+        Ok((store.load(alg)?, created))
     }
 
-    /// Loads and checks the whole set; any inconsistency is an error, never a partial set.
-    /// `required` is the algorithm that must have an active key (the access-token algorithm).
+    /// Loads and checks the set in a key folder.
     pub fn load(dir: &Path, required: KeyAlg) -> anyhow::Result<KeySet> {
-        let manifest = read_manifest(dir)?;
-        Self::from_manifest(dir, manifest, required)
+        KeyStore::Dir(dir.to_path_buf()).load(required)
     }
 
-    pub fn from_manifest(
-        dir: &Path,
+    /// Checks the whole set; any inconsistency is an error, never a partial set. `private`
+    /// gives each published key's private part. `required` is the algorithm that must have an
+    /// active key (the access-token algorithm).
+    pub fn build(
         manifest: Manifest,
+        mut private: impl FnMut(&ManifestEntry) -> anyhow::Result<PKey<Private>>,
         required: KeyAlg,
     ) -> anyhow::Result<KeySet> {
         let mut seen = HashSet::new();
@@ -88,7 +92,7 @@ impl KeySet {
         }
         let mut keys = Vec::new();
         for entry in manifest.keys.into_iter().filter(|e| e.state.is_published()) {
-            let pkey = read_private_key(dir, &entry.kid)?;
+            let pkey = private(&entry)?;
             let public_jwk = public_jwk(&pkey, entry.alg).with_context(|| {
                 format!("key {}: not a valid {} key", entry.kid, entry.alg.name())
             })?;
@@ -153,7 +157,8 @@ mod tests {
     #[test]
     fn first_start_creates_one_active_private_key() {
         let dir = tempdir("create");
-        let (set, created) = KeySet::load_or_create(&dir, KeyAlg::ES256).expect("created");
+        let (set, created) =
+            KeySet::load_or_create(&KeyStore::Dir(dir.clone()), KeyAlg::ES256).expect("created");
         let kid = created.expect("a new key");
         assert_eq!(
             set.active(KeyAlg::ES256).map(|k| k.entry.kid.clone()),
@@ -173,7 +178,8 @@ mod tests {
         assert_eq!(key["kid"], kid.as_str());
         assert_eq!(key["use"], "sig");
         assert!(key.get("d").is_none(), "no private parameter in the JWKS");
-        let (again, created) = KeySet::load_or_create(&dir, KeyAlg::ES256).expect("reloaded");
+        let (again, created) =
+            KeySet::load_or_create(&KeyStore::Dir(dir.clone()), KeyAlg::ES256).expect("reloaded");
         assert!(created.is_none());
         assert_eq!(again.jwks(), jwks);
     }
@@ -207,7 +213,8 @@ mod tests {
     #[test]
     fn a_corrupted_manifest_or_key_is_an_error() {
         let dir = tempdir("corrupt");
-        let (_, kid) = KeySet::load_or_create(&dir, KeyAlg::ES256).expect("created");
+        let (_, kid) =
+            KeySet::load_or_create(&KeyStore::Dir(dir.clone()), KeyAlg::ES256).expect("created");
         let kid = kid.expect("kid");
         let pem = fs::read(key_path(&dir, &kid)).expect("read");
         fs::write(key_path(&dir, &kid), b"not a key").expect("write");
@@ -221,7 +228,8 @@ mod tests {
     #[test]
     fn a_key_file_swapped_for_another_key_is_refused() {
         let dir = tempdir("swap");
-        let (_, kid) = KeySet::load_or_create(&dir, KeyAlg::ES256).expect("created");
+        let (_, kid) =
+            KeySet::load_or_create(&KeyStore::Dir(dir.clone()), KeyAlg::ES256).expect("created");
         let other = create_key(&dir, KeyAlg::ES256).expect("another");
         fs::copy(key_path(&dir, &other), key_path(&dir, &kid.expect("kid"))).expect("copy");
         let err = KeySet::load(&dir, KeyAlg::ES256).err().expect("refused");

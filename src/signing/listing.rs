@@ -1,12 +1,11 @@
 //! `keys list`: every key with its state and what may happen to it next, and when.
 
-use std::path::Path;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::keyset::{self, KeyState};
+use super::keyset::KeyState;
 use super::policy::{chrono, Policy};
+use super::store::KeyStore;
 
 /// A line of `keys list`.
 #[derive(Debug, Serialize)]
@@ -21,8 +20,10 @@ pub struct KeyInfo {
     pub next_transition_at: Option<DateTime<Utc>>,
 }
 
-pub fn list(dir: &Path, policy: &Policy) -> anyhow::Result<Vec<KeyInfo>> {
-    let manifest = keyset::read_manifest(dir)?;
+pub fn list(store: &KeyStore, policy: &Policy) -> anyhow::Result<Vec<KeyInfo>> {
+    let manifest = store
+        .manifest()?
+        .ok_or_else(|| anyhow::anyhow!("there is no key set yet in {}", store.describe()))?;
     Ok(manifest
         .keys
         .iter()

@@ -11,9 +11,10 @@ mod manifest;
 pub mod policy;
 pub mod rotation;
 pub mod schedule;
+pub mod sealed;
+pub mod store;
 mod verify;
 
-use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -22,13 +23,14 @@ use serde::Serialize;
 
 pub use claims::{AccessClaims, AccessGrant, Audience, IdGrant, IssuerConfig, TokenIssuer};
 pub use keyset::{KeyAlg, KeySet, KeyState};
+pub use store::KeyStore;
 pub use verify::VerifyError;
 
-/// Whether the key set on disk could be loaded the last time it changed.
+/// Whether the stored key set could be loaded the last time it changed.
 #[derive(Debug, Clone)]
 pub enum KeyStatus {
     Current,
-    /// The files changed but do not form a usable set; the last good set is still served.
+    /// The stored set changed but is not usable; the last good set is still served.
     Stale {
         error: String,
     },
@@ -40,19 +42,20 @@ struct Inner {
     status: KeyStatus,
 }
 
-/// The key set in use, replaced whole (never patched) when the folder changes.
+/// The key set in use, replaced whole (never patched) when the stored set changes.
 #[derive(Clone)]
 pub struct KeyRing {
-    dir: PathBuf,
+    store: Arc<KeyStore>,
     required: KeyAlg,
     inner: Arc<RwLock<Inner>>,
 }
 
 impl KeyRing {
-    pub fn new(dir: PathBuf, required: KeyAlg, set: KeySet) -> Self {
-        let fingerprint = fingerprint(&dir);
+    pub fn new(store: Arc<KeyStore>, required: KeyAlg, set: KeySet) -> Self {
+        // A fingerprint that cannot be read now makes the first reload check load again.
+        let fingerprint = store.fingerprint().unwrap_or_default();
         KeyRing {
-            dir,
+            store,
             required,
             inner: Arc::new(RwLock::new(Inner {
                 set: Arc::new(set),
@@ -78,14 +81,21 @@ impl KeyRing {
             .clone()
     }
 
-    pub fn dir(&self) -> &std::path::Path {
-        &self.dir
+    pub fn store(&self) -> &Arc<KeyStore> {
+        &self.store
     }
 
-    /// Reloads when the files changed. A set that does not load never replaces a good one:
-    /// the error is logged (once per change) and reported by `/readyz`.
+    /// Reloads when the stored set changed. A set that does not load never replaces a good one:
+    /// the error is logged (once per change) and reported by `/readyz`. A store that cannot be
+    /// read (the database is down) changes nothing: the set in use stays.
     pub fn reload_if_changed(&self) {
-        let now = fingerprint(&self.dir);
+        let now = match self.store.fingerprint() {
+            Ok(now) => now,
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "the key store could not be checked for changes");
+                return;
+            }
+        };
         if now
             == self
                 .inner
@@ -95,7 +105,7 @@ impl KeyRing {
         {
             return;
         }
-        let loaded = KeySet::load(&self.dir, self.required);
+        let loaded = self.store.load(self.required);
         let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());
         inner.fingerprint = now;
         match loaded {
@@ -117,7 +127,7 @@ impl KeyRing {
                     target: "audit",
                     event = "keys_reload_failed",
                     error = %format!("{e:#}"),
-                    "the key set on disk is not usable; still serving the last good set"
+                    "the stored key set is not usable; still serving the last good set"
                 );
                 inner.status = KeyStatus::Stale {
                     error: format!("{e:#}"),
@@ -126,7 +136,7 @@ impl KeyRing {
         }
     }
 
-    /// Watches the folder every `interval` for as long as the process runs.
+    /// Checks the store every `interval` for as long as the process runs.
     pub fn watch(&self, interval: Duration) {
         let ring = self.clone();
         tokio::spawn(async move {
@@ -135,7 +145,7 @@ impl KeyRing {
             loop {
                 tick.tick().await;
                 let r = ring.clone();
-                // File reads and key parsing are blocking work.
+                // File reads, queries and key parsing are blocking work.
                 let _ = tokio::task::spawn_blocking(move || r.reload_if_changed()).await;
             }
         });
@@ -144,7 +154,7 @@ impl KeyRing {
 
 /// What changes when anything in the folder that a key set is made of changes: the manifest's
 /// bytes and each key file's name, size and modification time.
-fn fingerprint(dir: &std::path::Path) -> String {
+pub(crate) fn fingerprint(dir: &std::path::Path) -> String {
     let mut parts = Vec::new();
     parts.push(std::fs::read(dir.join(keyset::MANIFEST)).unwrap_or_default());
     if let Ok(entries) = std::fs::read_dir(dir) {

@@ -6,15 +6,14 @@
 //!   expired: the longest token lifetime plus clock skew, plus the reload interval (other
 //!   instances may sign with it until they reload).
 //!
-//! Every change is made under the key folder's lock on a freshly read manifest, and every
-//! change and refusal is an audit event.
-
-use std::path::Path;
+//! Every change is made under the store's lock on a freshly read manifest ([`KeyStore::change`]),
+//! and every change and refusal is an audit event.
 
 use chrono::{DateTime, Utc};
 
-use super::keyset::{self, KeyAlg, KeyState, Manifest, ManifestEntry};
+use super::keyset::{KeyAlg, KeyState, ManifestEntry};
 use super::policy::{chrono, human, Policy};
+use super::store::{Change, KeyStore};
 
 /// A refusal: the one-line reason, and when the step will be allowed (if time is the reason).
 #[derive(Debug, thiserror::Error)]
@@ -56,57 +55,69 @@ fn audit(action: &str, entry: &ManifestEntry, by: &str) {
 
 /// `keys generate`: a new key in state `next`. At most one `next` key per algorithm.
 pub fn generate(
-    dir: &Path,
+    store: &KeyStore,
     alg: KeyAlg,
     by: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<ManifestEntry> {
-    let _lock = keyset::lock(dir)?;
-    let mut manifest = read_or_empty(dir)?;
-    if let Some(next) = manifest.in_state(alg, KeyState::Next) {
-        return Err(refuse(
-            "generate",
-            Some(&next.kid),
-            format!(
-                "a next {} key ({}) already exists; rotate to it, or revoke it first",
-                alg.name(),
-                next.kid
-            ),
-            None,
-        ));
-    }
-    let kid = keyset::create_key(dir, alg)?;
-    let entry = ManifestEntry::new(kid, alg, KeyState::Next, now, by);
-    manifest.keys.push(entry.clone());
-    keyset::write_manifest(dir, &manifest)?;
+    let entry = store.change(|c| {
+        if let Some(next) = c.manifest.in_state(alg, KeyState::Next) {
+            return Err(refuse(
+                "generate",
+                Some(&next.kid),
+                format!(
+                    "a next {} key ({}) already exists; rotate to it, or revoke it first",
+                    alg.name(),
+                    next.kid
+                ),
+                None,
+            ));
+        }
+        let entry = ManifestEntry::new(c.create_key(alg)?, alg, KeyState::Next, now, by);
+        c.manifest.keys.push(entry.clone());
+        Ok(entry)
+    })?;
     audit("generate", &entry, by);
     Ok(entry)
-}
-
-fn read_or_empty(dir: &Path) -> anyhow::Result<Manifest> {
-    if dir.join(keyset::MANIFEST).exists() {
-        keyset::read_manifest(dir)
-    } else {
-        Ok(Manifest::default())
-    }
 }
 
 pub struct Rotated {
     pub activated: ManifestEntry,
     pub retiring: Option<ManifestEntry>,
+    /// When the rules allowed the rotation (`--force` may have come earlier).
+    allowed_at: DateTime<Utc>,
+    first_of_alg: bool,
 }
 
 /// `keys rotate`: for one algorithm, `next` → `active` and `active` → `retiring`.
 pub fn rotate(
-    dir: &Path,
+    store: &KeyStore,
     alg: KeyAlg,
     force: bool,
     policy: &Policy,
     by: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Rotated> {
-    let _lock = keyset::lock(dir)?;
-    let mut manifest = keyset::read_manifest(dir)?;
+    let rotated = store.change(|c| rotate_in(c, alg, force, policy, by, now))?;
+    if force && now < rotated.allowed_at && !rotated.first_of_alg {
+        tracing::warn!(target: "audit", event = "key_forced", action = "rotate", kid = %rotated.activated.kid, "rotation forced before the JWKS cache lifetime passed");
+    }
+    audit("rotate", &rotated.activated, by);
+    if let Some(r) = &rotated.retiring {
+        audit("rotate", r, by);
+    }
+    Ok(rotated)
+}
+
+fn rotate_in(
+    c: &mut Change,
+    alg: KeyAlg,
+    force: bool,
+    policy: &Policy,
+    by: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Rotated> {
+    let manifest = &mut c.manifest;
     let Some(next) = manifest.in_state(alg, KeyState::Next).cloned() else {
         return Err(refuse(
             "rotate",
@@ -152,31 +163,37 @@ pub fn rotate(
         entry.set_state(KeyState::Active, now, by);
         entry.clone()
     };
-    keyset::write_manifest(dir, &manifest)?;
-    if force && now < allowed_at && !first_of_alg {
-        tracing::warn!(target: "audit", event = "key_forced", action = "rotate", kid = %activated.kid, "rotation forced before the JWKS cache lifetime passed");
-    }
-    audit("rotate", &activated, by);
-    if let Some(r) = &retiring {
-        audit("rotate", r, by);
-    }
     Ok(Rotated {
         activated,
         retiring,
+        allowed_at,
+        first_of_alg,
     })
 }
 
 /// `keys retire`: a `retiring` key leaves the JWKS and its private part is deleted.
 pub fn retire(
-    dir: &Path,
+    store: &KeyStore,
     kid: &str,
     force: bool,
     policy: &Policy,
     by: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<ManifestEntry> {
-    let _lock = keyset::lock(dir)?;
-    let mut manifest = keyset::read_manifest(dir)?;
+    let retired = store.change(|c| retire_in(c, kid, force, policy, by, now))?;
+    audit("retire", &retired, by);
+    Ok(retired)
+}
+
+fn retire_in(
+    c: &mut Change,
+    kid: &str,
+    force: bool,
+    policy: &Policy,
+    by: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<ManifestEntry> {
+    let manifest = &mut c.manifest;
     let Some(entry) = manifest.find(kid).cloned() else {
         return Err(refuse(
             "retire",
@@ -216,9 +233,6 @@ pub fn retire(
         e.set_state(KeyState::Retired, now, by);
         e.clone()
     };
-    keyset::write_manifest(dir, &manifest)?;
-    keyset::delete_private_key(dir, kid)?;
-    audit("retire", &retired, by);
     Ok(retired)
 }
 
@@ -231,10 +245,22 @@ pub struct Revoked {
 /// `keys revoke`: emergency. The key leaves the JWKS now and is never trusted again. When it
 /// was the active key, a `next` key of its algorithm is promoted at once, or a new key is
 /// made: signing with a key relying services have not cached yet beats signing with a leaked one.
-pub fn revoke(dir: &Path, kid: &str, by: &str, now: DateTime<Utc>) -> anyhow::Result<Revoked> {
-    let _lock = keyset::lock(dir)?;
-    let mut manifest = keyset::read_manifest(dir)?;
-    let Some(entry) = manifest.find(kid).cloned() else {
+pub fn revoke(
+    store: &KeyStore,
+    kid: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Revoked> {
+    let revoked = store.change(|c| revoke_in(c, kid, by, now))?;
+    tracing::warn!(target: "audit", event = "key_changed", action = "revoke", kid = %kid, alg = revoked.revoked.alg.name(), by, "key revoked");
+    if let Some(r) = &revoked.replacement {
+        audit("revoke-replacement", r, by);
+    }
+    Ok(revoked)
+}
+
+fn revoke_in(c: &mut Change, kid: &str, by: &str, now: DateTime<Utc>) -> anyhow::Result<Revoked> {
+    let Some(entry) = c.manifest.find(kid).cloned() else {
         return Err(refuse(
             "revoke",
             Some(kid),
@@ -252,23 +278,18 @@ pub fn revoke(dir: &Path, kid: &str, by: &str, now: DateTime<Utc>) -> anyhow::Re
     }
     let was_active = entry.state == KeyState::Active;
     let revoked = {
-        let e = manifest
+        let e = c
+            .manifest
             .find_mut(kid)
             .ok_or_else(|| anyhow::anyhow!("key vanished"))?;
         e.set_state(KeyState::Revoked, now, by);
         e.clone()
     };
     let replacement = if was_active {
-        Some(sign_now(dir, &mut manifest, entry.alg, now, by)?)
+        Some(sign_now(c, entry.alg, now, by)?)
     } else {
         None
     };
-    keyset::write_manifest(dir, &manifest)?;
-    keyset::delete_private_key(dir, kid)?;
-    tracing::warn!(target: "audit", event = "key_changed", action = "revoke", kid = %kid, alg = entry.alg.name(), by, "key revoked");
-    if let Some(r) = &replacement {
-        audit("revoke-replacement", r, by);
-    }
     Ok(Revoked {
         revoked,
         replacement,
@@ -279,32 +300,33 @@ pub fn revoke(dir: &Path, kid: &str, by: &str, now: DateTime<Utc>) -> anyhow::Re
 /// no key of that algorithm, nothing signed with it can be cached or outstanding. Returns the
 /// key it activated, if any.
 pub fn ensure_active(
-    dir: &Path,
+    store: &KeyStore,
     alg: KeyAlg,
     by: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<ManifestEntry>> {
-    let _lock = keyset::lock(dir)?;
-    let mut manifest = read_or_empty(dir)?;
-    if manifest.in_state(alg, KeyState::Active).is_some() {
-        return Ok(None);
+    let entry = store.change(|c| {
+        if c.manifest.in_state(alg, KeyState::Active).is_some() {
+            return Ok(None);
+        }
+        sign_now(c, alg, now, by).map(Some)
+    })?;
+    if let Some(e) = &entry {
+        audit("activate-first", e, by);
     }
-    let entry = sign_now(dir, &mut manifest, alg, now, by)?;
-    keyset::write_manifest(dir, &manifest)?;
-    audit("activate-first", &entry, by);
-    Ok(Some(entry))
+    Ok(entry)
 }
 
-/// Puts a key of `alg` to signing at once (in `manifest`, which the caller writes): the `next`
-/// key if there is one, else a new key.
+/// Puts a key of `alg` to signing at once (in the change's manifest): the `next` key if there
+/// is one, else a new key.
 fn sign_now(
-    dir: &Path,
-    manifest: &mut Manifest,
+    c: &mut Change,
     alg: KeyAlg,
     now: DateTime<Utc>,
     by: &str,
 ) -> anyhow::Result<ManifestEntry> {
-    if let Some(next) = manifest
+    if let Some(next) = c
+        .manifest
         .keys
         .iter_mut()
         .find(|k| k.alg == alg && k.state == KeyState::Next)
@@ -312,14 +334,8 @@ fn sign_now(
         next.set_state(KeyState::Active, now, by);
         return Ok(next.clone());
     }
-    let fresh = ManifestEntry::new(
-        keyset::create_key(dir, alg)?,
-        alg,
-        KeyState::Active,
-        now,
-        by,
-    );
-    manifest.keys.push(fresh.clone());
+    let fresh = ManifestEntry::new(c.create_key(alg)?, alg, KeyState::Active, now, by);
+    c.manifest.keys.push(fresh.clone());
     Ok(fresh)
 }
 
@@ -328,6 +344,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::signing::keyset;
     use crate::signing::schedule::scheduled_step;
 
     fn policy() -> Policy {
@@ -339,9 +356,13 @@ mod tests {
         }
     }
 
+    fn store(dir: &std::path::Path) -> KeyStore {
+        KeyStore::Dir(dir.to_path_buf())
+    }
+
     fn setup() -> (std::path::PathBuf, String) {
         let dir = std::env::temp_dir().join(format!("pkidp-rot-{}", uuid::Uuid::new_v4()));
-        let (_, kid) = keyset::KeySet::load_or_create(&dir, KeyAlg::ES256).expect("create");
+        let (_, kid) = keyset::KeySet::load_or_create(&store(&dir), KeyAlg::ES256).expect("create");
         (dir, kid.expect("kid"))
     }
 
@@ -349,9 +370,9 @@ mod tests {
     fn rotate_waits_for_caches_unless_forced() {
         let (dir, first) = setup();
         let t0 = Utc::now();
-        let next = generate(&dir, KeyAlg::ES256, "test", t0).expect("generate");
+        let next = generate(&store(&dir), KeyAlg::ES256, "test", t0).expect("generate");
         let err = rotate(
-            &dir,
+            &store(&dir),
             KeyAlg::ES256,
             false,
             &policy(),
@@ -367,7 +388,7 @@ mod tests {
         );
         assert!(refused.reason.contains("--force"), "{}", refused.reason);
         let r = rotate(
-            &dir,
+            &store(&dir),
             KeyAlg::ES256,
             false,
             &policy(),
@@ -381,7 +402,7 @@ mod tests {
         // retire waits for the tokens the old key signed.
         let t1 = t0 + chrono::Duration::seconds(600);
         assert!(retire(
-            &dir,
+            &store(&dir),
             &first,
             false,
             &policy(),
@@ -390,7 +411,7 @@ mod tests {
         )
         .is_err());
         retire(
-            &dir,
+            &store(&dir),
             &first,
             false,
             &policy(),
@@ -410,8 +431,8 @@ mod tests {
     fn the_first_key_of_an_algorithm_needs_no_wait() {
         let (dir, _) = setup();
         let now = Utc::now();
-        let e = generate(&dir, KeyAlg::EdDSA, "test", now).expect("generate");
-        let r = rotate(&dir, KeyAlg::EdDSA, false, &policy(), "test", now)
+        let e = generate(&store(&dir), KeyAlg::EdDSA, "test", now).expect("generate");
+        let r = rotate(&store(&dir), KeyAlg::EdDSA, false, &policy(), "test", now)
             .expect("nothing signs EdDSA yet");
         assert_eq!(r.activated.kid, e.kid);
         assert!(r.retiring.is_none());
@@ -423,14 +444,14 @@ mod tests {
     fn forced_rotation_and_only_one_next_key() {
         let (dir, _) = setup();
         let now = Utc::now();
-        generate(&dir, KeyAlg::ES256, "test", now).expect("generate");
+        generate(&store(&dir), KeyAlg::ES256, "test", now).expect("generate");
         assert!(
-            generate(&dir, KeyAlg::ES256, "test", now).is_err(),
+            generate(&store(&dir), KeyAlg::ES256, "test", now).is_err(),
             "one next key per algorithm"
         );
-        rotate(&dir, KeyAlg::ES256, true, &policy(), "test", now).expect("forced");
+        rotate(&store(&dir), KeyAlg::ES256, true, &policy(), "test", now).expect("forced");
         assert!(
-            rotate(&dir, KeyAlg::ES256, true, &policy(), "test", now).is_err(),
+            rotate(&store(&dir), KeyAlg::ES256, true, &policy(), "test", now).is_err(),
             "no next key left"
         );
     }
@@ -439,7 +460,7 @@ mod tests {
     fn revoking_the_active_key_puts_another_in_its_place() {
         let (dir, first) = setup();
         let now = Utc::now();
-        let r = revoke(&dir, &first, "test", now).expect("revoked");
+        let r = revoke(&store(&dir), &first, "test", now).expect("revoked");
         let replacement = r.replacement.expect("a replacement");
         let set = keyset::KeySet::load(&dir, KeyAlg::ES256).expect("still usable");
         assert_eq!(
@@ -448,7 +469,7 @@ mod tests {
         );
         assert!(set.published(&first).is_none());
         assert!(
-            revoke(&dir, &first, "test", now).is_err(),
+            revoke(&store(&dir), &first, "test", now).is_err(),
             "already revoked"
         );
     }
@@ -459,18 +480,18 @@ mod tests {
         let p = policy();
         let start = keyset::read_manifest(&dir).expect("m").keys[0].since();
         let at = |s: i64| start + chrono::Duration::seconds(s);
-        assert!(scheduled_step(&dir, &p, "i1", at(10))
+        assert!(scheduled_step(&store(&dir), &p, "i1", at(10))
             .expect("step")
             .is_empty());
         // Generated early enough to be published for the cache lifetime when due.
-        let done = scheduled_step(&dir, &p, "i1", at(86400 - 600)).expect("step");
+        let done = scheduled_step(&store(&dir), &p, "i1", at(86400 - 600)).expect("step");
         assert_eq!(done.len(), 1, "{done:?}");
-        assert!(scheduled_step(&dir, &p, "i2", at(86400 - 300))
+        assert!(scheduled_step(&store(&dir), &p, "i2", at(86400 - 300))
             .expect("step")
             .is_empty());
-        let done = scheduled_step(&dir, &p, "i2", at(86400)).expect("step");
+        let done = scheduled_step(&store(&dir), &p, "i2", at(86400)).expect("step");
         assert!(done[0].starts_with("rotated"), "{done:?}");
-        let done = scheduled_step(&dir, &p, "i1", at(86400 + 3600)).expect("step");
+        let done = scheduled_step(&store(&dir), &p, "i1", at(86400 + 3600)).expect("step");
         assert_eq!(done, vec![format!("retired {first}")]);
     }
 }

@@ -2,19 +2,18 @@
 //! (`crate::maintenance`) takes whatever step the rotation rules allow. The others follow by
 //! reloading.
 
-use std::path::Path;
-
 use chrono::{DateTime, Utc};
 
-use super::keyset::{self, KeyAlg, KeyState};
+use super::keyset::{KeyAlg, KeyState};
 use super::policy::{chrono, Policy};
 use super::rotation::{generate, retire, rotate, Refused};
+use super::store::KeyStore;
 
 /// One step of scheduled rotation: whatever the rules allow now, for every algorithm that has
 /// an active key. Returns a line per change made. Safe to call from several instances: each
 /// change re-reads the manifest under the folder lock, so a step already taken is not repeated.
 pub fn scheduled_step(
-    dir: &Path,
+    store: &KeyStore,
     policy: &Policy,
     by: &str,
     now: DateTime<Utc>,
@@ -23,7 +22,9 @@ pub fn scheduled_step(
         return Ok(Vec::new());
     };
     let mut done = Vec::new();
-    let manifest = keyset::read_manifest(dir)?;
+    let Some(manifest) = store.manifest()? else {
+        return Ok(done);
+    };
     for &alg in KeyAlg::ALL {
         let Some(active) = manifest.in_state(alg, KeyState::Active) else {
             continue;
@@ -32,14 +33,14 @@ pub fn scheduled_step(
         let next = manifest.in_state(alg, KeyState::Next);
         match next {
             None if now + chrono(policy.publish_before_signing) >= due => {
-                if let Some(e) = unless_refused(generate(dir, alg, by, now))? {
+                if let Some(e) = unless_refused(generate(store, alg, by, now))? {
                     done.push(format!("generated next {} key {}", alg.name(), e.kid));
                 }
             }
             Some(next)
                 if now >= due && now >= next.since() + chrono(policy.publish_before_signing) =>
             {
-                if let Some(r) = unless_refused(rotate(dir, alg, false, policy, by, now))? {
+                if let Some(r) = unless_refused(rotate(store, alg, false, policy, by, now))? {
                     done.push(format!(
                         "rotated {}: {} now signs",
                         alg.name(),
@@ -56,7 +57,7 @@ pub fn scheduled_step(
         .filter(|k| k.state == KeyState::Retiring)
     {
         if now >= entry.since() + chrono(policy.keep_after_signing)
-            && unless_refused(retire(dir, &entry.kid, false, policy, by, now))?.is_some()
+            && unless_refused(retire(store, &entry.kid, false, policy, by, now))?.is_some()
         {
             done.push(format!("retired {}", entry.kid));
         }

@@ -32,8 +32,14 @@ fn fast(config: TestConfig) -> TestConfig {
 /// The command line, with the same key folder and rotation settings as the servers.
 fn keys_cli(keys_dir: &Path, args: &[&str]) -> (bool, String, String) {
     let dir = keys_dir.display().to_string();
+    keys_cli_with(&[("PASSKEY_IDP_KEYS_DIR", &dir)], args)
+}
+
+/// The command line with the rotation settings of the servers and `store` (the store's
+/// settings: a folder, or a database and its key-encryption key).
+fn keys_cli_with(store: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
     let mut env: Vec<(&str, &str)> = FAST.to_vec();
-    env.push(("PASSKEY_IDP_KEYS_DIR", &dir));
+    env.extend_from_slice(store);
     let mut full = vec!["keys"];
     full.extend_from_slice(args);
     let out = run_cli(&full, &env);
@@ -127,7 +133,13 @@ macro_rules! within {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_keeps_tokens_valid_until_retired() {
     let app = spawn_with(fast(TestConfig::new(Backend::Embedded))).await;
-    let keys = app.app.keys.dir().to_path_buf();
+    let keys = app
+        .app
+        .keys
+        .store()
+        .dir()
+        .expect("a key folder")
+        .to_path_buf();
     let mut device = SoftAuthenticator::synced();
     app.sign_up("rita", &mut device).await;
     let old_token = token(&app, &mut device).await;
@@ -201,7 +213,13 @@ async fn rotation_keeps_tokens_valid_until_retired() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forced_rotation_and_retirement() {
     let app = spawn_with(fast(TestConfig::new(Backend::Embedded))).await;
-    let keys = app.app.keys.dir().to_path_buf();
+    let keys = app
+        .app
+        .keys
+        .store()
+        .dir()
+        .expect("a key folder")
+        .to_path_buf();
     let k1 = kid_in(&key_list(&keys), "active");
     keys_ok(&keys, &["generate"]);
     let refusal = keys_refused(&keys, &["generate"]);
@@ -231,7 +249,13 @@ async fn forced_rotation_and_retirement() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_is_immediate() {
     let app = spawn_with(fast(TestConfig::new(Backend::Embedded))).await;
-    let keys = app.app.keys.dir().to_path_buf();
+    let keys = app
+        .app
+        .keys
+        .store()
+        .dir()
+        .expect("a key folder")
+        .to_path_buf();
     let mut device = SoftAuthenticator::synced();
     app.sign_up("rex", &mut device).await;
     let leaked = token(&app, &mut device).await;
@@ -259,7 +283,13 @@ async fn revocation_is_immediate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_key_set_never_replaces_the_good_one() {
     let app = spawn_with(fast(TestConfig::new(Backend::Embedded))).await;
-    let keys = app.app.keys.dir().to_path_buf();
+    let keys = app
+        .app
+        .keys
+        .store()
+        .dir()
+        .expect("a key folder")
+        .to_path_buf();
     let mut device = SoftAuthenticator::synced();
     app.sign_up("sam", &mut device).await;
     let good = jwks_of(&app).await;
@@ -394,46 +424,19 @@ async fn two_instances_rotate_under_continuous_sign_ins() {
         devices.push(device);
     }
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let verified = Arc::new(AtomicUsize::new(0));
-    let signed_with: Arc<std::sync::Mutex<Vec<(usize, String, Instant)>>> = Arc::default();
-    let mut loops = Vec::new();
-    for (i, mut device) in devices.into_iter().enumerate() {
-        let (me, other) = if i == 0 {
-            (a.clone(), b.clone())
-        } else {
-            (b.clone(), a.clone())
-        };
-        let (stop, verified, signed_with) = (stop.clone(), verified.clone(), signed_with.clone());
-        loops.push(tokio::spawn(async move {
-            let client = new_client();
-            let mut failures = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                let options = me.post(&client, "/webauthn/login/begin", &json!({})).await;
-                let assertion = device
-                    .get(options.assert_ok(), &me.origin, &Default::default())
-                    .expect("get");
-                let login = me.post(&client, "/webauthn/login/finish", &assertion).await;
-                let t = login.assert_ok()["access_token"]
-                    .as_str()
-                    .expect("token")
-                    .to_string();
-                let jwks = other.get("/.well-known/jwks.json").await.body;
-                match verify_independently(&t, &jwks) {
-                    Ok(_) => {
-                        verified.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(e) => failures.push(format!("instance {i}, kid {}: {e}", kid_of(&t))),
-                }
-                signed_with
-                    .lock()
-                    .expect("lock")
-                    .push((i, kid_of(&t), Instant::now()));
-            }
-            failures
-        }));
-    }
-
+    let routes = devices
+        .into_iter()
+        .enumerate()
+        .map(|(i, device)| {
+            let me = [&a, &b][i];
+            (
+                device,
+                vec![(i, me.clone(), i, me.clone())],
+                me.origin.clone(),
+            )
+        })
+        .collect();
+    let run = SignIns::start(routes, vec![a.clone(), b.clone()]);
     tokio::time::sleep(Duration::from_millis(500)).await;
     keys_ok(&keys, &["generate"]);
     let k2 = kid_in(&key_list(&keys), "next");
@@ -443,21 +446,19 @@ async fn two_instances_rotate_under_continuous_sign_ins() {
     tokio::time::sleep(Duration::from_millis(3300)).await;
     keys_ok(&keys, &["retire", &k1]);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    stop.store(true, Ordering::Relaxed);
+    let log = run.stop(40).await;
+    assert_switched(&log, 2, (&k1, &k2), rotated_at);
+}
 
-    let mut failures = Vec::new();
-    for l in loops {
-        failures.extend(l.await.expect("sign-in loop"));
-    }
-    assert!(
-        failures.is_empty(),
-        "{} verification failures: {failures:?}",
-        failures.len()
-    );
-    let total = verified.load(Ordering::Relaxed);
-    assert!(total > 40, "continuous sign-ins: only {total}");
-    let log = signed_with.lock().expect("lock").clone();
-    for i in 0..2 {
+/// Every instance signed with the old key, then with the new one within 2 s of the rotation
+/// (its reload interval and a sign-in), and never with the old one after that.
+fn assert_switched(
+    log: &[(usize, String, Instant)],
+    instances: usize,
+    (k1, k2): (&str, &str),
+    rotated_at: Instant,
+) {
+    for i in 0..instances {
         assert!(
             log.iter().any(|(n, k, _)| *n == i && *k == k1),
             "instance {i} signed with the old key"
@@ -477,6 +478,101 @@ async fn two_instances_rotate_under_continuous_sign_ins() {
                 && *at > rotated_at + Duration::from_millis(2000)),
             "instance {i} kept signing with the old key"
         );
+    }
+}
+
+/// A route of a sign-in loop: begin on one instance, finish on another (indexes and servers).
+type Hop = (usize, Arc<Server>, usize, Arc<Server>);
+
+/// Continuous sign-ins, one loop per device, each going round its routes with the origin its
+/// instances share; every access token is verified against every instance's JWKS at once.
+struct SignIns {
+    stop: Arc<AtomicBool>,
+    verified: Arc<AtomicUsize>,
+    /// (the instance that signed, kid, when) per token.
+    signed_with: Arc<std::sync::Mutex<Vec<(usize, String, Instant)>>>,
+    loops: Vec<tokio::task::JoinHandle<Vec<String>>>,
+}
+
+impl SignIns {
+    fn start(routes: Vec<(SoftAuthenticator, Vec<Hop>, String)>, all: Vec<Arc<Server>>) -> SignIns {
+        let run = SignIns {
+            stop: Arc::default(),
+            verified: Arc::default(),
+            signed_with: Arc::default(),
+            loops: Vec::new(),
+        };
+        let mut loops = Vec::new();
+        for (mut device, hops, origin) in routes {
+            let (stop, verified, signed_with, all) = (
+                run.stop.clone(),
+                run.verified.clone(),
+                run.signed_with.clone(),
+                all.clone(),
+            );
+            loops.push(tokio::spawn(async move {
+                let client = new_client();
+                let mut failures = Vec::new();
+                for (begin_at, begin, finish_at, finish) in hops.iter().cycle() {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let options = begin.post(&client, "/webauthn/login/begin", &json!({})).await;
+                    let assertion = device
+                        .get(options.assert_ok(), &origin, &Default::default())
+                        .expect("get");
+                    let login = finish.post(&client, "/webauthn/login/finish", &assertion).await;
+                    let t = login.assert_ok()["access_token"]
+                        .as_str()
+                        .expect("token")
+                        .to_string();
+                    for (n, server) in all.iter().enumerate() {
+                        let jwks = server.get("/.well-known/jwks.json").await.body;
+                        match verify_independently(&t, &jwks) {
+                            Ok(_) => {
+                                verified.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(e) => failures.push(format!(
+                                "begun on {begin_at}, signed by {finish_at}, verified at {n}, kid {}: {e}",
+                                kid_of(&t)
+                            )),
+                        }
+                    }
+                    signed_with
+                        .lock()
+                        .expect("lock")
+                        .push((*finish_at, kid_of(&t), Instant::now()));
+                }
+                failures
+            }));
+        }
+        SignIns { loops, ..run }
+    }
+
+    /// Stops the loops; asserts no verification failed and at least `min` succeeded. Returns
+    /// the log of who signed with which key when.
+    async fn stop(self, min: usize) -> Vec<(usize, String, Instant)> {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut failures = Vec::new();
+        for l in self.loops {
+            failures.extend(l.await.expect("sign-in loop"));
+        }
+        let total = self.verified.load(Ordering::Relaxed);
+        eprintln!(
+            "{total} verifications against every instance's JWKS, {} failed",
+            failures.len()
+        );
+        assert!(
+            failures.is_empty(),
+            "{} verification failures: {failures:?}",
+            failures.len()
+        );
+        assert!(
+            total > min,
+            "continuous sign-ins: only {total} verifications"
+        );
+        let log = self.signed_with.lock().expect("lock").clone();
+        log
     }
 }
 
@@ -569,4 +665,249 @@ async fn scheduled_rotation_runs_the_full_cycle_once() {
             ja == jb && !kids(&ja).contains(&k1)
         }
     );
+}
+
+/// A fresh key-encryption key: 32 random bytes in base64.
+fn new_kek() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    openssl::rand::rand_bytes(&mut bytes).expect("random bytes");
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A command against the database store must fail with one line that names where the KEK
+/// comes from and says what is wrong.
+#[track_caller]
+fn refused_for_kek(out: (bool, String, String), says: &str) {
+    let (ok, _, stderr) = out;
+    assert!(!ok, "accepted: {stderr}");
+    let lines: Vec<&str> = stderr.trim_end().lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    assert!(lines[0].contains("PASSKEY_IDP_KEYS_KEK"), "{stderr}");
+    assert!(lines[0].contains(says), "{stderr}");
+}
+
+/// Three instances that share no disk: separate, empty key folders and `keys.store =
+/// "database"` on one Postgres. They start together (one of them makes the set), sign-ins go
+/// begin-on-one, finish-on-the-next while the set rotates, and every token is verified against
+/// every instance's JWKS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_share_a_database_key_set_through_a_rotation() {
+    let db = create_pg_database();
+    let redis = redis_url();
+    let prefix = format!("pkidp-test:{}:", uuid::Uuid::new_v4().simple());
+    let kek = new_kek();
+    let issuer = "http://localhost:9";
+    let store = [
+        ("DATABASE_URL", db.as_str()),
+        ("PASSKEY_IDP__KEYS__STORE", "database"),
+        ("PASSKEY_IDP_KEYS_KEK", kek.as_str()),
+    ];
+    let folders: Vec<std::path::PathBuf> = (0..4)
+        .map(|i| scratch_dir(&format!("no-keys-{i}")).join("keys"))
+        .collect();
+    let servers: Vec<Arc<Server>> = std::thread::scope(|scope| {
+        let started: Vec<_> = folders[..3]
+            .iter()
+            .map(|folder| {
+                let folder = folder.display().to_string();
+                let (redis, prefix) = (&redis, &prefix);
+                scope.spawn(move || {
+                    let mut env: Vec<(&str, &str)> = FAST.to_vec();
+                    env.extend(store);
+                    env.extend([
+                        ("REDIS_URL", redis.as_str()),
+                        ("PASSKEY_IDP__REDIS__KEY_PREFIX", prefix.as_str()),
+                        ("PASSKEY_IDP_KEYS_DIR", folder.as_str()),
+                        ("PASSKEY_IDP_ISSUER", issuer),
+                        ("PASSKEY_IDP__LOG__LEVEL", "warn"),
+                        ("PASSKEY_IDP__RATE_LIMIT__CEREMONIES_PER_MINUTE", "0"),
+                    ]);
+                    Arc::new(Server::start(&env))
+                })
+            })
+            .collect();
+        started
+            .into_iter()
+            .map(|h| h.join().expect("start"))
+            .collect()
+    });
+    let cli_folder = folders[3].display().to_string();
+    let mut cli_env = store.to_vec();
+    cli_env.push(("PASSKEY_IDP_KEYS_DIR", cli_folder.as_str()));
+    let cli = |args: &[&str]| {
+        let (ok, stdout, stderr) = keys_cli_with(&cli_env, args);
+        assert!(ok, "keys {args:?} failed: {stderr}");
+        stdout
+    };
+    let list = || serde_json::from_str::<Vec<Value>>(&cli(&["list", "--json"])).expect("json");
+    // Of the three starting together, exactly one made the set: one key per algorithm in use.
+    let first = list();
+    assert_eq!(first.len(), 2, "one ES256 and one RS256 key: {first:?}");
+    let k1 = kid_in(&first, "active");
+
+    let mut routes = Vec::new();
+    for i in 0..3 {
+        let client = new_client();
+        let options = servers[i]
+            .post(
+                &client,
+                "/webauthn/register/begin",
+                &json!({"username": format!("user{i}")}),
+            )
+            .await;
+        let mut device = SoftAuthenticator::synced();
+        let response = device
+            .create(options.assert_ok(), issuer, &Default::default())
+            .expect("create");
+        servers[(i + 1) % 3]
+            .post(&client, "/webauthn/register/finish", &response)
+            .await
+            .assert_ok();
+        let hops = (0..3)
+            .map(|k| {
+                let (b, f) = ((i + k) % 3, (i + k + 1) % 3);
+                (b, servers[b].clone(), f, servers[f].clone())
+            })
+            .collect();
+        routes.push((device, hops, issuer.to_string()));
+    }
+    let run = SignIns::start(routes, servers.clone());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    cli(&["generate"]);
+    let k2 = kid_in(&list(), "next");
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    cli(&["rotate"]);
+    let rotated_at = Instant::now();
+    tokio::time::sleep(Duration::from_millis(3300)).await;
+    cli(&["retire", &k1]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let log = run.stop(60).await;
+    assert_switched(&log, 3, (&k1, &k2), rotated_at);
+
+    // Nothing was written to any folder: the set, its private keys and the instance secrets
+    // all live in the database.
+    for folder in &folders {
+        let files: Vec<_> = std::fs::read_dir(folder)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        assert!(files.is_empty(), "{files:?}");
+    }
+    // The private parts are sealed: no PEM or DER of a key in clear in the table.
+    let sealed = std::process::Command::new("psql")
+        .args([
+            &db,
+            "-Atc",
+            "SELECT kid, state, sealed_private IS NULL FROM signing_keys ORDER BY kid",
+        ])
+        .output()
+        .expect("psql");
+    let rows = String::from_utf8_lossy(&sealed.stdout).into_owned();
+    assert!(rows.contains(&format!("{k1}|retired|t")), "{rows}");
+    assert!(rows.contains(&format!("{k2}|active|f")), "{rows}");
+
+    // The JWKS is exported without the KEK, and matches what every instance serves.
+    let public = keys_cli_with(&[store[0], store[1]], &["export-public"]);
+    assert!(public.0, "{}", public.2);
+    let exported: Value = serde_json::from_str(&public.1).expect("JWKS");
+    assert!(!public.1.contains("\"d\""), "no private parameter");
+    for server in &servers {
+        let served = server.get("/.well-known/jwks.json").await.body;
+        assert_eq!(kids(&served), kids(&exported));
+    }
+
+    // Without the KEK, or with another one, commands and the start stop with one line.
+    refused_for_kek(
+        keys_cli_with(&[store[0], store[1]], &["list"]),
+        "keys.kek_file",
+    );
+    let wrong = new_kek();
+    let with_wrong = [store[0], store[1], ("PASSKEY_IDP_KEYS_KEK", wrong.as_str())];
+    refused_for_kek(
+        keys_cli_with(&with_wrong, &["generate"]),
+        "does not decrypt",
+    );
+    let started = Instant::now();
+    let mut env = with_wrong.to_vec();
+    env.push(("PASSKEY_IDP_LISTEN", "127.0.0.1:0"));
+    let serve = run_cli(&["serve"], &env);
+    assert!(!serve.status.success());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let stderr = String::from_utf8_lossy(&serve.stderr);
+    let last = stderr.trim_end().lines().last().unwrap_or("");
+    assert!(
+        last.contains("PASSKEY_IDP_KEYS_KEK") && last.contains("does not decrypt"),
+        "{stderr}"
+    );
+
+    // rekek: the new KEK opens everything, the old one nothing; running instances go on.
+    let newer = new_kek();
+    cli(&["rekek", "--new-kek", &newer]);
+    refused_for_kek(keys_cli_with(&cli_env, &["list"]), "does not decrypt");
+    let with_newer = [store[0], store[1], ("PASSKEY_IDP_KEYS_KEK", newer.as_str())];
+    let listed = keys_cli_with(&with_newer, &["list", "--json"]);
+    assert!(listed.0, "{}", listed.2);
+    for server in &servers {
+        server.get("/readyz").await.assert_ok();
+    }
+}
+
+/// `keys import-dir` moves a folder's set (kids, states, history) into an empty database store
+/// on the embedded database; the JWKS stays the same, and a second import is refused.
+#[test]
+fn a_key_folder_moves_into_the_database() {
+    let dir = scratch_dir("import").join("keys");
+    keys_ok(&dir, &["generate", "--alg", "ES256"]);
+    keys_ok(&dir, &["rotate", "--alg", "ES256"]);
+    keys_ok(&dir, &["generate", "--alg", "ES256"]);
+    keys_ok(&dir, &["generate", "--alg", "RS256"]);
+    keys_ok(&dir, &["rotate", "--alg", "RS256"]);
+    let before = key_list(&dir);
+    let folder_jwks = {
+        let (ok, out, err) = keys_cli(&dir, &["export-public"]);
+        assert!(ok, "{err}");
+        serde_json::from_str::<Value>(&out).expect("jwks")
+    };
+    let db = format!(
+        "sqlite://{}",
+        scratch_dir("import-db").join("idp.db").display()
+    );
+    let kek = new_kek();
+    let store = [
+        ("DATABASE_URL", db.as_str()),
+        ("PASSKEY_IDP__KEYS__STORE", "database"),
+        ("PASSKEY_IDP_KEYS_KEK", kek.as_str()),
+    ];
+    let path = dir.display().to_string();
+    let (ok, out, err) = keys_cli_with(&store, &["import-dir", &path]);
+    assert!(ok, "{err}");
+    assert!(out.contains("imported 3 keys"), "{out}");
+    let (ok, out, err) = keys_cli_with(&store, &["list", "--json"]);
+    assert!(ok, "{err}");
+    let after: Vec<Value> = serde_json::from_str(&out).expect("json");
+    let summary = |l: &[Value]| -> Vec<(Value, Value, Value)> {
+        l.iter()
+            .map(|k| (k["kid"].clone(), k["state"].clone(), k["since"].clone()))
+            .collect()
+    };
+    assert_eq!(summary(&after), summary(&before));
+    let (ok, out, err) = keys_cli_with(&store[..2], &["export-public"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).expect("jwks"),
+        folder_jwks
+    );
+    let (ok, _, err) = keys_cli_with(&store, &["import-dir", &path]);
+    assert!(!ok && err.contains("already holds a key set"), "{err}");
+    // The lifecycle commands work the same against the database: rotate to the next key.
+    let (ok, _, err) = keys_cli_with(&store, &["rotate", "--force"]);
+    assert!(ok, "{err}");
+    let (_, out, _) = keys_cli_with(&store, &["list", "--json"]);
+    let rotated: Vec<Value> = serde_json::from_str(&out).expect("json");
+    assert_eq!(kid_in(&rotated, "retiring"), kid_in(&before, "active"));
+    assert_eq!(kid_in(&rotated, "active"), kid_in(&before, "next"));
 }

@@ -1024,7 +1024,7 @@ async fn id_token_hints_from_a_retiring_key_are_still_accepted() {
         .expect("kid");
 
     // Rotate the ID-token key: the old one is retiring (still published).
-    let dir = app.app.keys.dir().to_path_buf();
+    let dir = app.app.keys.store().clone();
     let policy = app.app.settings.rotation_policy();
     let now = chrono::Utc::now();
     rotation::generate(&dir, KeyAlg::RS256, "test", now).expect("generate");

@@ -1,0 +1,3 @@
+DROP TABLE stored_secrets;
+DROP TABLE signing_keys;
+DROP TABLE signing_key_set;
