@@ -55,6 +55,7 @@ fn main() -> ExitCode {
             Command::Events { user, since, json } => {
                 passkey_idp::cli::run_events(user, since, json, &settings).await
             }
+            Command::Healthcheck => passkey_idp::cli::health::check(settings.listen),
             Command::Migrate => {
                 let pool =
                     startup::connect_database(&settings, passkey_idp::db::Use::Command).await?;

@@ -92,8 +92,10 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<Ephemeral> {
             db::redact(url)
         )
     };
+    let urls: Vec<String> = url.split(',').map(str::to_string).collect();
     let store = RedisStore::connect(
-        url,
+        &settings.redis_mode,
+        &urls,
         &settings.redis_key_prefix,
         settings.redis_connect_timeout,
         settings.redis_command_timeout,

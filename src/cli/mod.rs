@@ -3,6 +3,7 @@
 //! interval. Client commands work on the configured database.
 
 mod clients;
+pub mod health;
 mod keys;
 mod users;
 
@@ -33,6 +34,9 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Exit 0 when the server on `server.listen` answers `GET /readyz` with 200 within 5 s
+    /// (for container health checks).
+    Healthcheck,
     /// Manage the signing key set.
     #[command(subcommand)]
     Keys(KeysCommand),

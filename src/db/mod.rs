@@ -431,6 +431,10 @@ fn bounded_url(url: &str, connect_timeout: Duration) -> String {
 
 /// The URL without its password, for messages.
 pub fn redact(url: &str) -> String {
+    if url.contains(',') {
+        // Sentinels or Cluster seed nodes: each URL on its own.
+        return url.split(',').map(redact).collect::<Vec<_>>().join(",");
+    }
     match url::Url::parse(url) {
         Ok(mut u) => {
             if u.password().is_some() {

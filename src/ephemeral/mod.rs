@@ -10,6 +10,7 @@
 pub mod keys;
 mod memory;
 mod redis;
+pub mod topology;
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use serde::Serialize;
 pub use self::keys::{CeremonyKind, Key};
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
+pub use self::topology::RedisMode;
 use crate::fault::Outage;
 
 #[derive(Debug, thiserror::Error)]

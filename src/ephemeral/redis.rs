@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
 
+use super::topology::{self, Conn, RedisMode};
 use super::StoreError;
 
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: Conn,
     prefix: String,
 }
 
@@ -18,23 +18,13 @@ impl RedisStore {
     /// Connects, failing after `connect_timeout` when Redis does not answer. Commands get no
     /// more than `command_timeout` each; a reconnection is tried once, without waiting.
     pub async fn connect(
-        url: &str,
+        mode: &RedisMode,
+        urls: &[String],
         prefix: &str,
         connect_timeout: Duration,
         command_timeout: Duration,
     ) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(connect_timeout)
-            .set_response_timeout(command_timeout)
-            .set_number_of_retries(1)
-            .set_max_delay(100);
-        let conn = tokio::time::timeout(
-            connect_timeout,
-            ConnectionManager::new_with_config(client, config),
-        )
-        .await
-        .map_err(|_| StoreError::Timeout)??;
+        let conn = topology::connect(mode, urls, connect_timeout, command_timeout).await?;
         let store = RedisStore {
             conn,
             prefix: prefix.to_string(),
@@ -44,13 +34,16 @@ impl RedisStore {
     }
 
     /// The server's version, from `INFO server` (`redis_version:7.0.15`).
+    /// In a Cluster the answer comes from every master; the oldest version counts.
     pub async fn version(&self) -> Result<Option<(u32, u32)>, StoreError> {
         let mut conn = self.conn.clone();
-        let info: String = redis::cmd("INFO")
+        let info: redis::Value = redis::cmd("INFO")
             .arg("server")
             .query_async(&mut conn)
             .await?;
-        Ok(parse_version(&info))
+        let mut texts = Vec::new();
+        collect_text(&info, &mut texts);
+        Ok(texts.iter().filter_map(|t| parse_version(t)).min())
     }
 
     fn key(&self, key: &str) -> String {
@@ -130,6 +123,21 @@ impl RedisStore {
         let mut conn = self.conn.clone();
         let _: String = redis::cmd("PING").query_async(&mut conn).await?;
         Ok(())
+    }
+}
+
+/// Every text in an answer (one `INFO` text, or a map of them from a Cluster's nodes).
+fn collect_text(value: &redis::Value, out: &mut Vec<String>) {
+    match value {
+        redis::Value::BulkString(b) => out.push(String::from_utf8_lossy(b).into_owned()),
+        redis::Value::VerbatimString { text, .. } | redis::Value::SimpleString(text) => {
+            out.push(text.clone())
+        }
+        redis::Value::Array(items) | redis::Value::Set(items) => {
+            items.iter().for_each(|v| collect_text(v, out))
+        }
+        redis::Value::Map(pairs) => pairs.iter().for_each(|(_, v)| collect_text(v, out)),
+        _ => {}
     }
 }
 

@@ -135,7 +135,9 @@ pub struct Settings {
     /// Bound of everything one request asks of the database, checkout included.
     pub db_query_timeout: Duration,
     /// `None` means the in-process store.
+    /// The URL, or in sentinel and cluster mode the comma-separated URLs, as given.
     pub redis_url: Option<String>,
+    pub redis_mode: crate::ephemeral::RedisMode,
     pub redis_key_prefix: String,
     pub redis_connect_timeout: Duration,
     pub redis_command_timeout: Duration,

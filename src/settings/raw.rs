@@ -93,6 +93,8 @@ pub(super) struct DatabaseSection {
 #[serde(deny_unknown_fields)]
 pub(super) struct RedisSection {
     pub(super) url: String,
+    pub(super) mode: String,
+    pub(super) sentinel_master: String,
     pub(super) key_prefix: String,
     pub(super) connect_timeout_secs: u64,
     pub(super) command_timeout_secs: u64,

@@ -11,6 +11,8 @@ use super::raw::{
     DatabaseSection, EventsSection, LogSection, MemoryStoreSection, OidcSection, RawSettings,
     RedisSection, ServerSection,
 };
+use crate::ephemeral::RedisMode;
+
 use super::{
     bad, DatabaseBackend, KeyStoreKind, LogFormat, RegistrationMode, Settings, SettingsError,
 };
@@ -46,6 +48,7 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
         db_connect_timeout: database.connect_timeout,
         db_query_timeout: database.query_timeout,
         redis_url: redis.url,
+        redis_mode: redis.mode,
         redis_key_prefix: raw.redis.key_prefix,
         redis_connect_timeout: redis.connect_timeout,
         redis_command_timeout: redis.command_timeout,
@@ -319,6 +322,7 @@ fn database_backend(raw: &DatabaseSection) -> Result<DatabaseBackend, SettingsEr
 struct Redis {
     /// `None` means the in-process store.
     url: Option<String>,
+    mode: RedisMode,
     connect_timeout: Duration,
     command_timeout: Duration,
 }
@@ -327,18 +331,65 @@ fn redis(raw: &RedisSection) -> Result<Redis, SettingsError> {
     if raw.key_prefix.is_empty() {
         return Err(bad("redis.key_prefix", "must not be empty"));
     }
+    let mode = match (raw.mode.as_str(), raw.sentinel_master.trim()) {
+        ("single", _) => RedisMode::Single,
+        ("cluster", _) => RedisMode::Cluster,
+        ("sentinel", "") => {
+            return Err(bad(
+                "redis.sentinel_master",
+                "names the master the Sentinels watch; required in sentinel mode",
+            ))
+        }
+        ("sentinel", master) => RedisMode::Sentinel {
+            master: master.to_string(),
+        },
+        (other, _) => {
+            return Err(bad(
+                "redis.mode",
+                format!("'{other}' is not one of single, sentinel, cluster"),
+            ))
+        }
+    };
     let url = match raw.url.trim() {
         "" => None,
-        url if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url.to_string()),
-        _ => {
-            return Err(bad(
-                "REDIS_URL",
-                "must start with redis:// or rediss:// (or be unset for the in-process store)",
-            ))
+        url => {
+            let urls: Vec<&str> = url.split(',').map(str::trim).collect();
+            if urls
+                .iter()
+                .any(|u| !(u.starts_with("redis://") || u.starts_with("rediss://")))
+            {
+                return Err(bad(
+                    "REDIS_URL",
+                    "must start with redis:// or rediss:// (or be unset for the in-process store)",
+                ));
+            }
+            if urls.len() > 1 && mode == RedisMode::Single {
+                return Err(bad(
+                    "REDIS_URL",
+                    "holds several URLs: set redis.mode to sentinel or cluster, or give one URL",
+                ));
+            }
+            if mode == RedisMode::Cluster
+                && urls.iter().any(|u| {
+                    let path = u
+                        .split("://")
+                        .nth(1)
+                        .and_then(|r| r.split_once('/'))
+                        .map(|(_, p)| p);
+                    !matches!(path, None | Some("") | Some("0"))
+                })
+            {
+                return Err(bad(
+                    "REDIS_URL",
+                    "a Redis Cluster has no database index: leave the path off the URLs",
+                ));
+            }
+            Some(urls.join(","))
         }
     };
     Ok(Redis {
         url,
+        mode,
         connect_timeout: secs(
             "redis.connect_timeout_secs",
             raw.connect_timeout_secs,

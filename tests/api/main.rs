@@ -29,3 +29,4 @@ mod ops;
 mod pages;
 mod process;
 mod self_service;
+mod topologies;

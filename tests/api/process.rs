@@ -314,3 +314,31 @@ fn sigterm_lets_in_flight_requests_finish() {
     let (exit, log) = server.wait_exit();
     assert!(exit.success(), "{exit}\n{log}");
 }
+
+/// `passkey-idp healthcheck`, what the container image runs: 0 while the server on
+/// `server.listen` is ready (0.0.0.0 meaning loopback), non-zero with one line otherwise.
+#[test]
+fn the_healthcheck_command_asks_readyz() {
+    let server = Server::start(&[]);
+    let port = server.base.rsplit(':').next().expect("port").to_string();
+    let healthy = crate::helpers::run_cli(
+        &["healthcheck"],
+        &[("PASSKEY_IDP_LISTEN", &format!("0.0.0.0:{port}"))],
+    );
+    assert!(
+        healthy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&healthy.stderr)
+    );
+    drop(server);
+    let started = Instant::now();
+    let down = crate::helpers::run_cli(
+        &["healthcheck"],
+        &[("PASSKEY_IDP_LISTEN", &format!("127.0.0.1:{port}"))],
+    );
+    assert!(!down.status.success());
+    assert!(started.elapsed() < Duration::from_secs(6));
+    let stderr = String::from_utf8_lossy(&down.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no answer"), "{stderr}");
+}

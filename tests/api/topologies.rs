@@ -1,0 +1,266 @@
+//! Redis run highly available: a Cluster of six local `redis-server` processes (three masters,
+//! three replicas) and a Sentinel setup (a master, a replica, three Sentinels), each started by
+//! the test on free ports. The service runs its ceremonies, sessions, codes and rate limits on
+//! both. Under Sentinel the master is then killed: every request must answer within 6 s
+//! (normally or 503) and sign-ins must work again within 30 s.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::authenticator::SoftAuthenticator;
+use crate::helpers::{scratch_dir, spawn_with, Backend, TestApp, TestConfig};
+use crate::oidc::{code, redeem, register, REDIRECT};
+
+/// A `redis-server` (or Sentinel) of the test's own, killed when dropped.
+struct Node {
+    port: u16,
+    child: Child,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// Starts `redis-server` with a config file holding `config` (plus port, bind and folder).
+fn node(config: &str, sentinel: bool) -> Node {
+    let port = free_port();
+    let dir: PathBuf = scratch_dir("redis-node");
+    let file = dir.join("redis.conf");
+    std::fs::write(
+        &file,
+        format!(
+            "port {port}\nbind 127.0.0.1\ndir {}\nsave \"\"\nappendonly no\n{config}\n",
+            dir.display()
+        ),
+    )
+    .expect("config");
+    let mut cmd = Command::new("redis-server");
+    cmd.arg(&file);
+    if sentinel {
+        cmd.arg("--sentinel");
+    }
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server is installed (the test command installs it)");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Node { port, child }
+}
+
+fn cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "not within {limit:?}: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The service on `urls` in `mode`, with Postgres.
+async fn service(mode: &str, urls: &str, extra: &[(&str, &str)]) -> TestApp {
+    let mut config = TestConfig::new(Backend::Postgres)
+        .with("REDIS_URL", urls)
+        .with("PASSKEY_IDP__REDIS__MODE", mode)
+        .with("PASSKEY_IDP__REDIS__COMMAND_TIMEOUT_SECS", "1")
+        .with("PASSKEY_IDP__REDIS__CONNECT_TIMEOUT_SECS", "2")
+        .with("PASSKEY_IDP__RATE_LIMIT__CEREMONIES_PER_MINUTE", "0")
+        .with("PASSKEY_IDP__RATE_LIMIT__OAUTH_PER_MINUTE", "8");
+    for (k, v) in extra {
+        config = config.with(k, v);
+    }
+    spawn_with(config).await
+}
+
+/// Ceremonies, a session, a code and its redemption, and the rate limit, on this Redis.
+async fn everything_works(app: &TestApp) -> SoftAuthenticator {
+    let mut device = SoftAuthenticator::synced();
+    app.sign_up("alice", &mut device).await;
+    app.sign_in(None, &mut device).await.assert_ok();
+    app.sign_in(Some("alice"), &mut device).await.assert_ok();
+    let listed = app.get("/account/credentials").await;
+    assert_eq!(listed.assert_ok().as_array().map(Vec::len), Some(1));
+    let client = register(app, "app", true, &[REDIRECT], &[]).await;
+    let c = code(app, "app").await;
+    redeem(app, &client, &c).await.assert_ok();
+    let again = redeem(app, &client, &c).await;
+    assert_eq!(again.status, 400, "a code is single-use: {:?}", again.body);
+    // 8 OAuth requests a minute from one address (3 made above): the count lives in Redis.
+    let mut limited = false;
+    for _ in 0..10 {
+        let res = app
+            .client
+            .post(app.url("/token"))
+            .form(&[("grant_type", "authorization_code"), ("code", "x")])
+            .send()
+            .await
+            .expect("token");
+        if res.status() == 429 {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "the rate limit never answered 429");
+    device
+}
+
+/// Kills a master, then signs in every 200 ms: every answer within 6 s and either a sign-in or
+/// a 503; sign-ins work again within 30 s. Returns the longest stretch of failures.
+async fn survive_failover(
+    app: &TestApp,
+    device: &mut SoftAuthenticator,
+    kill: impl FnOnce(),
+) -> Duration {
+    kill();
+    let killed = Instant::now();
+    let mut first_failure: Option<Instant> = None;
+    let mut longest = Duration::ZERO;
+    let mut successes_after = 0;
+    while successes_after < 5 {
+        assert!(
+            killed.elapsed() < Duration::from_secs(30),
+            "sign-ins did not work again within 30 s"
+        );
+        let started = Instant::now();
+        let begin = app.login_begin(serde_json::json!({})).await;
+        let ok = if begin.status == 200 {
+            let assertion = device
+                .get(&begin.body, &app.origin, &Default::default())
+                .expect("get");
+            let finish = app.login_finish(&assertion).await;
+            assert!(
+                finish.status == 200 || finish.status == 503,
+                "finish answered {} {:?}",
+                finish.status,
+                finish.body
+            );
+            finish.status == 200
+        } else {
+            assert_eq!(begin.status, 503, "begin answered {:?}", begin.body);
+            assert_eq!(begin.body["error"], "temporarily_unavailable");
+            false
+        };
+        assert!(
+            started.elapsed() <= Duration::from_secs(6),
+            "a sign-in took {:?}",
+            started.elapsed()
+        );
+        if ok {
+            if let Some(f) = first_failure.take() {
+                longest = longest.max(f.elapsed());
+            }
+            successes_after += 1;
+        } else {
+            first_failure.get_or_insert(started);
+            successes_after = 0;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    longest
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_cluster_carries_every_flow() {
+    let nodes: Vec<Node> = (0..6)
+        .map(|_| {
+            node(
+                "cluster-enabled yes\ncluster-config-file nodes.conf\ncluster-node-timeout 1000",
+                false,
+            )
+        })
+        .collect();
+    let addrs: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("127.0.0.1:{}", n.port))
+        .collect();
+    let mut create = vec!["--cluster", "create"];
+    create.extend(addrs.iter().map(String::as_str));
+    create.extend(["--cluster-replicas", "1", "--cluster-yes"]);
+    cli(nodes[0].port, &create);
+    for n in &nodes {
+        wait_for("the cluster is formed", Duration::from_secs(20), || {
+            cli(n.port, &["cluster", "info"]).contains("cluster_state:ok")
+        });
+    }
+    let urls: Vec<String> = addrs[..3].iter().map(|a| format!("redis://{a}")).collect();
+    let app = service("cluster", &urls.join(","), &[]).await;
+    everything_works(&app).await;
+    // The state really is in the Cluster.
+    let keys: usize = nodes
+        .iter()
+        .filter(|n| cli(n.port, &["role"]).starts_with("master"))
+        .map(|n| {
+            cli(n.port, &["dbsize"])
+                .trim()
+                .parse::<usize>()
+                .expect("dbsize")
+        })
+        .sum();
+    assert!(keys > 0, "no key in the Cluster");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sentinel_failover_is_followed() {
+    let master = node("", false);
+    let replica = node(&format!("replicaof 127.0.0.1 {}", master.port), false);
+    wait_for("the replica is in sync", Duration::from_secs(10), || {
+        cli(replica.port, &["info", "replication"]).contains("master_link_status:up")
+    });
+    let sentinels: Vec<Node> = (0..3)
+        .map(|_| {
+            node(
+                &format!(
+                    "sentinel monitor idp 127.0.0.1 {} 2\nsentinel down-after-milliseconds idp 1000\nsentinel failover-timeout idp 5000",
+                    master.port
+                ),
+                true,
+            )
+        })
+        .collect();
+    let urls: Vec<String> = sentinels
+        .iter()
+        .map(|s| format!("redis://127.0.0.1:{}", s.port))
+        .collect();
+    wait_for(
+        "the sentinels know each other",
+        Duration::from_secs(15),
+        || {
+            cli(sentinels[0].port, &["sentinel", "master", "idp"])
+                .contains("num-other-sentinels\n2")
+        },
+    );
+    let app = service(
+        "sentinel",
+        &urls.join(","),
+        &[("PASSKEY_IDP__REDIS__SENTINEL_MASTER", "idp")],
+    )
+    .await;
+    let mut device = everything_works(&app).await;
+    let longest = survive_failover(&app, &mut device, move || drop(master)).await;
+    println!("sentinel failover: longest run of failed sign-ins {longest:?}");
+    drop(replica);
+}
