@@ -6,20 +6,21 @@
 //! - `single`: redis-rs's connection manager, which reconnects by itself.
 //! - `sentinel`: the master the Sentinels name, behind a connection manager. A command that
 //!   fails because the master went away (or now answers READONLY, having become a replica)
-//!   makes the store ask the Sentinels again, once at a time; commands meanwhile fail fast and
-//!   are answered 503 by the caller.
-//! - `cluster`: redis-rs's cluster connection, which follows MOVED and refreshes the slot map
-//!   after a failover.
+//!   makes the store ask the Sentinels again ([`Reconnecting`]).
+//! - `cluster`: redis-rs's cluster connection, which follows MOVED; after a failure a failover
+//!   explains, the slot map is read again from the seed nodes ([`Reconnecting`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
 use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
-use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, Value};
+use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, RedisResult, Value};
 
 use super::StoreError;
 
@@ -34,8 +35,8 @@ pub enum RedisMode {
 #[derive(Clone)]
 pub enum Conn {
     Single(ConnectionManager),
-    Sentinel(SentinelConn),
-    Cluster(ClusterConnection),
+    Sentinel(Reconnecting<ConnectionManager>),
+    Cluster(Reconnecting<ClusterConnection>),
 }
 
 /// Connects in `mode` to `urls` (one URL in single mode; the Sentinels or the seed nodes
@@ -58,17 +59,10 @@ pub async fn connect(
                 Conn::Single(ConnectionManager::new_with_config(client, config).await?)
             }
             RedisMode::Sentinel { master } => {
-                Conn::Sentinel(SentinelConn::connect(urls, master, config, connect_timeout).await?)
+                Conn::Sentinel(sentinel(urls, master, config, connect_timeout).await?)
             }
             RedisMode::Cluster => {
-                let client = ClusterClientBuilder::new(urls.to_vec())
-                    .connection_timeout(connect_timeout)
-                    .response_timeout(command_timeout)
-                    .retries(2)
-                    .min_retry_wait(50)
-                    .max_retry_wait(500)
-                    .build()?;
-                Conn::Cluster(client.get_async_connection().await?)
+                Conn::Cluster(cluster(urls, connect_timeout, command_timeout).await?)
             }
         })
     };
@@ -108,95 +102,107 @@ impl ConnectionLike for Conn {
     }
 }
 
-/// The master named by the Sentinels, asked again after a failure that a failover explains.
-#[derive(Clone)]
-pub struct SentinelConn(Arc<SentinelShared>);
+/// A connection that is made again, from scratch, after a failure a failover explains: for
+/// Sentinel, the master the Sentinels name now; for a Cluster, the slot map the surviving nodes
+/// give now (redis-rs reconnects to a dead node's address, but learns of its promoted replica
+/// only from a MOVED that a dead node never sends). One attempt at a time, at most one per
+/// [`RETRY_EVERY`]; commands meanwhile fail fast and are answered 503 by the caller.
+pub struct Reconnecting<C>(Arc<Shared<C>>);
 
-struct SentinelShared {
-    sentinels: tokio::sync::Mutex<SentinelClient>,
-    master: RwLock<ConnectionManager>,
-    config: ConnectionManagerConfig,
-    connect_timeout: Duration,
-    asking: AtomicBool,
+impl<C> Clone for Reconnecting<C> {
+    fn clone(&self) -> Self {
+        Reconnecting(self.0.clone())
+    }
 }
 
-impl SentinelConn {
-    async fn connect(
-        urls: &[String],
-        master: &str,
-        config: ConnectionManagerConfig,
+type Connector<C> = Box<dyn Fn() -> BoxFuture<'static, RedisResult<C>> + Send + Sync>;
+
+struct Shared<C> {
+    current: RwLock<C>,
+    connect: Connector<C>,
+    connect_timeout: Duration,
+    busy: AtomicBool,
+    last_attempt: Mutex<Option<Instant>>,
+    what: &'static str,
+}
+
+/// How often a connection that keeps failing is made again.
+const RETRY_EVERY: Duration = Duration::from_millis(250);
+
+impl<C: ConnectionLike + Clone + Send + Sync + 'static> Reconnecting<C> {
+    /// Connects once now (an error is the caller's), and again with `connect` after failures.
+    async fn new(
+        what: &'static str,
+        connect: Connector<C>,
         connect_timeout: Duration,
-    ) -> Result<SentinelConn, StoreError> {
-        // The master and replicas take the credentials, database and TLS of the first URL.
-        let first = urls[0].as_str().into_connection_info()?;
-        let node = SentinelNodeConnectionInfo {
-            tls_mode: match first.addr {
-                redis::ConnectionAddr::TcpTls { insecure, .. } => Some(if insecure {
-                    redis::TlsMode::Insecure
-                } else {
-                    redis::TlsMode::Secure
-                }),
-                _ => None,
-            },
-            redis_connection_info: Some(first.redis.clone()),
-        };
-        let mut sentinels = SentinelClient::build(
-            urls.to_vec(),
-            master.to_string(),
-            Some(node),
-            SentinelServerType::Master,
-        )?;
-        let client = sentinels.async_get_client().await?;
-        let manager = ConnectionManager::new_with_config(client, config.clone()).await?;
-        let shared = SentinelShared {
-            sentinels: tokio::sync::Mutex::new(sentinels),
-            master: RwLock::new(manager),
-            config,
+    ) -> Result<Self, StoreError> {
+        let first = connect().await?;
+        Ok(Reconnecting(Arc::new(Shared {
+            current: RwLock::new(first),
+            connect,
             connect_timeout,
-            asking: AtomicBool::new(false),
-        };
-        Ok(SentinelConn(Arc::new(shared)))
+            busy: AtomicBool::new(false),
+            last_attempt: Mutex::new(None),
+            what,
+        })))
     }
 
-    fn current(&self) -> ConnectionManager {
+    fn current(&self) -> C {
         self.0
-            .master
+            .current
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
 
-    /// After a failure a failover explains, asks the Sentinels for the master (one question at
-    /// a time; the next failure asks again if this one found nothing new).
     fn failed(&self, e: &RedisError) {
+        use redis::ErrorKind::*;
         let failover = e.is_io_error()
             || e.is_connection_refusal()
             || e.is_connection_dropped()
             || e.is_timeout()
-            || e.kind() == redis::ErrorKind::ReadOnly;
-        if !failover || self.0.asking.swap(true, Ordering::AcqRel) {
+            || matches!(
+                e.kind(),
+                ReadOnly | ClusterDown | MasterDown | TryAgain | ClusterConnectionNotFound
+            );
+        if !failover || self.0.busy.swap(true, Ordering::AcqRel) {
             return;
+        }
+        {
+            let mut last = self
+                .0
+                .last_attempt
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|at| at.elapsed() < RETRY_EVERY) {
+                self.0.busy.store(false, Ordering::Release);
+                return;
+            }
+            *last = Some(Instant::now());
         }
         let shared = self.0.clone();
         tokio::spawn(async move {
-            let asked = tokio::time::timeout(shared.connect_timeout, async {
-                let client = shared.sentinels.lock().await.async_get_client().await?;
-                ConnectionManager::new_with_config(client, shared.config.clone()).await
-            })
-            .await;
-            match asked {
-                Ok(Ok(master)) => {
-                    *shared.master.write().unwrap_or_else(|p| p.into_inner()) = master;
+            match tokio::time::timeout(shared.connect_timeout, (shared.connect)()).await {
+                Ok(Ok(fresh)) => {
+                    *shared.current.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+                    tracing::info!(redis = shared.what, "reconnected to Redis after a failure");
                 }
-                Ok(Err(e)) => tracing::warn!(error = %e, "the Sentinels named no reachable master"),
-                Err(_) => tracing::warn!("the Sentinels did not answer in time"),
+                Ok(Err(e)) => {
+                    tracing::warn!(redis = shared.what, error = %e, "Redis could not be reached again yet")
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        redis = shared.what,
+                        "Redis did not answer a reconnection in time"
+                    )
+                }
             }
-            shared.asking.store(false, Ordering::Release);
+            shared.busy.store(false, Ordering::Release);
         });
     }
 }
 
-impl ConnectionLike for SentinelConn {
+impl<C: ConnectionLike + Clone + Send + Sync + 'static> ConnectionLike for Reconnecting<C> {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {
             let result = self.current().req_packed_command(cmd).await;
@@ -225,4 +231,60 @@ impl ConnectionLike for SentinelConn {
     fn get_db(&self) -> i64 {
         self.current().get_db()
     }
+}
+
+/// The master the Sentinels name, asked for again on each reconnection. The master and its
+/// replicas take the credentials, database and TLS of the first URL.
+async fn sentinel(
+    urls: &[String],
+    master: &str,
+    config: ConnectionManagerConfig,
+    connect_timeout: Duration,
+) -> Result<Reconnecting<ConnectionManager>, StoreError> {
+    let first = urls[0].as_str().into_connection_info()?;
+    let node = SentinelNodeConnectionInfo {
+        tls_mode: match first.addr {
+            redis::ConnectionAddr::TcpTls { insecure, .. } => Some(if insecure {
+                redis::TlsMode::Insecure
+            } else {
+                redis::TlsMode::Secure
+            }),
+            _ => None,
+        },
+        redis_connection_info: Some(first.redis.clone()),
+    };
+    let sentinels = Arc::new(tokio::sync::Mutex::new(SentinelClient::build(
+        urls.to_vec(),
+        master.to_string(),
+        Some(node),
+        SentinelServerType::Master,
+    )?));
+    let connect: Connector<ConnectionManager> = Box::new(move || {
+        let (sentinels, config) = (sentinels.clone(), config.clone());
+        Box::pin(async move {
+            let client = sentinels.lock().await.async_get_client().await?;
+            ConnectionManager::new_with_config(client, config).await
+        })
+    });
+    Reconnecting::new("sentinel", connect, connect_timeout).await
+}
+
+/// The Cluster, its slot map read again from the seed nodes on each reconnection.
+async fn cluster(
+    urls: &[String],
+    connect_timeout: Duration,
+    command_timeout: Duration,
+) -> Result<Reconnecting<ClusterConnection>, StoreError> {
+    let client = ClusterClientBuilder::new(urls.to_vec())
+        .connection_timeout(connect_timeout)
+        .response_timeout(command_timeout)
+        .retries(2)
+        .min_retry_wait(50)
+        .max_retry_wait(500)
+        .build()?;
+    let connect: Connector<ClusterConnection> = Box::new(move || {
+        let client = client.clone();
+        Box::pin(async move { client.get_async_connection().await })
+    });
+    Reconnecting::new("cluster", connect, connect_timeout).await
 }
