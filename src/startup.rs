@@ -20,7 +20,7 @@ use crate::rate_limit::RateLimits;
 use crate::session::Sessions;
 use crate::settings::{KeyStoreKind, Settings};
 use crate::signing::sealed::Kek;
-use crate::signing::{rotation, KeyAlg, KeyRing, KeySet, KeyStore, TokenIssuer};
+use crate::signing::{rotation, KeyAlg, KeyRing, KeyStore, TokenIssuer};
 use crate::state::AppState;
 
 pub struct Application {
@@ -180,12 +180,11 @@ async fn load_keys(
     algs.extend(declared.values().map(|c| c.id_token_alg));
     let s = store.clone();
     let (keys, created) = tokio::task::spawn_blocking(move || {
-        let (_, created) = KeySet::load_or_create(&s, required)?;
-        // Every key made here is stored as a `key_changed` event.
-        let mut created: Vec<String> = created.into_iter().collect();
+        // Every key made here is stored as a `key_changed` event. On a first start the set is
+        // empty; a set made by the command line before it (`clients add` makes the ID token
+        // key) may have no key yet for access tokens.
+        let mut created = Vec::new();
         for alg in algs {
-            // A set made by the command line before the first start (`clients add` makes the
-            // ID token key) may have no key yet for access tokens.
             if let Some(e) = rotation::ensure_active(&s, alg, "start-up", chrono::Utc::now())? {
                 created.push(e.kid);
             }

@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use chrono::Utc;
 use serde_json::json;
 
 #[cfg(test)]
@@ -34,30 +33,6 @@ pub struct KeySet {
 }
 
 impl KeySet {
-    /// Loads the set, first creating an active key of `alg` when the store holds none (of
-    /// several instances starting together, exactly one creates it). Returns the set and the
-    /// kid of a key it created, if any.
-    pub fn load_or_create(
-        store: &KeyStore,
-        alg: KeyAlg,
-    ) -> anyhow::Result<(KeySet, Option<String>)> {
-        let created = store.change(|c| {
-            if !c.manifest.keys.is_empty() {
-                return Ok(None);
-            }
-            let kid = c.create_key(alg)?;
-            c.manifest.keys.push(ManifestEntry::new(
-                kid.clone(),
-                alg,
-                KeyState::Active,
-                Utc::now(),
-                "first start",
-            ));
-            Ok(Some(kid))
-        })?;
-        Ok((store.load(alg)?, created))
-    }
-
     /// Loads and checks the set in a key folder.
     pub fn load(dir: &Path, required: KeyAlg) -> anyhow::Result<KeySet> {
         KeyStore::Dir(dir.to_path_buf()).load(required)
@@ -148,6 +123,14 @@ mod tests {
 
     use super::*;
 
+    /// What a first start does: an active key when there is none, then the set.
+    fn load_or_create(dir: &Path, alg: KeyAlg) -> anyhow::Result<(KeySet, Option<String>)> {
+        let store = KeyStore::Dir(dir.to_path_buf());
+        let created =
+            crate::signing::rotation::ensure_active(&store, alg, "test", chrono::Utc::now())?;
+        Ok((store.load(alg)?, created.map(|e| e.kid)))
+    }
+
     fn tempdir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("pkidp-keys-{name}-{}", uuid::Uuid::new_v4()));
         fs::create_dir_all(&dir).expect("tempdir");
@@ -157,8 +140,7 @@ mod tests {
     #[test]
     fn first_start_creates_one_active_private_key() {
         let dir = tempdir("create");
-        let (set, created) =
-            KeySet::load_or_create(&KeyStore::Dir(dir.clone()), KeyAlg::ES256).expect("created");
+        let (set, created) = load_or_create(&dir, KeyAlg::ES256).expect("created");
         let kid = created.expect("a new key");
         assert_eq!(
             set.active(KeyAlg::ES256).map(|k| k.entry.kid.clone()),
@@ -178,8 +160,7 @@ mod tests {
         assert_eq!(key["kid"], kid.as_str());
         assert_eq!(key["use"], "sig");
         assert!(key.get("d").is_none(), "no private parameter in the JWKS");
-        let (again, created) =
-            KeySet::load_or_create(&KeyStore::Dir(dir.clone()), KeyAlg::ES256).expect("reloaded");
+        let (again, created) = load_or_create(&dir, KeyAlg::ES256).expect("reloaded");
         assert!(created.is_none());
         assert_eq!(again.jwks(), jwks);
     }
@@ -213,8 +194,7 @@ mod tests {
     #[test]
     fn a_corrupted_manifest_or_key_is_an_error() {
         let dir = tempdir("corrupt");
-        let (_, kid) =
-            KeySet::load_or_create(&KeyStore::Dir(dir.clone()), KeyAlg::ES256).expect("created");
+        let (_, kid) = load_or_create(&dir, KeyAlg::ES256).expect("created");
         let kid = kid.expect("kid");
         let pem = fs::read(key_path(&dir, &kid)).expect("read");
         fs::write(key_path(&dir, &kid), b"not a key").expect("write");
@@ -228,8 +208,7 @@ mod tests {
     #[test]
     fn a_key_file_swapped_for_another_key_is_refused() {
         let dir = tempdir("swap");
-        let (_, kid) =
-            KeySet::load_or_create(&KeyStore::Dir(dir.clone()), KeyAlg::ES256).expect("created");
+        let (_, kid) = load_or_create(&dir, KeyAlg::ES256).expect("created");
         let other = create_key(&dir, KeyAlg::ES256).expect("another");
         fs::copy(key_path(&dir, &other), key_path(&dir, &kid.expect("kid"))).expect("copy");
         let err = KeySet::load(&dir, KeyAlg::ES256).err().expect("refused");

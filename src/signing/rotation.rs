@@ -362,8 +362,10 @@ mod tests {
 
     fn setup() -> (std::path::PathBuf, String) {
         let dir = std::env::temp_dir().join(format!("pkidp-rot-{}", uuid::Uuid::new_v4()));
-        let (_, kid) = keyset::KeySet::load_or_create(&store(&dir), KeyAlg::ES256).expect("create");
-        (dir, kid.expect("kid"))
+        let kid = ensure_active(&store(&dir), KeyAlg::ES256, "test", Utc::now())
+            .expect("create")
+            .expect("a new key");
+        (dir, kid.kid)
     }
 
     #[test]

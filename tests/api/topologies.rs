@@ -1,8 +1,9 @@
-//! Redis run highly available: a Cluster of six local `redis-server` processes (three masters,
-//! three replicas) and a Sentinel setup (a master, a replica, three Sentinels), each started by
-//! the test on free ports. The service runs its ceremonies, sessions, codes and rate limits on
-//! both. Then a master is killed: every request must answer within 6 s (normally or 503) and
-//! sign-ins must work again within 30 s.
+//! Redis as operators run it: over TLS (`rediss://`) with a password or an ACL user, as one
+//! server, as a Cluster of six local `redis-server` processes (three masters, three replicas)
+//! and as a Sentinel setup (a master, a replica, three Sentinels), each started by the test on
+//! free ports with a certificate of its own CA. The service runs its ceremonies, sessions, codes
+//! and rate limits on each. Then a master is killed: every request must answer within 6 s
+//! (normally or 503) and sign-ins must work again within 30 s.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -33,15 +34,116 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts `redis-server` with a config file holding `config` (plus port, bind and folder).
-fn node(config: &str, sentinel: bool) -> Node {
+/// The password of the default user on every node (and of the Sentinels).
+const PASSWORD: &str = "s3cret-redis-pw";
+
+/// A CA and a certificate for localhost and 127.0.0.1 signed by it (made with the `openssl`
+/// command line), and the service told to trust that CA (`SSL_CERT_FILE`, read by OpenSSL).
+struct Tls {
+    dir: PathBuf,
+}
+
+impl Tls {
+    fn new() -> Tls {
+        let dir = scratch_dir("redis-tls");
+        let run = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .expect("the openssl command is installed");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ];
+        let mut ca = vec!["req", "-x509"];
+        ca.extend(ec);
+        ca.extend([
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=test-ca",
+        ]);
+        run(&ca);
+        let mut csr = vec!["req"];
+        csr.extend(ec);
+        csr.extend([
+            "-keyout",
+            "redis.key",
+            "-out",
+            "redis.csr",
+            "-subj",
+            "/CN=localhost",
+        ]);
+        run(&csr);
+        std::fs::write(
+            dir.join("san"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+        )
+        .expect("san");
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "redis.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "redis.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "san",
+        ]);
+        // The process runs this test only (nextest): OpenSSL in the service trusts the test CA.
+        std::env::set_var("SSL_CERT_FILE", dir.join("ca.crt"));
+        Tls { dir }
+    }
+
+    /// The TLS lines of a node's config: TLS only, also between nodes.
+    fn config(&self, port: u16) -> String {
+        let f = |name: &str| self.dir.join(name).display().to_string();
+        format!(
+            "port 0\ntls-port {port}\ntls-cert-file {}\ntls-key-file {}\ntls-ca-cert-file {}\ntls-auth-clients no\ntls-replication yes\n",
+            f("redis.crt"),
+            f("redis.key"),
+            f("ca.crt")
+        )
+    }
+}
+
+/// Starts `redis-server` over TLS with a config file holding `config` (plus port, bind,
+/// folder and the password).
+fn node(tls: &Tls, config: &str, sentinel: bool) -> Node {
     let port = free_port();
     let dir: PathBuf = scratch_dir("redis-node");
     let file = dir.join("redis.conf");
+    let auth = if sentinel {
+        format!("requirepass {PASSWORD}\n")
+    } else {
+        format!("requirepass {PASSWORD}\nmasterauth {PASSWORD}\n")
+    };
     std::fs::write(
         &file,
         format!(
-            "port {port}\nbind 127.0.0.1\ndir {}\nlogfile {}\nsave \"\"\nappendonly no\n{config}\n",
+            "{}bind 127.0.0.1\ndir {}\nlogfile {}\nsave \"\"\nappendonly no\n{auth}{config}\n",
+            tls.config(port),
             dir.display(),
             dir.join("redis.log").display()
         ),
@@ -65,9 +167,18 @@ fn node(config: &str, sentinel: bool) -> Node {
     Node { port, child }
 }
 
-fn cli(port: u16, args: &[&str]) -> String {
+fn cli(tls: &Tls, port: u16, args: &[&str]) -> String {
     let out = Command::new("redis-cli")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "--tls",
+            "--cacert",
+        ])
+        .arg(tls.dir.join("ca.crt"))
+        .args(["-a", PASSWORD, "--no-auth-warning"])
         .args(args)
         .output()
         .expect("redis-cli");
@@ -186,10 +297,12 @@ async fn survive_failover(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_cluster_carries_every_flow_and_survives_losing_a_master() {
+    let tls = Tls::new();
     let nodes: Vec<Node> = (0..6)
         .map(|_| {
             node(
-                "cluster-enabled yes\ncluster-config-file nodes.conf\ncluster-node-timeout 1000\nrepl-diskless-sync-delay 0",
+                &tls,
+                "cluster-enabled yes\ncluster-config-file nodes.conf\ncluster-node-timeout 1000\ntls-cluster yes\nrepl-diskless-sync-delay 0",
                 false,
             )
         })
@@ -201,26 +314,34 @@ async fn a_redis_cluster_carries_every_flow_and_survives_losing_a_master() {
     let mut create = vec!["--cluster", "create"];
     create.extend(addrs.iter().map(String::as_str));
     create.extend(["--cluster-replicas", "1", "--cluster-yes"]);
-    cli(nodes[0].port, &create);
+    cli(&tls, nodes[0].port, &create);
     for n in &nodes {
         wait_for("the cluster is formed", Duration::from_secs(20), || {
-            cli(n.port, &["cluster", "info"]).contains("cluster_state:ok")
+            cli(&tls, n.port, &["cluster", "info"]).contains("cluster_state:ok")
         });
         // A replica that never synced may not take over: wait for every link to be up.
         wait_for("the replicas are in sync", Duration::from_secs(20), || {
-            let role = cli(n.port, &["info", "replication"]);
+            let role = cli(&tls, n.port, &["info", "replication"]);
             role.contains("role:master") || role.contains("master_link_status:up")
         });
     }
-    let urls: Vec<String> = addrs[..3].iter().map(|a| format!("redis://{a}")).collect();
+    let urls: Vec<String> = addrs[..3]
+        .iter()
+        .map(|a| {
+            format!(
+                "rediss://:{PASSWORD}@{}",
+                a.replace("127.0.0.1", "localhost")
+            )
+        })
+        .collect();
     let app = service("cluster", &urls.join(","), &[]).await;
     let mut device = everything_works(&app).await;
     // The state really is in the Cluster.
     let keys: usize = nodes
         .iter()
-        .filter(|n| cli(n.port, &["role"]).starts_with("master"))
+        .filter(|n| cli(&tls, n.port, &["role"]).starts_with("master"))
         .map(|n| {
-            cli(n.port, &["dbsize"])
+            cli(&tls, n.port, &["dbsize"])
                 .trim()
                 .parse::<usize>()
                 .expect("dbsize")
@@ -230,7 +351,7 @@ async fn a_redis_cluster_carries_every_flow_and_survives_losing_a_master() {
     // Kill a master (a seed node among them): its replica takes over after the node timeout.
     let master = nodes
         .iter()
-        .position(|n| cli(n.port, &["role"]).starts_with("master"))
+        .position(|n| cli(&tls, n.port, &["role"]).starts_with("master"))
         .expect("a master");
     let mut nodes = nodes;
     let victim = nodes.remove(master);
@@ -240,16 +361,18 @@ async fn a_redis_cluster_carries_every_flow_and_survives_losing_a_master() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sentinel_failover_is_followed() {
-    let master = node("", false);
-    let replica = node(&format!("replicaof 127.0.0.1 {}", master.port), false);
+    let tls = Tls::new();
+    let master = node(&tls, "repl-diskless-sync-delay 0", false);
+    let replica = node(&tls, &format!("replicaof 127.0.0.1 {}", master.port), false);
     wait_for("the replica is in sync", Duration::from_secs(10), || {
-        cli(replica.port, &["info", "replication"]).contains("master_link_status:up")
+        cli(&tls, replica.port, &["info", "replication"]).contains("master_link_status:up")
     });
     let sentinels: Vec<Node> = (0..3)
         .map(|_| {
             node(
+                &tls,
                 &format!(
-                    "sentinel monitor idp 127.0.0.1 {} 2\nsentinel down-after-milliseconds idp 1000\nsentinel failover-timeout idp 5000",
+                    "sentinel monitor idp 127.0.0.1 {} 2\nsentinel auth-pass idp {PASSWORD}\nsentinel down-after-milliseconds idp 1000\nsentinel failover-timeout idp 5000",
                     master.port
                 ),
                 true,
@@ -258,13 +381,13 @@ async fn a_sentinel_failover_is_followed() {
         .collect();
     let urls: Vec<String> = sentinels
         .iter()
-        .map(|s| format!("redis://127.0.0.1:{}", s.port))
+        .map(|s| format!("rediss://:{PASSWORD}@localhost:{}", s.port))
         .collect();
     wait_for(
         "the sentinels know each other",
         Duration::from_secs(15),
         || {
-            cli(sentinels[0].port, &["sentinel", "master", "idp"])
+            cli(&tls, sentinels[0].port, &["sentinel", "master", "idp"])
                 .contains("num-other-sentinels\n2")
         },
     );
@@ -278,4 +401,32 @@ async fn a_sentinel_failover_is_followed() {
     let longest = survive_failover(&app, &mut device, move || drop(master)).await;
     println!("sentinel failover: longest run of failed sign-ins {longest:?}");
     drop(replica);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_redis_over_tls_with_an_acl_user() {
+    let tls = Tls::new();
+    let server = node(
+        &tls,
+        "user default off\nuser idp on >idp-user-pw ~* &* +@all",
+        false,
+    );
+    let url = format!("rediss://idp:idp-user-pw@localhost:{}", server.port);
+    let app = service("single", &url, &[]).await;
+    everything_works(&app).await;
+
+    // A wrong password stops the start with one line, the password not in it.
+    let wrong = format!("rediss://idp:not-the-pw@localhost:{}", server.port);
+    let out = crate::helpers::run_cli(
+        &["serve"],
+        &[
+            ("REDIS_URL", wrong.as_str()),
+            ("PASSKEY_IDP_LISTEN", "127.0.0.1:0"),
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.trim_end().lines().last().unwrap_or("");
+    assert!(last.contains("REDIS_URL"), "{stderr}");
+    assert!(!stderr.contains("not-the-pw"), "{stderr}");
 }
