@@ -47,6 +47,21 @@ impl Change {
         Ok(kid)
     }
 
+    /// Runs `f` on `before`; the change to write, or `None` when it changed nothing.
+    fn run<R>(
+        before: Manifest,
+        f: impl FnOnce(&mut Change) -> anyhow::Result<R>,
+    ) -> anyhow::Result<(R, Option<Change>)> {
+        let mut change = Change {
+            manifest: before.clone(),
+            added: Vec::new(),
+        };
+        let result = f(&mut change)?;
+        let unchanged = change.added.is_empty()
+            && serde_json::to_vec(&before)? == serde_json::to_vec(&change.manifest)?;
+        Ok((result, (!unchanged).then_some(change)))
+    }
+
     /// An existing private key to store under its kid (`keys import-dir`).
     pub fn adopt(&mut self, kid: &str, pkey: PKey<Private>) {
         self.added.push((kid.to_string(), pkey));
@@ -287,14 +302,10 @@ fn change_dir<R>(
     } else {
         Manifest::default()
     };
-    let mut change = Change {
-        manifest: before.clone(),
-        added: Vec::new(),
-    };
-    let result = f(&mut change)?;
-    if change.added.is_empty() && same(&before, &change.manifest)? {
+    let (result, change) = Change::run(before, f)?;
+    let Some(change) = change else {
         return Ok(result);
-    }
+    };
     for (kid, pkey) in &change.added {
         write_private_key(dir, kid, pkey)?;
     }
@@ -308,10 +319,6 @@ fn change_dir<R>(
         keyfiles::delete_private_key(dir, &entry.kid)?;
     }
     Ok(result)
-}
-
-fn same(a: &Manifest, b: &Manifest) -> anyhow::Result<bool> {
-    Ok(serde_json::to_vec(a)? == serde_json::to_vec(b)?)
 }
 
 impl DatabaseStore {
@@ -343,15 +350,10 @@ impl DatabaseStore {
         self.conn()?.transaction::<_, anyhow::Error, _>(|conn| {
             rows::lock(conn)?;
             let stored = rows::all(conn)?;
-            let before = manifest_of(&stored)?;
-            let mut change = Change {
-                manifest: before.clone(),
-                added: Vec::new(),
-            };
-            let result = f(&mut change)?;
-            if change.added.is_empty() && same(&before, &change.manifest)? {
+            let (result, change) = Change::run(manifest_of(&stored)?, f)?;
+            let Some(change) = change else {
                 return Ok(result);
-            }
+            };
             self.write(conn, kek, &stored, &change)?;
             rows::bump_version(conn)?;
             Ok(result)

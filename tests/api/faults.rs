@@ -122,6 +122,21 @@ async fn pump(
     }
 }
 
+/// Starts a `redis-server` command and waits until it listens on `port` (10 s at most).
+pub fn start_redis(mut cmd: Command, port: u16) -> Child {
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server is installed (the test command installs it)");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
 /// A `redis-server` of the test's own, on a free port, that the test can pause, kill and
 /// start again (empty).
 pub struct OwnRedis {
@@ -148,20 +163,12 @@ impl OwnRedis {
 
     pub fn on(port: u16) -> OwnRedis {
         let dir = scratch_dir("redis");
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        let mut cmd = Command::new("redis-server");
+        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .arg("--dir")
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (the test command installs it)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            .arg(&dir);
+        let child = start_redis(cmd, port);
         OwnRedis { port, child }
     }
 

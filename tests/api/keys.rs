@@ -82,6 +82,12 @@ fn kid_in(list: &[Value], state: &str) -> String {
         .to_string()
 }
 
+/// The key folder of an app on the default key store.
+fn folder(app: &TestApp) -> std::path::PathBuf {
+    let store = app.app.keys.store();
+    store.dir().expect("a key folder").to_path_buf()
+}
+
 async fn jwks_of(app: &TestApp) -> Value {
     app.get("/.well-known/jwks.json").await.assert_ok().clone()
 }
@@ -133,13 +139,7 @@ macro_rules! within {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_keeps_tokens_valid_until_retired() {
     let app = spawn_with(fast(TestConfig::new(Backend::Embedded))).await;
-    let keys = app
-        .app
-        .keys
-        .store()
-        .dir()
-        .expect("a key folder")
-        .to_path_buf();
+    let keys = folder(&app);
     let mut device = SoftAuthenticator::synced();
     app.sign_up("rita", &mut device).await;
     let old_token = token(&app, &mut device).await;
@@ -213,13 +213,7 @@ async fn rotation_keeps_tokens_valid_until_retired() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forced_rotation_and_retirement() {
     let app = spawn_with(fast(TestConfig::new(Backend::Embedded))).await;
-    let keys = app
-        .app
-        .keys
-        .store()
-        .dir()
-        .expect("a key folder")
-        .to_path_buf();
+    let keys = folder(&app);
     let k1 = kid_in(&key_list(&keys), "active");
     keys_ok(&keys, &["generate"]);
     let refusal = keys_refused(&keys, &["generate"]);
@@ -249,13 +243,7 @@ async fn forced_rotation_and_retirement() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_is_immediate() {
     let app = spawn_with(fast(TestConfig::new(Backend::Embedded))).await;
-    let keys = app
-        .app
-        .keys
-        .store()
-        .dir()
-        .expect("a key folder")
-        .to_path_buf();
+    let keys = folder(&app);
     let mut device = SoftAuthenticator::synced();
     app.sign_up("rex", &mut device).await;
     let leaked = token(&app, &mut device).await;
@@ -283,13 +271,7 @@ async fn revocation_is_immediate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_key_set_never_replaces_the_good_one() {
     let app = spawn_with(fast(TestConfig::new(Backend::Embedded))).await;
-    let keys = app
-        .app
-        .keys
-        .store()
-        .dir()
-        .expect("a key folder")
-        .to_path_buf();
+    let keys = folder(&app);
     let mut device = SoftAuthenticator::synced();
     app.sign_up("sam", &mut device).await;
     let good = jwks_of(&app).await;

@@ -7,7 +7,7 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use crate::authenticator::SoftAuthenticator;
@@ -154,17 +154,10 @@ fn node(tls: &Tls, config: &str, sentinel: bool) -> Node {
     if sentinel {
         cmd.arg("--sentinel");
     }
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server is installed (the test command installs it)");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
+    Node {
+        port,
+        child: crate::faults::start_redis(cmd, port),
     }
-    Node { port, child }
 }
 
 fn cli(tls: &Tls, port: u16, args: &[&str]) -> String {
