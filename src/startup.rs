@@ -97,8 +97,11 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<Ephemeral> {
         &settings.redis_mode,
         &urls,
         &settings.redis_key_prefix,
-        settings.redis_connect_timeout,
-        settings.redis_command_timeout,
+        (
+            settings.redis_connect_timeout,
+            settings.redis_command_timeout,
+            settings.redis_replica_ack_timeout,
+        ),
     )
     .await
     .map_err(unreachable)?;

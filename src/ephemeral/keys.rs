@@ -52,6 +52,15 @@ pub enum Key<'a> {
 }
 
 impl Key<'_> {
+    /// Whether writing this key revokes something: with replicas, such a write is confirmed
+    /// before it counts, so that a failover cannot undo the revocation.
+    pub fn is_revocation(&self) -> bool {
+        matches!(
+            self,
+            Key::RevokedToken(_) | Key::RevokedFamily(_) | Key::CodeReplayed(_)
+        )
+    }
+
     /// The key as stored (the backend adds its prefix).
     pub fn render(&self) -> String {
         match *self {

@@ -31,6 +31,8 @@ pub enum StoreError {
     Timeout,
     #[error("a value could not be encoded: {0}")]
     Encode(#[from] serde_json::Error),
+    #[error("redis: a connected replica did not acknowledge a change in time")]
+    NotReplicated,
 }
 
 #[derive(Clone)]
@@ -94,9 +96,19 @@ impl Ephemeral {
 
     /// Stores `value` under `key` for `ttl`, replacing any previous value.
     pub async fn put(&self, key: Key<'_>, value: &str, ttl: Duration) -> Result<(), StoreError> {
+        let confirm = key.is_revocation();
         let key = key.render();
         match &self.backend {
-            Backend::Redis(s) => self.bounded(s.put(&key, value, ttl)).await,
+            Backend::Redis(s) => {
+                self.bounded(async {
+                    s.put(&key, value, ttl).await?;
+                    if confirm {
+                        s.confirm(&key).await?;
+                    }
+                    Ok(())
+                })
+                .await
+            }
             Backend::Memory(s) => {
                 s.put(&key, value, ttl);
                 Ok(())
@@ -105,10 +117,21 @@ impl Ephemeral {
     }
 
     /// Reads and deletes in one atomic step: of two concurrent calls at most one gets the value.
+    /// With replicas (Sentinel, Cluster), a value is returned only once a replica has seen the
+    /// deletion ([`RedisStore::confirm`]), so a failover cannot bring it back.
     pub async fn take(&self, key: Key<'_>) -> Result<Option<String>, StoreError> {
         let key = key.render();
         match &self.backend {
-            Backend::Redis(s) => self.bounded(s.take(&key)).await,
+            Backend::Redis(s) => {
+                self.bounded(async {
+                    let value = s.take(&key).await?;
+                    if value.is_some() {
+                        s.confirm(&key).await?;
+                    }
+                    Ok(value)
+                })
+                .await
+            }
             Backend::Memory(s) => Ok(s.take(&key)),
         }
     }
@@ -121,10 +144,18 @@ impl Ephemeral {
         }
     }
 
+    /// Deletes `key`; with replicas, once a replica has seen it (an ended session stays ended
+    /// after a failover).
     pub async fn delete(&self, key: Key<'_>) -> Result<(), StoreError> {
         let key = key.render();
         match &self.backend {
-            Backend::Redis(s) => self.bounded(s.delete(&key)).await,
+            Backend::Redis(s) => {
+                self.bounded(async {
+                    s.delete(&key).await?;
+                    s.confirm(&key).await
+                })
+                .await
+            }
             Backend::Memory(s) => {
                 s.delete(&key);
                 Ok(())

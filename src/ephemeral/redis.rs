@@ -12,6 +12,9 @@ use super::StoreError;
 pub struct RedisStore {
     conn: Conn,
     prefix: String,
+    /// Sentinel and Cluster mode: how long a change that must survive a failover waits for a
+    /// replica's acknowledgement (`WAIT`).
+    replica_ack: Option<Duration>,
 }
 
 impl RedisStore {
@@ -21,13 +24,13 @@ impl RedisStore {
         mode: &RedisMode,
         urls: &[String],
         prefix: &str,
-        connect_timeout: Duration,
-        command_timeout: Duration,
+        (connect_timeout, command_timeout, replica_ack): (Duration, Duration, Duration),
     ) -> Result<Self, StoreError> {
         let conn = topology::connect(mode, urls, connect_timeout, command_timeout).await?;
         let store = RedisStore {
             conn,
             prefix: prefix.to_string(),
+            replica_ack: (*mode != RedisMode::Single).then_some(replica_ack),
         };
         store.ping().await?;
         Ok(store)
@@ -117,6 +120,41 @@ impl RedisStore {
             .query_async(&mut conn)
             .await?;
         Ok(set.is_some())
+    }
+
+    /// After a change that must survive a failover (a consumption, a deletion, a revocation):
+    /// `WAIT 1` on the master of `key`. A replica acknowledged it: a promoted replica has it.
+    /// None is connected: none can be promoted without it. One is connected but did not
+    /// acknowledge in time: the change is not known to survive, and the caller answers 503
+    /// (for a consumption the item is gone either way, never handed out twice).
+    pub async fn confirm(&self, key: &str) -> Result<(), StoreError> {
+        let Some(wait) = self.replica_ack else {
+            return Ok(());
+        };
+        let key = self.key(key);
+        let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+        let acked = self
+            .conn
+            .on_master_of(&key, redis::cmd("WAIT").arg(1).arg(ms))
+            .await?;
+        if matches!(acked, redis::Value::Int(n) if n >= 1) {
+            return Ok(());
+        }
+        let info = self
+            .conn
+            .on_master_of(&key, redis::cmd("INFO").arg("replication"))
+            .await?;
+        let mut texts = Vec::new();
+        collect_text(&info, &mut texts);
+        let connected = texts.iter().find_map(|t| {
+            t.lines()
+                .find_map(|l| l.trim().strip_prefix("connected_slaves:"))
+                .and_then(|n| n.parse::<u32>().ok())
+        });
+        match connected {
+            Some(0) => Ok(()),
+            _ => Err(StoreError::NotReplicated),
+        }
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

@@ -19,6 +19,7 @@ use futures_util::future::BoxFuture;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
 use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, RedisResult, Value};
 
@@ -69,6 +70,55 @@ pub async fn connect(
     tokio::time::timeout(connect_timeout, connecting)
         .await
         .map_err(|_| StoreError::Timeout)?
+}
+
+impl Conn {
+    /// Runs `cmd` on the master that holds `key` (in a Cluster, the master of its slot; with
+    /// Sentinel or one server, the only master), on the connection that wrote the key.
+    pub async fn on_master_of(&self, key: &str, cmd: &Cmd) -> RedisResult<Value> {
+        match self {
+            Conn::Single(c) => cmd.query_async(&mut c.clone()).await,
+            Conn::Sentinel(c) => cmd.query_async(&mut c.current()).await,
+            Conn::Cluster(c) => {
+                let route = Route::new(slot(key.as_bytes()), SlotAddr::Master);
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
+                let mut conn = c.current();
+                let result = conn.route_command(cmd, routing).await;
+                if let Err(e) = &result {
+                    c.failed(e);
+                }
+                result
+            }
+        }
+    }
+}
+
+/// The Cluster slot of a key: CRC16 (XMODEM) of the key, or of its hash tag (the part between
+/// the first `{` and the next `}`, when not empty), modulo 16384.
+pub fn slot(key: &[u8]) -> u16 {
+    let tagged = key
+        .iter()
+        .position(|&b| b == b'{')
+        .and_then(|open| {
+            let rest = &key[open + 1..];
+            rest.iter()
+                .position(|&b| b == b'}')
+                .filter(|&close| close > 0)
+                .map(|close| &rest[..close])
+        })
+        .unwrap_or(key);
+    let mut crc: u16 = 0;
+    for &byte in tagged {
+        crc ^= u16::from(byte) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc % 16384
 }
 
 impl ConnectionLike for Conn {
@@ -287,4 +337,18 @@ async fn cluster(
         Box::pin(async move { client.get_async_connection().await })
     });
     Reconnecting::new("cluster", connect, connect_timeout).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slot;
+
+    #[test]
+    fn slots_are_redis_cluster_slots() {
+        // From the Redis Cluster specification and `CLUSTER KEYSLOT`.
+        assert_eq!(slot(b"123456789"), 0x31C3);
+        assert_eq!(slot(b"foo"), 12182);
+        assert_eq!(slot(b"{user1000}.following"), slot(b"user1000"));
+        assert_ne!(slot(b"foo{}{bar}"), slot(b"bar"));
+    }
 }

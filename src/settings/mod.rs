@@ -138,6 +138,7 @@ pub struct Settings {
     /// The URL, or in sentinel and cluster mode the comma-separated URLs, as given.
     pub redis_url: Option<String>,
     pub redis_mode: crate::ephemeral::RedisMode,
+    pub redis_replica_ack_timeout: Duration,
     pub redis_key_prefix: String,
     pub redis_connect_timeout: Duration,
     pub redis_command_timeout: Duration,

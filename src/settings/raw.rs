@@ -95,6 +95,7 @@ pub(super) struct RedisSection {
     pub(super) url: String,
     pub(super) mode: String,
     pub(super) sentinel_master: String,
+    pub(super) replica_ack_timeout_ms: u64,
     pub(super) key_prefix: String,
     pub(super) connect_timeout_secs: u64,
     pub(super) command_timeout_secs: u64,

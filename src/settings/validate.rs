@@ -49,6 +49,7 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
         db_query_timeout: database.query_timeout,
         redis_url: redis.url,
         redis_mode: redis.mode,
+        redis_replica_ack_timeout: redis.replica_ack_timeout,
         redis_key_prefix: raw.redis.key_prefix,
         redis_connect_timeout: redis.connect_timeout,
         redis_command_timeout: redis.command_timeout,
@@ -323,6 +324,7 @@ struct Redis {
     /// `None` means the in-process store.
     url: Option<String>,
     mode: RedisMode,
+    replica_ack_timeout: Duration,
     connect_timeout: Duration,
     command_timeout: Duration,
 }
@@ -387,9 +389,16 @@ fn redis(raw: &RedisSection) -> Result<Redis, SettingsError> {
             Some(urls.join(","))
         }
     };
+    if !(1..=5000).contains(&raw.replica_ack_timeout_ms) {
+        return Err(bad(
+            "redis.replica_ack_timeout_ms",
+            "must be between 1 and 5000",
+        ));
+    }
     Ok(Redis {
         url,
         mode,
+        replica_ack_timeout: Duration::from_millis(raw.replica_ack_timeout_ms),
         connect_timeout: secs(
             "redis.connect_timeout_secs",
             raw.connect_timeout_secs,

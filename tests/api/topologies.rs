@@ -27,6 +27,26 @@ impl Drop for Node {
     }
 }
 
+impl Node {
+    fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+    }
+}
+
+/// How many times a node ran `WAIT`.
+fn waits(tls: &Tls, port: u16) -> u64 {
+    cli(tls, port, &["info", "commandstats"])
+        .lines()
+        .find_map(|l| l.strip_prefix("cmdstat_wait:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -341,6 +361,8 @@ async fn a_redis_cluster_carries_every_flow_and_survives_losing_a_master() {
         })
         .sum();
     assert!(keys > 0, "no key in the Cluster");
+    let waited: u64 = nodes.iter().map(|n| waits(&tls, n.port)).sum();
+    assert!(waited > 0, "consumptions are confirmed by a replica (WAIT)");
     // Kill a master (a seed node among them): its replica takes over after the node timeout.
     let master = nodes
         .iter()
@@ -391,6 +413,33 @@ async fn a_sentinel_failover_is_followed() {
     )
     .await;
     let mut device = everything_works(&app).await;
+    assert!(
+        waits(&tls, master.port) > 0,
+        "consumptions are confirmed by a replica (WAIT)"
+    );
+    // A replica that is connected but does not acknowledge: a sign-in's consumption of its
+    // challenge is not known to survive a failover, so the sign-in fails (503), in bounded time.
+    replica.signal("STOP");
+    let begin = app.login_begin(serde_json::json!({})).await;
+    let assertion = device
+        .get(begin.assert_ok(), &app.origin, &Default::default())
+        .expect("get");
+    let started = Instant::now();
+    let finish = app.login_finish(&assertion).await;
+    replica.signal("CONT");
+    assert_eq!(finish.status, 503, "{:?}", finish.body);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let again = app.login_finish(&assertion).await;
+    assert_ne!(
+        again.status, 200,
+        "the challenge was consumed: {:?}",
+        again.body
+    );
+    app.sign_in(None, &mut device).await.assert_ok();
     let longest = survive_failover(&app, &mut device, move || drop(master)).await;
     println!("sentinel failover: longest run of failed sign-ins {longest:?}");
     drop(replica);
