@@ -1,8 +1,6 @@
 //! Operations: health, readiness (including a dependency going away), JWKS caching, metrics,
 //! start-up failures that name the setting, concurrent migrations.
 
-use std::net::TcpListener;
-
 use serde_json::json;
 
 use crate::authenticator::SoftAuthenticator;
@@ -173,14 +171,14 @@ async fn two_instances_migrate_one_database_at_once() {
     assert!(found.is_some());
 }
 
+/// Settings for a start that is meant to fail: the address is any free port the system picks
+/// (a port chosen beforehand could be taken by a parallel test before the start binds it).
 fn settings_for(env: &[(&str, &str)]) -> passkey_idp::settings::Settings {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let mut config = TestConfig::new(Backend::Embedded);
+    let mut config = TestConfig::new(Backend::Embedded).with("PASSKEY_IDP_LISTEN", "127.0.0.1:0");
     for (k, v) in env {
         config = config.with(k, v);
     }
-    test_settings(&config, port).0
+    test_settings(&config, 8080).0
 }
 
 #[tokio::test]

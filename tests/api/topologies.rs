@@ -58,13 +58,20 @@ fn free_port() -> u16 {
 const PASSWORD: &str = "s3cret-redis-pw";
 
 /// A CA and a certificate for localhost and 127.0.0.1 signed by it (made with the `openssl`
-/// command line), and the service told to trust that CA (`SSL_CERT_FILE`, read by OpenSSL).
+/// command line), and the service told to trust that CA (`SSL_CERT_FILE`, which OpenSSL reads
+/// once per process): one for every test of the process, made by the first that needs it.
 struct Tls {
     dir: PathBuf,
 }
 
+static TLS: std::sync::OnceLock<Tls> = std::sync::OnceLock::new();
+
 impl Tls {
-    fn new() -> Tls {
+    fn get() -> &'static Tls {
+        TLS.get_or_init(Tls::make)
+    }
+
+    fn make() -> Tls {
         let dir = scratch_dir("redis-tls");
         let run = |args: &[&str]| {
             let out = Command::new("openssl")
@@ -131,7 +138,6 @@ impl Tls {
             "-extfile",
             "san",
         ]);
-        // The process runs this test only (nextest): OpenSSL in the service trusts the test CA.
         std::env::set_var("SSL_CERT_FILE", dir.join("ca.crt"));
         Tls { dir }
     }
@@ -310,11 +316,11 @@ async fn survive_failover(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_cluster_carries_every_flow_and_survives_losing_a_master() {
-    let tls = Tls::new();
+    let tls = Tls::get();
     let nodes: Vec<Node> = (0..6)
         .map(|_| {
             node(
-                &tls,
+                tls,
                 "cluster-enabled yes\ncluster-config-file nodes.conf\ncluster-node-timeout 1000\ntls-cluster yes\nrepl-diskless-sync-delay 0",
                 false,
             )
@@ -327,14 +333,14 @@ async fn a_redis_cluster_carries_every_flow_and_survives_losing_a_master() {
     let mut create = vec!["--cluster", "create"];
     create.extend(addrs.iter().map(String::as_str));
     create.extend(["--cluster-replicas", "1", "--cluster-yes"]);
-    cli(&tls, nodes[0].port, &create);
+    cli(tls, nodes[0].port, &create);
     for n in &nodes {
         wait_for("the cluster is formed", Duration::from_secs(20), || {
-            cli(&tls, n.port, &["cluster", "info"]).contains("cluster_state:ok")
+            cli(tls, n.port, &["cluster", "info"]).contains("cluster_state:ok")
         });
         // A replica that never synced may not take over: wait for every link to be up.
         wait_for("the replicas are in sync", Duration::from_secs(20), || {
-            let role = cli(&tls, n.port, &["info", "replication"]);
+            let role = cli(tls, n.port, &["info", "replication"]);
             role.contains("role:master") || role.contains("master_link_status:up")
         });
     }
@@ -352,21 +358,21 @@ async fn a_redis_cluster_carries_every_flow_and_survives_losing_a_master() {
     // The state really is in the Cluster.
     let keys: usize = nodes
         .iter()
-        .filter(|n| cli(&tls, n.port, &["role"]).starts_with("master"))
+        .filter(|n| cli(tls, n.port, &["role"]).starts_with("master"))
         .map(|n| {
-            cli(&tls, n.port, &["dbsize"])
+            cli(tls, n.port, &["dbsize"])
                 .trim()
                 .parse::<usize>()
                 .expect("dbsize")
         })
         .sum();
     assert!(keys > 0, "no key in the Cluster");
-    let waited: u64 = nodes.iter().map(|n| waits(&tls, n.port)).sum();
+    let waited: u64 = nodes.iter().map(|n| waits(tls, n.port)).sum();
     assert!(waited > 0, "consumptions are confirmed by a replica (WAIT)");
     // Kill a master (a seed node among them): its replica takes over after the node timeout.
     let master = nodes
         .iter()
-        .position(|n| cli(&tls, n.port, &["role"]).starts_with("master"))
+        .position(|n| cli(tls, n.port, &["role"]).starts_with("master"))
         .expect("a master");
     let mut nodes = nodes;
     let victim = nodes.remove(master);
@@ -376,16 +382,16 @@ async fn a_redis_cluster_carries_every_flow_and_survives_losing_a_master() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sentinel_failover_is_followed() {
-    let tls = Tls::new();
-    let master = node(&tls, "repl-diskless-sync-delay 0", false);
-    let replica = node(&tls, &format!("replicaof 127.0.0.1 {}", master.port), false);
+    let tls = Tls::get();
+    let master = node(tls, "repl-diskless-sync-delay 0", false);
+    let replica = node(tls, &format!("replicaof 127.0.0.1 {}", master.port), false);
     wait_for("the replica is in sync", Duration::from_secs(10), || {
-        cli(&tls, replica.port, &["info", "replication"]).contains("master_link_status:up")
+        cli(tls, replica.port, &["info", "replication"]).contains("master_link_status:up")
     });
     let sentinels: Vec<Node> = (0..3)
         .map(|_| {
             node(
-                &tls,
+                tls,
                 &format!(
                     "sentinel monitor idp 127.0.0.1 {} 2\nsentinel auth-pass idp {PASSWORD}\nsentinel down-after-milliseconds idp 1000\nsentinel failover-timeout idp 5000",
                     master.port
@@ -402,7 +408,7 @@ async fn a_sentinel_failover_is_followed() {
         "the sentinels know each other",
         Duration::from_secs(15),
         || {
-            cli(&tls, sentinels[0].port, &["sentinel", "master", "idp"])
+            cli(tls, sentinels[0].port, &["sentinel", "master", "idp"])
                 .contains("num-other-sentinels\n2")
         },
     );
@@ -414,7 +420,7 @@ async fn a_sentinel_failover_is_followed() {
     .await;
     let mut device = everything_works(&app).await;
     assert!(
-        waits(&tls, master.port) > 0,
+        waits(tls, master.port) > 0,
         "consumptions are confirmed by a replica (WAIT)"
     );
     // A replica that is connected but does not acknowledge: a sign-in's consumption of its
@@ -447,9 +453,9 @@ async fn a_sentinel_failover_is_followed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_redis_over_tls_with_an_acl_user() {
-    let tls = Tls::new();
+    let tls = Tls::get();
     let server = node(
-        &tls,
+        tls,
         "user default off\nuser idp on >idp-user-pw ~* &* +@all",
         false,
     );
