@@ -12,7 +12,7 @@ use base64::Engine;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use super::{redirect_with, AuthorizeError, Client, CodeGrant, Provider, CODE};
+use super::{AuthorizeError, Client, CodeGrant, Provider, CODE};
 use crate::ephemeral::Key;
 use crate::fault::Fault;
 use crate::session::Session;
@@ -78,19 +78,31 @@ pub struct AuthRequest {
     pub code_challenge: String,
     /// The person must have signed in at or after this time (prompt=login, max_age).
     pub min_auth_time: i64,
+    /// `response_mode=form_post`: the answer is posted to the redirect URI.
+    #[serde(default)]
+    pub form_post: bool,
+}
+
+/// The answer that goes back to the client: its parameters, for the redirect URI's query or,
+/// with `response_mode=form_post`, for a form posted there.
+pub struct Response {
+    pub redirect_uri: String,
+    pub params: Vec<(&'static str, String)>,
+    pub form_post: bool,
 }
 
 /// What `/authorize` answers.
 pub enum Outcome {
     /// The client or redirect URI cannot be trusted: an error page, never a redirect.
     ErrorPage(&'static str),
-    /// Back to the client with a code, a 303.
-    Redirect(String),
+    /// Back to the client with a code.
+    Respond(Response),
     /// Back to the client with an error (and the request's state).
     ErrorRedirect {
         redirect_uri: String,
         state: Option<String>,
         error: AuthorizeError,
+        form_post: bool,
     },
     /// To the sign-in page, which continues the flow afterwards.
     SignIn(String),
@@ -103,6 +115,7 @@ struct Checked {
     prompt_login: bool,
     prompt_none: bool,
     max_age: Option<i64>,
+    form_post: bool,
 }
 
 impl Provider {
@@ -122,6 +135,7 @@ impl Provider {
             redirect_uri: redirect_uri.clone(),
             state: p.state.clone().filter(|s| s.len() <= MAX_ECHOED),
             error,
+            form_post: p.response_mode.as_deref() == Some("form_post"),
         };
         let checked = match check(&p, &client) {
             Ok(checked) => checked,
@@ -141,6 +155,7 @@ impl Provider {
             nonce: p.nonce.clone(),
             code_challenge: checked.code_challenge,
             min_auth_time,
+            form_post: checked.form_post,
         };
         // A live session that satisfies the request: straight back with a code.
         let usable = session.filter(|s| !s.restricted && s.auth_time >= min_auth_time);
@@ -233,6 +248,7 @@ impl Provider {
                 redirect_uri: request.redirect_uri,
                 state: request.state,
                 error: AuthorizeError::LoginRequired("The person did not sign in."),
+                form_post: request.form_post,
             }),
         }
     }
@@ -257,13 +273,18 @@ impl Provider {
                     redirect_uri: request.redirect_uri.clone(),
                     state: request.state.clone(),
                     error: AuthorizeError::AccessDenied,
+                    form_post: request.form_post,
                 });
             }
         }
-        Ok(Outcome::Redirect(self.issue_code(request, session).await?))
+        Ok(Outcome::Respond(self.issue_code(request, session).await?))
     }
 
-    async fn issue_code(&self, request: &AuthRequest, session: &Session) -> Result<String, Fault> {
+    async fn issue_code(
+        &self,
+        request: &AuthRequest,
+        session: &Session,
+    ) -> Result<Response, Fault> {
         let code = self.signer.sign(CODE, &crate::random::token());
         let grant = CodeGrant {
             client_id: request.client_id.clone(),
@@ -280,12 +301,16 @@ impl Provider {
             .put_json(Key::Code(&code), &grant, self.settings.code_ttl)
             .await?;
         tracing::info!(target: "security", event = "code_issued", client_id = %request.client_id, user_id = %session.user_id, "authorization code issued");
-        let mut params = vec![("code", code.as_str())];
-        if let Some(state) = request.state.as_deref() {
-            params.push(("state", state));
+        let mut params = vec![("code", code)];
+        if let Some(state) = &request.state {
+            params.push(("state", state.clone()));
         }
-        params.push(("iss", &self.settings.issuer));
-        Ok(redirect_with(&request.redirect_uri, &params))
+        params.push(("iss", self.settings.issuer.clone()));
+        Ok(Response {
+            redirect_uri: request.redirect_uri.clone(),
+            params,
+            form_post: request.form_post,
+        })
     }
 }
 
@@ -307,9 +332,11 @@ fn check(p: &AuthorizeParams, client: &Client) -> Result<Checked, AuthorizeError
         Some(_) => return Err(AuthorizeError::UnsupportedResponseType),
         None => return Err(invalid("response_type is required.")),
     }
-    if p.response_mode.as_deref().is_some_and(|m| m != "query") {
-        return Err(invalid("Only response_mode=query is supported."));
-    }
+    let form_post = match p.response_mode.as_deref() {
+        None | Some("query") => false,
+        Some("form_post") => true,
+        Some(_) => return Err(invalid("response_mode must be query or form_post.")),
+    };
     let scope = check_scope(p.scope.as_deref(), client)?;
     let code_challenge = check_pkce(p)?;
     let (prompt_login, prompt_none) = check_prompt(p.prompt.as_deref())?;
@@ -331,6 +358,7 @@ fn check(p: &AuthorizeParams, client: &Client) -> Result<Checked, AuthorizeError
         prompt_login,
         prompt_none,
         max_age,
+        form_post,
     })
 }
 

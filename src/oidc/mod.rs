@@ -92,7 +92,9 @@ pub fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> String {
 }
 
 /// The discovery document (OpenID Connect Discovery 1.0 / RFC 8414).
-pub fn discovery(issuer: &str) -> serde_json::Value {
+/// The discovery document. `signing_algs` are the ID token algorithms the key set can sign
+/// with now (an algorithm with no active key is not offered).
+pub fn discovery(issuer: &str, signing_algs: &[&str]) -> serde_json::Value {
     serde_json::json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
@@ -102,10 +104,10 @@ pub fn discovery(issuer: &str) -> serde_json::Value {
         "end_session_endpoint": format!("{issuer}/logout"),
         "revocation_endpoint": format!("{issuer}/revoke"),
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
+        "id_token_signing_alg_values_supported": signing_algs,
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],

@@ -155,8 +155,18 @@ pub async fn recover(
     ))
 }
 
+/// `POST /logout`: from the account page (no body, or JSON) it ends the session and answers
+/// JSON; a form (a relying service's RP-initiated logout) gets the end-session endpoint's rules.
 #[post("/logout")]
-pub async fn logout(app: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn logout(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    if super::body::is_form_request(req.headers()) {
+        let form = super::body::read_form_bytes(&req, payload, &app.settings).await?;
+        return super::oidc::end_session_posted(&app, &req, &form).await;
+    }
     if let Some(id) = cookies::read(&req, &app.settings, SESSION) {
         app.sessions.end(&id).await?;
     }

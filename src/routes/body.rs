@@ -34,7 +34,16 @@ async fn read_within(mut payload: web::Payload, limit: usize) -> Result<web::Byt
 }
 
 fn content_type_is(req: &HttpRequest, expected: &str) -> bool {
-    req.headers()
+    header_is(req.headers(), expected)
+}
+
+/// Whether a request's body is a form (`application/x-www-form-urlencoded`).
+pub fn is_form_request(headers: &actix_web::http::header::HeaderMap) -> bool {
+    header_is(headers, "application/x-www-form-urlencoded")
+}
+
+fn header_is(headers: &actix_web::http::header::HeaderMap, expected: &str) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {

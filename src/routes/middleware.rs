@@ -24,7 +24,10 @@ pub async fn check_origin(
     let cookie_authorised = ["/webauthn/", "/account", "/logout", "/recover"]
         .iter()
         .any(|p| path.starts_with(p));
-    if state_changing && cookie_authorised {
+    // RP-initiated logout by form POST comes from the service's site by design; it ends a
+    // session only with an ID token of that very session, and asks the person otherwise.
+    let rp_logout = path == "/logout" && super::body::is_form_request(req.headers());
+    if state_changing && cookie_authorised && !rp_logout {
         let issuer = req
             .app_data::<web::Data<AppState>>()
             .map(|a| a.settings.issuer.clone())

@@ -13,13 +13,20 @@ use super::error::{self, ApiError};
 use super::{client_addr, current_session, see_other};
 use crate::fault::Fault;
 use crate::oidc::{self, OAuthError, Outcome};
+use crate::signing::KeyAlg;
 use crate::state::AppState;
 
 #[get("/.well-known/openid-configuration")]
 pub async fn discovery(app: web::Data<AppState>) -> HttpResponse {
+    let keys = app.keys.current();
+    let algs: Vec<&str> = [KeyAlg::RS256, KeyAlg::ES256, KeyAlg::EdDSA]
+        .into_iter()
+        .filter(|alg| keys.active(*alg).is_some())
+        .map(KeyAlg::name)
+        .collect();
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .json(oidc::discovery(&app.settings.issuer))
+        .json(oidc::discovery(&app.settings.issuer, &algs))
 }
 
 #[derive(Template)]
@@ -29,13 +36,65 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "form_post.html")]
+struct FormPostPage<'a> {
+    rp_name: &'a str,
+    action: &'a str,
+    fields: &'a [(&'a str, &'a str)],
+}
+
+/// The answer to the client: a 303 to the redirect URI with the parameters in its query, or
+/// with `response_mode=form_post` a page that posts them there (the OAuth 2.0 Form Post Response
+/// Mode), its CSP letting forms go to that one origin and nowhere else.
+fn back_to_client(
+    app: &AppState,
+    redirect_uri: &str,
+    params: &[(&str, &str)],
+    form_post: bool,
+) -> Result<HttpResponse, ApiError> {
+    if !form_post {
+        return Ok(see_other(&oidc::redirect_with(redirect_uri, params)));
+    }
+    let target = url::Url::parse(redirect_uri)
+        .map(|u| match u.origin() {
+            url::Origin::Tuple(..) => u.origin().ascii_serialization(),
+            url::Origin::Opaque(_) => format!("{}:", u.scheme()),
+        })
+        .map_err(Fault::internal)?;
+    let body = FormPostPage {
+        rp_name: &app.settings.rp_name,
+        action: redirect_uri,
+        fields: params,
+    }
+    .render()
+    .map_err(Fault::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            format!(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                 frame-ancestors 'none'; base-uri 'none'; form-action {target}"
+            ),
+        ))
+        .body(body))
+}
+
 fn answer(app: &AppState, outcome: Outcome) -> Result<HttpResponse, ApiError> {
     match outcome {
-        Outcome::Redirect(to) | Outcome::SignIn(to) => Ok(see_other(&to)),
+        Outcome::SignIn(to) => Ok(see_other(&to)),
+        Outcome::Respond(r) => {
+            let params: Vec<(&str, &str)> =
+                r.params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            back_to_client(app, &r.redirect_uri, &params, r.form_post)
+        }
         Outcome::ErrorRedirect {
             redirect_uri,
             state,
             error,
+            form_post,
         } => {
             let (code, description) = error::authorize(&error);
             tracing::info!(target: "security", event = "authorize_refused", error = code, "authorization request refused");
@@ -44,7 +103,7 @@ fn answer(app: &AppState, outcome: Outcome) -> Result<HttpResponse, ApiError> {
                 params.push(("state", state));
             }
             params.push(("iss", &app.settings.issuer));
-            Ok(see_other(&oidc::redirect_with(&redirect_uri, &params)))
+            back_to_client(app, &redirect_uri, &params, form_post)
         }
         Outcome::ErrorPage(message) => {
             let body = ErrorPage {
@@ -69,7 +128,18 @@ pub async fn authorize(
 ) -> Result<HttpResponse, ApiError> {
     app.oidc.admit(&client_addr(&req, &app.settings)).await?;
     let encoded = if req.method() == actix_web::http::Method::POST {
-        read_form_bytes(&req, payload, &app.settings).await?
+        let form = read_form_bytes(&req, payload, &app.settings).await?;
+        // (Up to a length every browser and server takes in a URL.)
+        if cookies::read(&req, &app.settings, SESSION).is_none() && form.len() <= 4096 {
+            // A form posted from the service's site carries no SameSite=Lax cookie: the same
+            // request as a GET (a top-level navigation, which does) keeps single sign-on.
+            return Ok(see_other(&format!(
+                "{}/authorize?{}",
+                app.settings.issuer,
+                String::from_utf8_lossy(&form)
+            )));
+        }
+        form
     } else {
         web::Bytes::copy_from_slice(req.query_string().as_bytes())
     };
@@ -295,20 +365,48 @@ pub async fn end_session(
     req: HttpRequest,
     query: web::Query<oidc::LogoutParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let current = current_session(&req, &app).await?;
-    let current_sid = current.as_ref().map(|s| s.session.sid.as_str());
-    let outcome = app.oidc.end_session(&query, current_sid).await?;
-    if let oidc::EndSession::Confirm = outcome {
-        return logged_out_page(&app, true);
+    end_session_with(&app, &req, &query).await
+}
+
+/// RP-initiated logout by POST (RP-Initiated Logout 1.0 §2: GET and POST alike). A form posted
+/// from the service's site carries no SameSite=Lax cookie: it is answered with the same request
+/// as a GET, a top-level navigation that does carry it.
+pub async fn end_session_posted(
+    app: &AppState,
+    req: &HttpRequest,
+    form: &[u8],
+) -> Result<HttpResponse, ApiError> {
+    if cookies::read(req, &app.settings, SESSION).is_none() && form.len() <= 4096 {
+        return Ok(see_other(&format!(
+            "{}/logout?{}",
+            app.settings.issuer,
+            String::from_utf8_lossy(form)
+        )));
     }
-    if let Some(id) = cookies::read(&req, &app.settings, SESSION) {
+    let params: oidc::LogoutParams = serde_urlencoded::from_bytes(form)
+        .map_err(|_| ApiError::Request(error::RequestError::BadForm))?;
+    end_session_with(app, req, &params).await
+}
+
+async fn end_session_with(
+    app: &AppState,
+    req: &HttpRequest,
+    params: &oidc::LogoutParams,
+) -> Result<HttpResponse, ApiError> {
+    let current = current_session(req, app).await?;
+    let current_sid = current.as_ref().map(|s| s.session.sid.as_str());
+    let outcome = app.oidc.end_session(params, current_sid).await?;
+    if let oidc::EndSession::Confirm = outcome {
+        return logged_out_page(app, true);
+    }
+    if let Some(id) = cookies::read(req, &app.settings, SESSION) {
         app.sessions.end(&id).await?;
     }
     tracing::info!(target: "security", event = "logout", "session ended by RP-initiated logout");
     let removal = cookies::removal(&app.settings, SESSION);
     let mut res = match outcome {
         oidc::EndSession::Redirect(to) => see_other(&to),
-        _ => logged_out_page(&app, false)?,
+        _ => logged_out_page(app, false)?,
     };
     res.add_cookie(&removal).map_err(Fault::internal)?;
     Ok(res)

@@ -307,6 +307,11 @@ const STATIC: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../templates/static/recover.js"),
     ),
+    (
+        "form_post.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../templates/static/form_post.js"),
+    ),
 ];
 
 #[get("/static/{file}")]

@@ -19,6 +19,7 @@ mod cluster;
 mod edges;
 mod example;
 mod faults;
+mod framework_habits;
 mod helpers;
 mod keys;
 mod limits;
