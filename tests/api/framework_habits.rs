@@ -276,3 +276,69 @@ async fn discovery_offers_only_algorithms_with_a_signing_key() {
         serde_json::json!(["RS256", "ES256", "EdDSA"])
     );
 }
+
+/// In Chromium: signed in, the person is on a service's page (another site) whose form posts the
+/// authorization request. The browser sends no SameSite=Lax cookie with that POST; the code
+/// still comes back without a second passkey prompt (the passkey's signature counter does not
+/// move), and it redeems.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_posted_from_another_site_gets_a_code_without_a_second_prompt() {
+    use base64::Engine;
+    let app = spawn_app(Backend::Postgres).await;
+    let back = format!("{}/healthz", app.origin);
+    register(&app, "rp", true, &[&back], &[]).await;
+    let query = authorize_query("rp", &[("redirect_uri", Some(&back))]);
+    let inputs: String = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| {
+            let escape = |s: &str| s.replace('&', "&amp;").replace('"', "&quot;");
+            format!(
+                r#"<input type="hidden" name="{}" value="{}">"#,
+                escape(&k),
+                escape(&v)
+            )
+        })
+        .collect();
+    let service_page = format!(
+        r#"<!doctype html><form method="post" action="{}/authorize">{inputs}</form><script>document.forms[0].submit()</script>"#,
+        app.origin
+    );
+    let data_url = format!(
+        "data:text/html;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(service_page)
+    );
+    let landed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let url_seen = landed.clone();
+    crate::pages::in_browser(&app, move |page, authenticator, origin| {
+        crate::pages::sign_up(page, origin, "alice", "");
+        let counter = |page: &mut crate::browser::Page| {
+            page.credentials(&authenticator).expect("credentials")[0]["signCount"].clone()
+        };
+        let before = counter(page);
+        page.goto(&data_url).expect("the service's page");
+        crate::pages::wait_path(page, "/healthz");
+        assert_eq!(counter(page), before, "no passkey prompt on the way");
+        *url_seen.lock().expect("lock") = page.url().expect("url");
+    })
+    .await;
+    let landed = landed.lock().expect("lock").clone();
+    let params: Vec<(String, String)> = url::Url::parse(&landed)
+        .expect("url")
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert_eq!(param(&params, "state"), Some("st&ate=1 ü"), "{landed}");
+    let code = param(&params, "code").expect("a code");
+    let tokens = crate::oidc::token(
+        &app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", &back),
+            ("code_verifier", crate::oidc::VERIFIER),
+            ("client_id", "rp"),
+        ],
+        None,
+    )
+    .await;
+    tokens.assert_ok();
+}

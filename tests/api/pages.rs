@@ -20,7 +20,7 @@ fn shot(page: &mut Page, name: &str) {
 }
 
 /// Runs `f` with a browser page and a virtual authenticator, on a blocking thread.
-async fn in_browser<F>(app: &TestApp, f: F)
+pub async fn in_browser<F>(app: &TestApp, f: F)
 where
     F: FnOnce(&mut Page, String, &str) + Send + 'static,
 {
@@ -53,7 +53,7 @@ fn wait_status(page: &mut Page, contains: &str) {
     }
 }
 
-fn wait_path(page: &mut Page, path: &str) {
+pub fn wait_path(page: &mut Page, path: &str) {
     let js = format!(
         "window.location.pathname === {}",
         serde_json::to_string(path).expect("json")
@@ -69,7 +69,7 @@ fn wait_path(page: &mut Page, path: &str) {
         .expect("loaded");
 }
 
-fn sign_up(page: &mut Page, origin: &str, username: &str, display_name: &str) {
+pub fn sign_up(page: &mut Page, origin: &str, username: &str, display_name: &str) {
     page.goto(&format!("{origin}/register"))
         .expect("register page");
     page.type_into("#username", username).expect("type");
