@@ -14,7 +14,7 @@ mod webauthn;
 mod wellknown;
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
 use self::error::{ApiError, RequestError};
 use crate::events::{browser_family, Caller};
@@ -58,7 +58,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(pages::register)
         .service(pages::account)
         .service(pages::recover)
-        .service(pages::assets);
+        .service(pages::assets)
+        .service(pages::favicon);
 }
 
 /// The session of a request, with the id its cookie carries.
@@ -120,8 +121,39 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(RequestError::NotFound.into())
+#[derive(askama::Template)]
+#[template(path = "not_found.html")]
+struct NotFoundPage<'a> {
+    rp_name: &'a str,
+    reference: &'a str,
+}
+
+/// Nothing at this path: a page for a browser (that asks for HTML), JSON for everyone else.
+/// The page gives the request id as a reference a person can pass to support.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    let app = req.app_data::<web::Data<AppState>>();
+    let (Some(app), true) = (app, wants_html) else {
+        return Err(RequestError::NotFound.into());
+    };
+    let reference = req
+        .extensions()
+        .get::<middleware::RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    let body = askama::Template::render(&NotFoundPage {
+        rp_name: &app.settings.rp_name,
+        reference: &reference,
+    })
+    .map_err(crate::fault::Fault::internal)?;
+    Ok(HttpResponse::NotFound()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body))
 }
 
 /// The address a rate limit counts against: the TCP peer, or behind a trusted proxy the

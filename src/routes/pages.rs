@@ -312,13 +312,28 @@ const STATIC: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../templates/static/form_post.js"),
     ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_str!("../../templates/static/favicon.svg"),
+    ),
 ];
+
+/// Browsers ask for `/favicon.ico` whatever the page says: the same SVG icon.
+#[get("/favicon.ico")]
+pub async fn favicon() -> Result<HttpResponse, ApiError> {
+    static_file("favicon.svg")
+}
 
 #[get("/static/{file}")]
 pub async fn assets(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    static_file(&file)
+}
+
+fn static_file(file: &str) -> Result<HttpResponse, ApiError> {
     let (_, content_type, body) = STATIC
         .iter()
-        .find(|(name, _, _)| *name == file.as_str())
+        .find(|(name, _, _)| *name == file)
         .ok_or(RequestError::NotFound)?;
     Ok(HttpResponse::Ok()
         .content_type(*content_type)

@@ -27,6 +27,7 @@ mod negative;
 mod oidc;
 mod oidc_flow;
 mod ops;
+mod page_basics;
 mod pages;
 mod process;
 mod self_service;
