@@ -127,10 +127,16 @@ impl Sessions {
         old: Option<&str>,
         caller: &Caller,
     ) -> Result<String, Fault> {
-        let prepared = self.prepare(session, caller)?;
-        // The record first: a session never exists without the row that can end it.
-        self.db.sessions().insert(prepared.row.clone()).await?;
+        let prepared = self.record(session, caller).await?;
         self.activate(prepared, old).await
+    }
+
+    /// A new session with its record written, not yet active: the record comes first, so a
+    /// session never exists without the row that can end it.
+    pub async fn record(&self, session: &Session, caller: &Caller) -> Result<Prepared, Fault> {
+        let prepared = self.prepare(session, caller)?;
+        self.db.sessions().insert(prepared.row.clone()).await?;
+        Ok(prepared)
     }
 
     /// A new session (its secret id, a new sid) and its record, neither saved yet: a sign-in

@@ -132,8 +132,7 @@ impl Passkeys {
             restricted: false,
             sid: String::new(),
         };
-        let prepared = self.sessions.prepare(&session, caller)?;
-        self.db.sessions().insert(prepared.row.clone()).await?;
+        let prepared = self.sessions.record(&session, caller).await?;
         self.activate_session(prepared, old_session).await
     }
 
