@@ -91,6 +91,14 @@ pub struct Response {
     pub form_post: bool,
 }
 
+/// A request waiting for the person to sign in, as the sign-in page speaks of it.
+pub struct Waiting {
+    /// The asking service's name (its client_id when it has none).
+    pub client_name: String,
+    /// A session from before this time does not satisfy it (prompt=login, max_age).
+    pub min_auth_time: i64,
+}
+
 /// What `/authorize` answers.
 pub enum Outcome {
     /// The client or redirect URI cannot be trusted: an error page, never a redirect.
@@ -221,6 +229,29 @@ impl Provider {
             self.settings.issuer,
             login.finish()
         )))
+    }
+
+    /// The request waiting behind the sign-in page's `next` (`/authorize/continue?request=…`),
+    /// when that is one: which service asks, and how fresh a sign-in it needs.
+    pub async fn waiting(&self, next: &str) -> Result<Option<Waiting>, Fault> {
+        let Some(sealed) = next.strip_prefix("/authorize/continue?request=") else {
+            return Ok(None);
+        };
+        let Some(request) = self.signer.open::<AuthRequest>(SEALED_REQUEST, sealed) else {
+            return Ok(None);
+        };
+        let Some(client) = self.clients.find(&request.client_id).await? else {
+            return Ok(None);
+        };
+        let client_name = if client.name.trim().is_empty() {
+            client.client_id
+        } else {
+            client.name
+        };
+        Ok(Some(Waiting {
+            client_name,
+            min_auth_time: request.min_auth_time,
+        }))
     }
 
     /// After the sign-in page: the sealed request is opened and answered if the session now

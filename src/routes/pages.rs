@@ -51,6 +51,10 @@ struct Login<'a> {
     next: &'a str,
     login_hint: &'a str,
     signup_link: bool,
+    /// The service a waiting authorization request comes from.
+    client_name: Option<String>,
+    /// The signed-in person's name, when their session already does for `next`.
+    continue_as: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,17 +86,48 @@ pub fn safe_next(next: Option<&str>, issuer: &url::Url) -> String {
     }
 }
 
+/// The sign-in page. During a service's sign-in it names the service; a person whose session
+/// already does for where they are going is offered to continue as themselves.
 #[get("/login")]
 pub async fn login(
     app: web::Data<AppState>,
+    req: HttpRequest,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let next = safe_next(query.next.as_deref(), &app.settings.issuer_url);
+    let waiting = app.oidc.waiting(&next).await?;
+    let fresh_enough = |auth_time: i64| {
+        waiting
+            .as_ref()
+            .is_none_or(|w| auth_time >= w.min_auth_time)
+    };
+    let session = current_session(&req, &app)
+        .await?
+        .filter(|s| !s.session.restricted && fresh_enough(s.session.auth_time));
+    let continue_as = match session {
+        Some(s) => app
+            .db
+            .users()
+            .find_by_id(&s.session.user_id)
+            .await
+            .map_err(Fault::from)?
+            .map(|u| {
+                if u.display_name.trim().is_empty() {
+                    u.username
+                } else {
+                    u.display_name
+                }
+            }),
+        None => None,
+    };
     html(Login {
         rp_name: &app.settings.rp_name,
         rp_id: &app.settings.rp_id,
-        next: &safe_next(query.next.as_deref(), &app.settings.issuer_url),
+        next: &next,
         login_hint: query.login_hint.as_deref().unwrap_or(""),
         signup_link: signup_link(&app),
+        client_name: waiting.map(|w| w.client_name),
+        continue_as,
     })
 }
 

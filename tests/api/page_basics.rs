@@ -60,3 +60,91 @@ async fn browsers_get_pages_and_an_icon_where_api_clients_get_json() {
         assert!(page.contains(r#"rel="icon""#), "{path} names its icon");
     }
 }
+
+/// During a service's sign-in the page names the service; a person whose session already does
+/// is offered to continue as themselves (and the link gets the code), unless the service asked
+/// for a fresh sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sign_in_page_names_the_service_and_offers_to_continue() {
+    use crate::oidc::{authorize, location_params, param, REDIRECT};
+    let app = spawn_app(Backend::Embedded).await;
+    app.app
+        .oidc
+        .clients
+        .add(passkey_idp::oidc::clients::NewClient {
+            client_id: "shop",
+            name: Some("Example <Shop>"),
+            redirect_uris: vec![REDIRECT.to_string()],
+            post_logout_redirect_uris: vec![],
+            public: true,
+            scopes: None,
+            id_token_alg: None,
+            audiences: vec![],
+            allowed_groups: vec![],
+        })
+        .await
+        .expect("client");
+    let page = |path: String| {
+        let app = &app;
+        async move {
+            let res = app.client.get(app.url(&path)).send().await.expect("page");
+            assert_eq!(res.status(), 200);
+            res.text().await.expect("html")
+        }
+    };
+    let login_of = |res: &reqwest::Response| {
+        let (login, params) = location_params(res);
+        assert!(login.ends_with("/login"), "{login}");
+        let next = param(&params, "next").expect("next").to_string();
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("next", &next);
+        (format!("/login?{}", q.finish()), next)
+    };
+
+    // Nobody signed in: who is asking, and no offer.
+    let (login, _) = login_of(&authorize(&app, "shop", &[]).await);
+    let html = page(login.clone()).await;
+    assert!(
+        html.contains("Sign in to continue to Example &#60;Shop&#62;"),
+        "{html}"
+    );
+    assert!(!html.contains("continue-as"));
+
+    // Signed in: the same page offers to continue, and the link gets the code.
+    app.sign_up(
+        "alice",
+        &mut crate::authenticator::SoftAuthenticator::synced(),
+    )
+    .await;
+    let html = page(login).await;
+    assert!(html.contains("Continue as alice"), "{html}");
+    let href = html
+        .split(r#"id="continue-as" href=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the link")
+        .replace("&#38;", "&");
+    let res = app
+        .client
+        .get(app.url(&href))
+        .send()
+        .await
+        .expect("continue");
+    let (back, params) = location_params(&res);
+    assert_eq!(back, REDIRECT);
+    assert!(param(&params, "code").is_some());
+
+    // prompt=login asks for a new sign-in: no offer to continue with the old one.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (login, _) = login_of(&authorize(&app, "shop", &[("prompt", Some("login"))]).await);
+    let html = page(login).await;
+    assert!(html.contains("Sign in to continue to"), "{html}");
+    assert!(!html.contains("continue-as"), "{html}");
+
+    // Without a service: continue to the account.
+    let html = page("/login".to_string()).await;
+    assert!(
+        html.contains(r#"id="continue-as" href="/account""#),
+        "{html}"
+    );
+}
