@@ -67,6 +67,8 @@
         item.dataset.name = name;
         closeInline(item);
         Passkeys.say("Renamed to " + name + ".", "ok");
+        // Back to where the person was: the row's Rename button.
+        item.querySelector('[data-action="rename"]').focus();
       } catch (e) {
         Passkeys.fail(e);
       }
@@ -85,14 +87,27 @@
       try {
         await Passkeys.call("DELETE", "/account/credentials/" + encodeURIComponent(item.dataset.id));
         const name = item.dataset.name;
+        // Focus goes to the next passkey (or the one before), not to the page.
+        const neighbour = item.nextElementSibling || item.previousElementSibling;
         item.remove();
+        onlyOneLeft();
         Passkeys.say("Deleted “" + name + "”.", "ok");
+        const target = neighbour && neighbour.querySelector("button");
+        (target || document.querySelector('[data-action="add-passkey"]')).focus();
         signal();
       } catch (e) {
         closeInline(item);
         Passkeys.fail(e);
       }
     });
+  }
+
+  // The last passkey cannot be deleted: its Delete button goes, and a sentence says why.
+  function onlyOneLeft() {
+    const items = document.querySelectorAll("#passkeys .passkey");
+    if (items.length !== 1) return;
+    items[0].querySelectorAll('[data-action="delete"]').forEach((b) => b.remove());
+    document.getElementById("only-passkey").hidden = false;
   }
 
   async function recoveryCodes(trigger) {

@@ -81,6 +81,22 @@ pub fn sign_up(page: &mut Page, origin: &str, username: &str, display_name: &str
     wait_path(page, "/account");
 }
 
+fn delete_buttons(page: &mut Page) -> u64 {
+    page.eval("document.querySelectorAll('#passkeys button[data-action=delete]').length")
+        .expect("count")
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// The text of the focused element.
+fn focused(page: &mut Page) -> String {
+    page.eval("document.activeElement ? document.activeElement.textContent.trim() : ''")
+        .expect("focus")
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
 fn passkey_count(page: &mut Page) -> usize {
     page.eval("document.querySelectorAll('#passkeys .passkey').length")
         .expect("count")
@@ -221,6 +237,12 @@ async fn manage_passkeys_on_the_account_page() {
     let app = spawn_app(Backend::Postgres).await;
     in_browser(&app, |page, first, origin| {
         sign_up(page, origin, "carol", "Carol");
+        // The only passkey offers no Delete, and says why.
+        assert_eq!(delete_buttons(page), 0);
+        assert!(page
+            .text("#only-passkey")
+            .expect("hint")
+            .contains("only passkey"));
         // The same authenticator again: refused kindly (excludeCredentials).
         page.click("#passkeys ~ button[data-action=add-passkey]")
             .expect("add");
@@ -255,8 +277,14 @@ async fn manage_passkeys_on_the_account_page() {
             "<img src=x onerror=\"window.__xss=1\">Blue key",
         )
         .expect("type");
+        assert_eq!(delete_buttons(page), 2);
         page.click("form.rename button[type=submit]").expect("save");
         wait_status(page, "Renamed");
+        assert_eq!(
+            focused(page),
+            "Rename",
+            "focus back on the row's Rename button"
+        );
         page.goto(&format!("{origin}/account")).expect("reload");
         let names = page.text("#passkeys").expect("list");
         assert!(
@@ -265,20 +293,24 @@ async fn manage_passkeys_on_the_account_page() {
         );
         assert_eq!(page.eval("window.__xss === undefined").expect("eval"), true);
 
-        // Delete the first (asks first), then the last one is refused.
+        // Delete the first (asks first): focus moves to the passkey left, which can no longer
+        // be deleted.
         page.click("#passkeys .passkey:nth-child(1) button[data-action=delete]")
             .expect("delete");
         page.click("form.confirm-delete button[type=submit]")
             .expect("confirm");
         wait_status(page, "Deleted");
         assert_eq!(passkey_count(page), 1);
-        page.click("#passkeys .passkey button[data-action=delete]")
-            .expect("delete");
-        page.click("form.confirm-delete button[type=submit]")
-            .expect("confirm");
-        wait_status(page, "only passkey");
+        assert_eq!(focused(page), "Rename", "focus on the passkey left");
+        assert_eq!(delete_buttons(page), 0);
+        assert_eq!(
+            page.eval("document.getElementById('only-passkey').hidden")
+                .expect("eval"),
+            false
+        );
         page.goto(&format!("{origin}/account")).expect("reload");
         assert_eq!(passkey_count(page), 1);
+        assert_eq!(delete_buttons(page), 0);
         let _ = key;
     })
     .await;
