@@ -110,7 +110,50 @@
     document.getElementById("only-passkey").hidden = false;
   }
 
+  // New codes void the unused ones: with some left, ask first.
+  function askRecoveryCodes(trigger) {
+    const unused = Number(document.getElementById("recovery-count").dataset.unused || "0");
+    if (unused === 0) {
+      recoveryCodes(trigger);
+      return;
+    }
+    document.getElementById("replace-count").textContent = String(unused);
+    document.getElementById("replace-codes").hidden = false;
+    document.getElementById("replace-codes-text").focus();
+  }
+
+  function keepRecoveryCodes() {
+    document.getElementById("replace-codes").hidden = true;
+    document.querySelector('#recovery-title ~ [data-action="recovery-codes"]').focus();
+  }
+
+  function codesText() {
+    return Array.from(document.querySelectorAll("#code-list li"), (li) => li.textContent).join("\n");
+  }
+
+  async function copyCodes() {
+    try {
+      await navigator.clipboard.writeText(codesText() + "\n");
+      Passkeys.say("Copied the recovery codes. Paste them somewhere safe, offline.", "ok");
+    } catch (e) {
+      Passkeys.say("This browser did not allow copying: select the codes, or use Download.", "error");
+    }
+  }
+
+  function downloadCodes() {
+    const intro = "Recovery codes for " + window.location.host + ". Each works once.\n\n";
+    const blob = new Blob([intro + codesText() + "\n"], { type: "text/plain" });
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = "recovery-codes.txt";
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  }
+
   async function recoveryCodes(trigger) {
+    document.getElementById("replace-codes").hidden = true;
     Passkeys.busy(trigger, true);
     try {
       const result = await Passkeys.call("POST", "/account/recovery-codes");
@@ -122,8 +165,10 @@
       }));
       const box = document.getElementById("codes");
       box.hidden = false;
-      document.getElementById("recovery-count").textContent =
-        "You have " + result.codes.length + " unused recovery codes.";
+      const count = document.getElementById("recovery-count");
+      count.textContent = "You have " + result.codes.length + " unused recovery codes.";
+      count.dataset.unused = String(result.codes.length);
+      document.querySelector('#recovery-title ~ [data-action="recovery-codes"]').textContent = "Make new codes";
       box.scrollIntoView({ block: "nearest" });
       Passkeys.say("New recovery codes made. Save them now: they won't be shown again.", "ok");
     } catch (e) {
@@ -398,7 +443,12 @@
       case "add-passkey": addPasskey(target); break;
       case "rename": startRename(item); break;
       case "delete": startDelete(item); break;
-      case "recovery-codes": recoveryCodes(target); break;
+      case "recovery-codes": askRecoveryCodes(target); break;
+      case "confirm-recovery-codes": recoveryCodes(target); break;
+      case "keep-recovery-codes": keepRecoveryCodes(); break;
+      case "copy-codes": copyCodes(); break;
+      case "download-codes": downloadCodes(); break;
+      case "print-codes": window.print(); break;
       case "logout": logout(); break;
       case "end-other-sessions": endOtherSessions(target); break;
       case "delete-account": askDelete(); break;

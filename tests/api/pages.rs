@@ -331,6 +331,55 @@ async fn recovery_codes_get_a_person_back_in() {
         .expect("ten codes shown");
         let code = page.text("#code-list li:nth-child(2)").expect("a code");
         shot(page, "account-recovery-codes");
+        // One column, each code on one line, even on a phone; ways to keep them.
+        for action in ["copy-codes", "download-codes", "print-codes"] {
+            let present = format!("!!document.querySelector('#codes [data-action={action}]')");
+            assert_eq!(page.eval(&present).expect("eval"), true, "{action}");
+        }
+        page.call(
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}),
+        )
+        .expect("phone width");
+        assert_eq!(
+            page.eval("getComputedStyle(document.getElementById('code-list')).columnCount")
+                .expect("columns"),
+            "1"
+        );
+        let wrapped = page
+            .eval(
+                "Array.from(document.querySelectorAll('#code-list li')).filter((li) => \
+                 li.getBoundingClientRect().height > 1.6 * parseFloat(getComputedStyle(li).fontSize)).length",
+            )
+            .expect("eval");
+        assert_eq!(wrapped, 0, "a code broke across lines");
+        shot(page, "account-recovery-codes-phone");
+        page.call("Emulation.clearDeviceMetricsOverride", serde_json::json!({}))
+            .expect("desktop");
+        // New codes would void these: asked first; keeping them changes nothing.
+        page.click("#recovery-title ~ button[data-action=recovery-codes]")
+            .expect("make new");
+        assert_eq!(
+            page.eval("document.getElementById('replace-codes').hidden")
+                .expect("eval"),
+            false
+        );
+        assert!(page
+            .text("#replace-codes")
+            .expect("text")
+            .contains("voids your 10 unused"));
+        page.click("button[data-action=keep-recovery-codes]")
+            .expect("keep");
+        assert_eq!(
+            page.eval("document.getElementById('replace-codes').hidden")
+                .expect("eval"),
+            true
+        );
+        assert_eq!(
+            page.text("#code-list li:nth-child(2)").expect("a code"),
+            code,
+            "the codes are unchanged"
+        );
         sign_out(page, &authenticator);
 
         // The phone is lost.
