@@ -45,8 +45,13 @@
     }
   }
 
+  const tryAgain = document.getElementById("try-again");
+  let lastAttempt = {};
+
   async function withPasskey(body) {
     stopAutofill();
+    lastAttempt = body;
+    tryAgain.hidden = true;
     if (!Passkeys.supported()) {
       Passkeys.say(Passkeys.explain(new Error()), "error");
       return;
@@ -58,6 +63,11 @@
     } catch (e) {
       forgetUnknown(e);
       Passkeys.fail(e);
+      if (e && e.name === "NotAllowedError") {
+        // The same words whether or not the username exists; the next step is one press away.
+        tryAgain.hidden = false;
+        tryAgain.focus();
+      }
       startAutofill();
     } finally {
       busy(false);
@@ -70,6 +80,7 @@
   }
 
   button.addEventListener("click", () => withPasskey({}));
+  tryAgain.addEventListener("click", () => withPasskey(lastAttempt));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const username = form.username.value.trim();

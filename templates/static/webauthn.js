@@ -29,7 +29,7 @@ const Passkeys = (() => {
   };
 
   const DOM_MESSAGES = {
-    NotAllowedError: "Nothing happened — try again. (The passkey prompt was closed or timed out.)",
+    NotAllowedError: "The passkey prompt closed without a passkey. If this device has none for your account, choose another device or a security key in the prompt, or use a recovery code.",
     InvalidStateError: "This device already has a passkey for this account. Use another device or security key.",
     SecurityError: "Passkeys can't be used on this page. Open the site at its usual address.",
     NotSupportedError: "This device or browser can't create that kind of passkey.",

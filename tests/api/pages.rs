@@ -205,7 +205,12 @@ async fn cancelled_prompts_and_errors_speak_plainly() {
         page.set_user_verified(&authenticator, false)
             .expect("uv off");
         page.click("#passkey-signin").expect("button");
-        wait_status(page, "Nothing happened — try again");
+        wait_status(page, "The passkey prompt closed without a passkey");
+        assert_eq!(
+            page.eval("document.activeElement.id").expect("focus"),
+            "try-again",
+            "the next step has the focus"
+        );
         let class = page
             .eval("document.getElementById('status').className")
             .expect("class");
@@ -215,6 +220,10 @@ async fn cancelled_prompts_and_errors_speak_plainly() {
         );
         shot(page, "login-cancelled");
         page.set_user_verified(&authenticator, true).expect("uv on");
+        // Try again signs in.
+        page.click("#try-again").expect("try again");
+        wait_path(page, "/account");
+        sign_out(page, &authenticator);
 
         // A username that is taken, in words.
         page.goto(&format!("{origin}/register")).expect("register");
