@@ -11,7 +11,9 @@
     try {
       const result = await Passkeys.create("/account/credentials/begin", "/account/credentials/finish");
       Passkeys.say("Passkey added: " + result.credential.name + ". Reloading…", "ok");
-      setTimeout(() => window.location.reload(), 600);
+      // The welcome checklist stays (ticked) until both of its steps are done.
+      const checklist = document.getElementById("welcome");
+      setTimeout(() => (checklist ? window.location.assign("/account?welcome") : window.location.reload()), 600);
     } catch (e) {
       Passkeys.fail(e);
     } finally {
@@ -152,6 +154,22 @@
     setTimeout(() => URL.revokeObjectURL(link.href), 1000);
   }
 
+  // The welcome checklist's second step, ticked once codes are made.
+  function tickCodesStep() {
+    const step = document.getElementById("step-codes");
+    if (!step || step.classList.contains("done")) return;
+    step.classList.add("done");
+    const tick = document.createElement("span");
+    tick.className = "tick";
+    tick.setAttribute("aria-hidden", "true");
+    tick.textContent = "✓";
+    step.replaceChildren(tick, " Done: recovery codes are made. Keep them safe, offline.");
+    const passkeyStep = document.getElementById("step-passkey");
+    if (passkeyStep && passkeyStep.classList.contains("done")) {
+      document.getElementById("all-set").hidden = false;
+    }
+  }
+
   async function recoveryCodes(trigger) {
     document.getElementById("replace-codes").hidden = true;
     Passkeys.busy(trigger, true);
@@ -168,6 +186,7 @@
       const count = document.getElementById("recovery-count");
       count.textContent = "You have " + result.codes.length + " unused recovery codes.";
       count.dataset.unused = String(result.codes.length);
+      tickCodesStep();
       document.querySelector('#recovery-title ~ [data-action="recovery-codes"]').textContent = "Make new codes";
       box.scrollIntoView({ block: "nearest" });
       Passkeys.say("New recovery codes made. Save them now: they won't be shown again.", "ok");

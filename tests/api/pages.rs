@@ -274,6 +274,32 @@ async fn manage_passkeys_on_the_account_page() {
             WAIT,
         )
         .unwrap_or_else(|_| panic!("second passkey not listed; status {:?}", status(page)));
+        // The welcome checklist stays, its first step ticked, until the second is done too.
+        assert!(page
+            .text("#step-passkey")
+            .expect("step")
+            .contains("Done: a second passkey"));
+        assert!(page
+            .text("#step-codes")
+            .expect("step")
+            .contains("Save recovery codes"));
+        assert_eq!(
+            page.eval("document.getElementById('all-set').hidden")
+                .expect("eval"),
+            true
+        );
+        page.click("#step-codes button[data-action=recovery-codes]")
+            .expect("codes");
+        page.wait_for(
+            "document.getElementById('step-codes').classList.contains('done')",
+            WAIT,
+        )
+        .unwrap_or_else(|_| panic!("codes step not ticked; status {:?}", status(page)));
+        assert_eq!(
+            page.eval("document.getElementById('all-set').hidden")
+                .expect("eval"),
+            false
+        );
         shot(page, "account-two-passkeys");
 
         // Rename the second, with a name that tries to be HTML.
