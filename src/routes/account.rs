@@ -130,6 +130,9 @@ pub async fn recover(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    if super::body::is_form_request(req.headers()) {
+        return Ok(super::pages::without_script(&req));
+    }
     let body: RecoverRequest = read_json(&req, payload, &app.settings).await?;
     let old = cookies::read(&req, &app.settings, SESSION);
     let id = app

@@ -59,7 +59,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(pages::account)
         .service(pages::recover)
         .service(pages::assets)
-        .service(pages::favicon);
+        .service(pages::favicon)
+        .service(pages::login_posted)
+        .service(pages::register_posted);
 }
 
 /// The session of a request, with the id its cookie carries.

@@ -2,7 +2,7 @@
 //! served by passkey-idp itself (the CSP allows nothing else).
 
 use actix_web::http::header;
-use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -84,6 +84,27 @@ pub fn safe_next(next: Option<&str>, issuer: &url::Url) -> String {
     } else {
         HOME.to_string()
     }
+}
+
+/// A page's form submitted with JavaScript off (`method="post"` keeps what was typed out of the
+/// address bar and the logs): back to the page, whose notice says JavaScript is needed. What was
+/// typed is not read.
+pub fn without_script(req: &HttpRequest) -> HttpResponse {
+    let back = match req.uri().query() {
+        Some(q) => format!("{}?{q}", req.path()),
+        None => req.path().to_string(),
+    };
+    see_other(&back)
+}
+
+#[post("/login")]
+pub async fn login_posted(req: HttpRequest) -> HttpResponse {
+    without_script(&req)
+}
+
+#[post("/register")]
+pub async fn register_posted(req: HttpRequest) -> HttpResponse {
+    without_script(&req)
 }
 
 /// The sign-in page. During a service's sign-in it names the service; a person whose session

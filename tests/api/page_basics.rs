@@ -148,3 +148,40 @@ async fn the_sign_in_page_names_the_service_and_offers_to_continue() {
         "{html}"
     );
 }
+
+/// With JavaScript off a form still posts (`method="post"`): what was typed never reaches the
+/// address bar, and the browser is sent back to the page, whose notice says what is missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_posted_without_javascript_come_back_to_their_page() {
+    let app = spawn_app(Backend::Embedded).await;
+    for (path, form) in [
+        (
+            "/register",
+            "username=ann&email=ann%40example.com",
+        ),
+        ("/login?next=%2Faccount", "username=ann"),
+        ("/recover", "username=ann&code=XXXX"),
+    ] {
+        let page = app
+            .client
+            .get(app.url(path))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        assert!(page.contains(r#"method="post""#), "{path}");
+        let res = app
+            .client
+            .post(app.url(path))
+            .header("Origin", app.origin.as_str())
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 303, "{path}");
+        assert_eq!(res.headers()["location"], path);
+    }
+}

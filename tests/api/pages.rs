@@ -493,3 +493,44 @@ async fn an_old_sign_in_is_confirmed_with_the_passkey_before_new_recovery_codes(
     })
     .await;
 }
+
+/// WCAG 1.4.11: a field's border against the page, 3:1 at least, in light and dark; WCAG 2.5.5:
+/// links in text 44 px tall on a phone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_are_visible_and_links_easy_to_hit_on_a_phone() {
+    const CONTRAST: &str = "(() => {
+        const rgb = (s) => s.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number);
+        const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); })
+            .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+        const a = lum(rgb(getComputedStyle(document.getElementById('username')).borderTopColor));
+        const b = lum(rgb(getComputedStyle(document.body).backgroundColor));
+        return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    })()";
+    let app = spawn_app(Backend::Embedded).await;
+    in_browser(&app, |page, _, origin| {
+        page.call(
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}),
+        )
+        .expect("phone width");
+        for scheme in ["light", "dark"] {
+            page.call(
+                "Emulation.setEmulatedMedia",
+                serde_json::json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+            )
+            .expect("scheme");
+            page.goto(&format!("{origin}/login")).expect("login");
+            let ratio = page.eval(CONTRAST).expect("contrast").as_f64().expect("number");
+            assert!(ratio >= 3.0, "{scheme}: field border contrast {ratio:.2}:1");
+            let short = page
+                .eval(
+                    "Array.from(document.querySelectorAll('main p a')).filter((a) => \
+                     a.getBoundingClientRect().height < 44).map((a) => a.textContent)",
+                )
+                .expect("links");
+            assert_eq!(short, serde_json::json!([]), "{scheme}: links under 44 px");
+            shot(page, &format!("login-phone-{scheme}"));
+        }
+    })
+    .await;
+}
