@@ -88,7 +88,9 @@ const Passkeys = (() => {
     if (!response.ok) {
       const code = (data && data.error) || "server_error";
       const description = data && typeof data.error_description === "string" ? data.error_description : "";
-      throw new ApiError(code, MESSAGES[code] || description || MESSAGES.server_error, description, response.status);
+      // A request the server found wrong comes with its own sentence saying what to fix.
+      const sentence = code === "invalid_request" && description ? description : MESSAGES[code];
+      throw new ApiError(code, sentence || description || MESSAGES.server_error, description, response.status);
     }
     return data;
   }

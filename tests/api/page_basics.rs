@@ -155,10 +155,7 @@ async fn the_sign_in_page_names_the_service_and_offers_to_continue() {
 async fn forms_posted_without_javascript_come_back_to_their_page() {
     let app = spawn_app(Backend::Embedded).await;
     for (path, form) in [
-        (
-            "/register",
-            "username=ann&email=ann%40example.com",
-        ),
+        ("/register", "username=ann&email=ann%40example.com"),
         ("/login?next=%2Faccount", "username=ann"),
         ("/recover", "username=ann&code=XXXX"),
     ] {

@@ -534,3 +534,53 @@ async fn fields_are_visible_and_links_easy_to_hit_on_a_phone() {
     })
     .await;
 }
+
+/// What is wrong with a field is said under it, with aria-invalid and aria-describedby: the
+/// username's characters as they are typed, the server's own sentence for the email.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn field_errors_are_said_under_the_field() {
+    let app = spawn_app(Backend::Embedded).await;
+    in_browser(&app, |page, _, origin| {
+        page.goto(&format!("{origin}/register")).expect("register");
+        page.type_into("#username", "Ann Lee!").expect("type");
+        assert!(page
+            .text("#username-error")
+            .expect("error")
+            .contains("only letters a-z"));
+        let attr = |page: &mut Page, id: &str, name: &str| {
+            page.eval(&format!(
+                "document.getElementById('{id}').getAttribute('{name}')"
+            ))
+            .expect("attr")
+        };
+        assert_eq!(attr(page, "username", "aria-invalid"), "true");
+        assert_eq!(
+            attr(page, "username", "aria-describedby"),
+            "username-help username-error"
+        );
+        page.eval("document.getElementById('username').value = ''")
+            .expect("clear");
+        page.type_into("#username", "ann").expect("type");
+        assert_eq!(
+            attr(page, "username", "aria-invalid"),
+            serde_json::Value::Null,
+            "fixed: no longer invalid"
+        );
+        // The server's sentence for a bad email, under the email field.
+        page.type_into("#email", "ann at example").expect("type");
+        page.click("#register-form button[type=submit]")
+            .expect("submit");
+        page.wait_for("!document.getElementById('email-error').hidden", WAIT)
+            .unwrap_or_else(|_| panic!("no field error; status {:?}", status(page)));
+        let said = page.text("#email-error").expect("error");
+        assert!(said.contains("name@example.com"), "{said}");
+        assert!(!status(page).contains("Something about that request"));
+        assert_eq!(attr(page, "email", "aria-invalid"), "true");
+        assert_eq!(
+            page.eval("document.activeElement.id").expect("focus"),
+            "email"
+        );
+        shot(page, "register-field-error");
+    })
+    .await;
+}
