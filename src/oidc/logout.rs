@@ -18,8 +18,9 @@ pub enum EndSession {
     /// Signed out; no (valid) place to return to: show the "signed out" page.
     Page,
     /// No valid id_token_hint: anyone could have sent the person here, so ask before signing
-    /// out (RP-Initiated Logout §2; no logout CSRF).
-    Confirm,
+    /// out (RP-Initiated Logout §2; no logout CSRF). With the name of the registered service
+    /// that the hint (or `client_id`) names, if any.
+    Confirm(Option<String>),
 }
 
 #[derive(Deserialize)]
@@ -41,24 +42,24 @@ impl Provider {
         current_sid: Option<&str>,
     ) -> Result<EndSession, OAuthError> {
         let Some(hint) = p.id_token_hint.as_deref() else {
-            return Ok(EndSession::Confirm);
+            return self.ask(p.client_id.as_deref()).await;
         };
         // Still accepted when expired or signed by a retiring key: it names, not authorises.
         let Ok(claims) = self.tokens.verify::<HintClaims>(hint, "JWT", None, true) else {
-            return Ok(EndSession::Confirm);
+            return self.ask(p.client_id.as_deref()).await;
         };
         let same_session = match current_sid {
             None => true, // no session here: nothing to sign out of, nothing to protect
             Some(sid) => claims.sid.as_deref() == Some(sid),
         };
-        if !same_session {
-            return Ok(EndSession::Confirm);
-        }
         let hinted_client = match claims.aud {
             serde_json::Value::String(s) => Some(s),
             serde_json::Value::Array(a) => a.first().and_then(|v| v.as_str()).map(str::to_string),
             _ => None,
         };
+        if !same_session {
+            return self.ask(hinted_client.as_deref()).await;
+        }
         if let (Some(hinted), Some(named)) = (&hinted_client, &p.client_id) {
             if hinted != named {
                 return Err(OAuthError::InvalidRequest(
@@ -84,5 +85,20 @@ impl Provider {
             params.push(("state", state));
         }
         Ok(EndSession::Redirect(redirect_with(uri, &params)))
+    }
+
+    /// The question page, naming the registered service `client_id` (if it is one).
+    async fn ask(&self, client_id: Option<&str>) -> Result<EndSession, OAuthError> {
+        let name = match client_id {
+            Some(id) => self.clients.find(id).await?.map(|c| {
+                if c.name.trim().is_empty() {
+                    c.client_id
+                } else {
+                    c.name
+                }
+            }),
+            None => None,
+        };
+        Ok(EndSession::Confirm(name))
     }
 }

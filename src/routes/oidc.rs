@@ -343,12 +343,17 @@ struct LoggedOut<'a> {
     rp_name: &'a str,
     /// Ask first (no valid id_token_hint) rather than report.
     confirm: bool,
+    /// The service that asked, when it is known.
+    service: Option<&'a str>,
 }
 
-fn logged_out_page(app: &AppState, confirm: bool) -> Result<HttpResponse, ApiError> {
+/// The page after RP-initiated logout: `None` when the person is signed out, `Some(service)`
+/// to ask first (naming the asking service when it is known).
+fn logged_out_page(app: &AppState, ask: Option<Option<&str>>) -> Result<HttpResponse, ApiError> {
     let body = LoggedOut {
         rp_name: &app.settings.rp_name,
-        confirm,
+        confirm: ask.is_some(),
+        service: ask.flatten(),
     }
     .render()
     .map_err(Fault::internal)?;
@@ -396,8 +401,8 @@ async fn end_session_with(
     let current = current_session(req, app).await?;
     let current_sid = current.as_ref().map(|s| s.session.sid.as_str());
     let outcome = app.oidc.end_session(params, current_sid).await?;
-    if let oidc::EndSession::Confirm = outcome {
-        return logged_out_page(app, true);
+    if let oidc::EndSession::Confirm(service) = &outcome {
+        return logged_out_page(app, Some(service.as_deref()));
     }
     if let Some(id) = cookies::read(req, &app.settings, SESSION) {
         app.sessions.end(&id).await?;
@@ -406,7 +411,7 @@ async fn end_session_with(
     let removal = cookies::removal(&app.settings, SESSION);
     let mut res = match outcome {
         oidc::EndSession::Redirect(to) => see_other(&to),
-        _ => logged_out_page(app, false)?,
+        _ => logged_out_page(app, None)?,
     };
     res.add_cookie(&removal).map_err(Fault::internal)?;
     Ok(res)

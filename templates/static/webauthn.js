@@ -20,7 +20,7 @@ const Passkeys = (() => {
     rate_limited: "Too many attempts. Wait a minute and try again.",
     last_credential: "This is your only passkey, so it can't be deleted. Add another passkey first.",
     invalid_recovery_code: "That username and recovery code don't match, or the code was already used. Check both and try again.",
-    login_required: "Please sign in again.",
+    login_required: "Your session has ended. Sign in again to continue.",
     registration_closed: "Sign-up is closed, or this invitation was already used or has expired. Ask an administrator for a new invitation.",
     account_disabled: "This account is disabled. Ask your administrator to enable it again.",
     not_found: "That passkey is no longer on your account. Reload the page.",
@@ -205,6 +205,18 @@ const Passkeys = (() => {
   function fail(error) {
     if (error && error.name === "AbortError") return;
     say(explain(error), error && error.name === "NotAllowedError" ? "" : "error");
+    if (error && error.code === "login_required") sessionEnded();
+  }
+
+  // A page that showed a signed-in person says the session ended, stops saying who is signed
+  // in, and puts the way back in under the focus.
+  function sessionEnded() {
+    const ended = document.getElementById("session-ended");
+    if (!ended) return;
+    ended.hidden = false;
+    const who = document.getElementById("account-who");
+    if (who) who.hidden = true;
+    ended.querySelector("a").focus();
   }
 
   // Only same-site paths as destinations after sign-in (never another site).

@@ -235,7 +235,16 @@ async fn rp_initiated_logout_takes_post_like_get() {
         .await
         .expect("post");
     assert_eq!(res.status(), 200);
-    assert!(res.text().await.expect("page").contains("Sign out of"));
+    let question = res.text().await.expect("page");
+    assert!(question.contains("Sign out of"), "{question}");
+    assert!(
+        question.contains("app asked to sign you out"),
+        "names the service: {question}"
+    );
+    assert!(
+        question.contains(r#"id="stay-signed-in" href="/account""#),
+        "{question}"
+    );
     assert_eq!(
         app.get("/account/credentials").await.status,
         200,

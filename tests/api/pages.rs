@@ -584,3 +584,32 @@ async fn field_errors_are_said_under_the_field() {
     })
     .await;
 }
+
+/// A session that ends while the account page is open: the page stops saying who is signed in
+/// and offers the way back in, focused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ended_session_closes_the_loop() {
+    let app = spawn_app(Backend::Embedded).await;
+    in_browser(&app, |page, _, origin| {
+        sign_up(page, origin, "erin", "");
+        page.call("Network.clearBrowserCookies", serde_json::json!({}))
+            .expect("the session ends");
+        page.click("#recovery-title ~ button[data-action=recovery-codes]")
+            .expect("codes");
+        page.wait_for("!document.getElementById('session-ended').hidden", WAIT)
+            .unwrap_or_else(|_| panic!("no way back; status {:?}", status(page)));
+        assert_eq!(
+            page.eval("document.getElementById('account-who').hidden")
+                .expect("eval"),
+            true,
+            "no longer says who is signed in"
+        );
+        assert_eq!(
+            page.eval("document.activeElement.getAttribute('href')")
+                .expect("focus"),
+            "/login?next=/account"
+        );
+        shot(page, "account-session-ended");
+    })
+    .await;
+}
