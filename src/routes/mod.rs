@@ -123,6 +123,15 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
+/// The id of the request (as in its log line and `X-Request-Id`), for a page to show as a
+/// reference a person can give support.
+pub fn request_id(req: &HttpRequest) -> String {
+    req.extensions()
+        .get::<middleware::RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default()
+}
+
 #[derive(askama::Template)]
 #[template(path = "not_found.html")]
 struct NotFoundPage<'a> {
@@ -142,11 +151,7 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let (Some(app), true) = (app, wants_html) else {
         return Err(RequestError::NotFound.into());
     };
-    let reference = req
-        .extensions()
-        .get::<middleware::RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default();
+    let reference = request_id(&req);
     let body = askama::Template::render(&NotFoundPage {
         rp_name: &app.settings.rp_name,
         reference: &reference,

@@ -34,6 +34,8 @@ pub async fn discovery(app: web::Data<AppState>) -> HttpResponse {
 struct ErrorPage<'a> {
     rp_name: &'a str,
     message: &'a str,
+    /// The request id, for the person to give support.
+    reference: &'a str,
 }
 
 #[derive(Template)]
@@ -82,7 +84,7 @@ fn back_to_client(
         .body(body))
 }
 
-fn answer(app: &AppState, outcome: Outcome) -> Result<HttpResponse, ApiError> {
+fn answer(app: &AppState, req: &HttpRequest, outcome: Outcome) -> Result<HttpResponse, ApiError> {
     match outcome {
         Outcome::SignIn(to) => Ok(see_other(&to)),
         Outcome::Respond(r) => {
@@ -106,9 +108,11 @@ fn answer(app: &AppState, outcome: Outcome) -> Result<HttpResponse, ApiError> {
             back_to_client(app, &redirect_uri, &params, form_post)
         }
         Outcome::ErrorPage(message) => {
+            let reference = super::request_id(req);
             let body = ErrorPage {
                 rp_name: &app.settings.rp_name,
                 message,
+                reference: &reference,
             }
             .render()
             .map_err(Fault::internal)?;
@@ -146,12 +150,13 @@ pub async fn authorize(
     let Ok(params) = oidc::AuthorizeParams::parse(&encoded) else {
         return answer(
             &app,
+            &req,
             Outcome::ErrorPage("The request's parameters could not be read."),
         );
     };
     let session = current_session(&req, &app).await?.map(|s| s.session);
     let outcome = app.oidc.authorize(params, session).await?;
-    answer(&app, outcome)
+    answer(&app, &req, outcome)
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,7 +173,7 @@ pub async fn authorize_continue(
     app.oidc.admit(&client_addr(&req, &app.settings)).await?;
     let session = current_session(&req, &app).await?.map(|s| s.session);
     let outcome = app.oidc.continue_authorize(&query.request, session).await?;
-    answer(&app, outcome)
+    answer(&app, &req, outcome)
 }
 
 /// `Authorization: Basic` credentials, form-urlencoded inside as RFC 6749 §2.3.1 says.

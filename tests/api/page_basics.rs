@@ -182,3 +182,44 @@ async fn forms_posted_without_javascript_come_back_to_their_page() {
         assert_eq!(res.headers()["location"], path);
     }
 }
+
+/// The start page speaks to people (the developers' discovery address sits in the footer), and
+/// a refused sign-in request's page gives the request id as a reference for support.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_start_and_error_pages_speak_to_people() {
+    let app = spawn_app(Backend::Embedded).await;
+    let home = app
+        .client
+        .get(app.url("/"))
+        .send()
+        .await
+        .expect("home")
+        .text()
+        .await
+        .expect("html");
+    let main = home
+        .split("<main")
+        .nth(1)
+        .and_then(|m| m.split("</main>").next())
+        .expect("main");
+    assert!(!main.contains("openid-configuration"), "{main}");
+    assert!(!main.contains("jwks"), "{main}");
+    assert!(home.contains(r#"id="for-developers""#));
+
+    let res = app
+        .client
+        .get(app.url("/authorize?client_id=nobody&redirect_uri=https://evil.example/"))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(res.status(), 400);
+    let id = res.headers()["x-request-id"]
+        .to_str()
+        .expect("id")
+        .to_string();
+    let page = res.text().await.expect("page");
+    assert!(
+        page.contains(&format!("Reference for support: <code>{id}</code>")),
+        "{page}"
+    );
+}
