@@ -50,6 +50,8 @@ pub struct Overview {
     pub display_name: String,
     pub credentials: Vec<CredentialView>,
     pub unused_recovery_codes: i64,
+    /// When the account (and its first passkey) was made.
+    pub created_at: chrono::NaiveDateTime,
 }
 
 /// A passkey's name: trimmed, 1 to 64 characters, no control characters.
@@ -88,6 +90,7 @@ impl Accounts {
             .await?
             .ok_or(AccountError::AccountGone)?;
         Ok(Overview {
+            created_at: user.created_at,
             username: user.username,
             user_handle: user.user_handle,
             display_name: user.display_name,

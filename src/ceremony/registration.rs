@@ -158,6 +158,7 @@ impl Passkeys {
         let now = Utc::now().naive_utc();
         let (mut row, credential) =
             self.verified_credential(&reg, &pending.state, &pending.user_id, library_user, now)?;
+        row.name = self.default_name(&credential, &row.aaguid, &caller.browser);
         // The user's own handle needs no copy on the credential.
         if row.user_handle.as_deref() == Some(pending.user_handle.as_slice()) {
             row.user_handle = None;
@@ -285,8 +286,9 @@ impl Passkeys {
             .filter(|p: &PendingAddition| p.user_id == user_id)
             .ok_or(CeremonyError::ChallengeExpired)?;
         let now = Utc::now().naive_utc();
-        let (row, credential) =
+        let (mut row, credential) =
             self.verified_credential(&reg, &pending.state, user_id, library_user, now)?;
+        row.name = self.default_name(&credential, &row.aaguid, &caller.browser);
         let passkey = NewPasskey {
             id: row.credential_id.clone(),
             name: row.name.clone(),
@@ -397,7 +399,7 @@ impl Passkeys {
             transports: serde_json::to_string(&credential.transports).map_err(Fault::internal)?,
             backup_eligible: credential.backup_eligible,
             backup_state: credential.backup_state,
-            name: self.default_name(&credential, &details.aaguid),
+            name: String::new(), // named by the caller, who knows the browser
             created_at: now,
             clone_suspected: false,
             credential_json: serde_json::to_string(&credential).map_err(Fault::internal)?,
@@ -406,11 +408,21 @@ impl Passkeys {
         Ok((row, credential))
     }
 
-    /// A new passkey is named after its provider when the AAGUID is known ("iCloud Keychain",
-    /// "YubiKey 5 NFC"), else by its kind; the person can rename it.
-    fn default_name(&self, credential: &Credential, aaguid: &uuid::Uuid) -> String {
-        let known = self.authenticators.lookup(&aaguid.to_string());
-        if known.name != crate::metadata::UNKNOWN {
+    /// A new passkey's name, which the person can change. The account page already shows the
+    /// provider beside the name, so the name says what tells passkeys apart: a security key's
+    /// model ("YubiKey 5 NFC"); otherwise the browser and system it was made on ("Chrome on
+    /// Android", a coarse family, never the User-Agent); failing both, the provider or the kind.
+    fn default_name(&self, credential: &Credential, aaguid: &str, browser: &str) -> String {
+        let known = self.authenticators.lookup(aaguid);
+        let provider_known = known.name != crate::metadata::UNKNOWN;
+        let browser_known = !browser.is_empty()
+            && !browser.starts_with("Unknown")
+            && !browser.starts_with("An app");
+        if provider_known && !credential.backup_eligible {
+            known.name
+        } else if browser_known {
+            browser.to_string()
+        } else if provider_known {
             known.name
         } else if credential.backup_eligible {
             "Synced passkey".to_string()

@@ -242,8 +242,11 @@ struct PasskeyRow {
     icon_light: Option<String>,
     icon_dark: Option<String>,
     synced: bool,
+    /// RFC 3339, for the page to show in local time.
     created: String,
     last_used: Option<String>,
+    /// Made with the account, at sign-up.
+    at_sign_up: bool,
     clone_suspected: bool,
     /// base64url of the user handle this passkey was created with.
     user_handle: String,
@@ -285,7 +288,8 @@ pub async fn account(
         Err(AccountError::AccountGone) => return Ok(see_other("/login")),
         Err(e) => return Err(e.into()),
     };
-    let fmt = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    let fmt = |t: chrono::NaiveDateTime| t.and_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let account_created = overview.created_at;
     let b64 = |h: &[u8]| {
         use base64::Engine;
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(h)
@@ -309,6 +313,8 @@ pub async fn account(
             id: c.id,
             name: c.name,
             synced: c.synced,
+            // Sign-up writes the account and its passkey with one timestamp.
+            at_sign_up: c.created == account_created,
             created: fmt(c.created),
             last_used: c.last_used.map(fmt),
             clone_suspected: c.clone_suspected,

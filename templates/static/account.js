@@ -1,5 +1,23 @@
 "use strict";
 (() => {
+  // Times in the person's own terms: "3 minutes ago", the local date and time on hover.
+  function localTimes(root) {
+    const relative = typeof Intl !== "undefined" && Intl.RelativeTimeFormat
+      ? new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }) : null;
+    root.querySelectorAll("time[datetime]").forEach((el) => {
+      const at = new Date(el.getAttribute("datetime"));
+      if (Number.isNaN(at.getTime())) return;
+      el.title = at.toLocaleString();
+      const seconds = (at.getTime() - Date.now()) / 1000;
+      const steps = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60]];
+      const step = steps.find(([, size]) => Math.abs(seconds) >= size);
+      el.textContent = !relative ? at.toLocaleString()
+        : step ? relative.format(Math.round(seconds / step[1]), step[0])
+        : relative.format(0, "minute");
+    });
+  }
+  localTimes(document);
+
   // The welcome box is shown once: drop ?welcome from the address so a reload does not repeat it.
   if (window.location.search.includes("welcome")) {
     window.history.replaceState(null, "", "/account");

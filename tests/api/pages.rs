@@ -142,10 +142,15 @@ async fn sign_up_sign_out_and_every_way_to_sign_in() {
             .expect("welcome")
             .contains("Save recovery codes"));
         assert_eq!(passkey_count(page), 1);
-        assert!(page
-            .text("#passkeys")
-            .expect("list")
-            .contains("This device only"));
+        let list = page.text("#passkeys").expect("list");
+        assert!(list.contains("This device only"), "{list}");
+        // Named after where it was made (the provider is shown beside it), created at sign-up.
+        assert_eq!(
+            page.text("#passkeys .passkey .name").expect("name"),
+            "Chrome on Linux"
+        );
+        assert!(list.contains("Created at sign-up"), "{list}");
+        assert!(!list.contains("Never used"), "{list}");
         shot(page, "account-welcome");
         // Shown once: a reload has no welcome box.
         page.goto(&format!("{origin}/account")).expect("account");
@@ -274,6 +279,16 @@ async fn manage_passkeys_on_the_account_page() {
             WAIT,
         )
         .unwrap_or_else(|_| panic!("second passkey not listed; status {:?}", status(page)));
+        // The second passkey's time in the person's terms, the local date on hover.
+        let shown = page
+            .eval(
+                "(() => { const t = document.querySelector('#passkeys .passkey:nth-child(2) time'); \
+                 return [t.textContent, t.getAttribute('datetime'), t.title]; })()",
+            )
+            .expect("time");
+        assert_ne!(shown[0], shown[1], "converted from UTC: {shown}");
+        assert!(!shown[0].as_str().unwrap_or("").contains("UTC"), "{shown}");
+        assert!(!shown[2].as_str().unwrap_or("").is_empty(), "{shown}");
         // The welcome checklist stays, its first step ticked, until the second is done too.
         assert!(page
             .text("#step-passkey")
