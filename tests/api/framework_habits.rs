@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::helpers::{spawn_app, Backend, TestApp};
-use crate::oidc::{authorize_query, code, location_params, param, redeem, register, signed_in};
+use crate::oidc::{authorize_query, location_params, param, redeem, register, signed_in};
 use crate::oidc::{Registered, REDIRECT};
 
 /// What a browser sends on a form POST from another site: no cookie of ours, its Origin.
@@ -21,6 +21,18 @@ fn cross_site_form(app: &TestApp, path: &str, body: String) -> reqwest::RequestB
         .header("Sec-Fetch-Site", "cross-site")
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body(body)
+}
+
+/// A cross-site POST is answered with the same request as a GET (`path?…` on this issuer);
+/// the browser follows it with its cookie.
+async fn follow_as_get(app: &TestApp, posted: &reqwest::Response, path: &str) -> reqwest::Response {
+    let again = location(posted);
+    assert!(
+        again.starts_with(&format!("{}{path}", app.origin)),
+        "{again}"
+    );
+    let url = again.replace(&app.origin, &app.address);
+    app.client.get(url).send().await.expect("get")
 }
 
 fn location(res: &reqwest::Response) -> String {
@@ -42,17 +54,7 @@ async fn a_cross_site_form_post_to_authorize_keeps_single_sign_on() {
         .send()
         .await
         .expect("post");
-    let again = location(&posted);
-    assert!(
-        again.starts_with(&format!("{}/authorize?", app.origin)),
-        "{again}"
-    );
-    let res = app
-        .client
-        .get(again.replace(&app.origin, &app.address))
-        .send()
-        .await
-        .expect("get");
+    let res = follow_as_get(&app, &posted, "/authorize?").await;
     let (base, params) = location_params(&res);
     assert_eq!(base, REDIRECT);
     assert_eq!(param(&params, "state"), Some("st&ate=1 ü"));
@@ -182,13 +184,7 @@ async fn form_post_sends_the_answer_back_as_a_form() {
 async fn rp_initiated_logout_takes_post_like_get() {
     let app = spawn_app(Backend::Postgres).await;
     let back = "http://localhost:9/bye";
-    let c = register(&app, "app", false, &[REDIRECT], &[back]).await;
-    signed_in(&app, "alice").await;
-    let code = code(&app, &c.id).await;
-    let id_token = redeem(&app, &c, &code).await.assert_ok()["id_token"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let (_, id_token) = crate::oidc::signed_in_at_app(&app, back).await;
     let form = |hint: &str| {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         q.append_pair("id_token_hint", hint)
@@ -201,18 +197,8 @@ async fn rp_initiated_logout_takes_post_like_get() {
         .send()
         .await
         .expect("post");
-    let again = location(&posted);
-    assert!(
-        again.starts_with(&format!("{}/logout?", app.origin)),
-        "{again}"
-    );
     assert_eq!(app.get("/account/credentials").await.status, 200, "not yet");
-    let res = app
-        .client
-        .get(again.replace(&app.origin, &app.address))
-        .send()
-        .await
-        .expect("get");
+    let res = follow_as_get(&app, &posted, "/logout?").await;
     let (base, params) = location_params(&res);
     assert_eq!(base, back);
     assert_eq!(param(&params, "state"), Some("bye 1"));

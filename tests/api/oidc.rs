@@ -715,17 +715,24 @@ async fn userinfo_refuses_forged_tokens_and_id_tokens() {
     assert_oauth_error(&reply(bad).await, 401, "invalid_client");
 }
 
+/// A confidential client "app" that may return to `back` after logout, and alice signed in
+/// through it: her ID token, the hint of RP-initiated logout.
+pub async fn signed_in_at_app(app: &TestApp, back: &str) -> (Registered, String) {
+    let c = register(app, "app", false, &[REDIRECT], &[back]).await;
+    signed_in(app, "alice").await;
+    let code = code(app, &c.id).await;
+    let id_token = redeem(app, &c, &code).await.assert_ok()["id_token"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    (c, id_token)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_ends_the_session_and_returns_only_to_registered_uris() {
     let app = spawn_app(Backend::Postgres).await;
     let back = "http://localhost:9/bye";
-    let c = register(&app, "app", false, &[REDIRECT], &[back]).await;
-    signed_in(&app, "alice").await;
-    let code = code(&app, &c.id).await;
-    let id_token = redeem(&app, &c, &code).await.assert_ok()["id_token"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let (c, id_token) = signed_in_at_app(&app, back).await;
 
     // A look-alike return address: signed out, but shown a page rather than sent there.
     let mut q = url::form_urlencoded::Serializer::new(String::new());

@@ -1,7 +1,13 @@
 //! What every browser visit meets: a favicon, a page (not JSON) where nothing is found, with a
 //! reference a person can give support, and a notice when JavaScript is off.
 
-use crate::helpers::{spawn_app, Backend};
+use crate::helpers::{spawn_app, Backend, TestApp};
+
+/// A page's HTML.
+async fn html(app: &TestApp, path: &str) -> String {
+    let res = app.client.get(app.url(path)).send().await.expect("page");
+    res.text().await.expect("html")
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browsers_get_pages_and_an_icon_where_api_clients_get_json() {
@@ -44,15 +50,7 @@ async fn browsers_get_pages_and_an_icon_where_api_clients_get_json() {
     assert!(icon.text().await.expect("svg").starts_with("<svg"));
 
     for path in ["/login", "/register", "/recover"] {
-        let page = app
-            .client
-            .get(app.url(path))
-            .send()
-            .await
-            .expect("page")
-            .text()
-            .await
-            .expect("html");
+        let page = html(&app, path).await;
         assert!(
             page.contains("<noscript>"),
             "{path} says when JavaScript is off"
@@ -159,15 +157,7 @@ async fn forms_posted_without_javascript_come_back_to_their_page() {
         ("/login?next=%2Faccount", "username=ann"),
         ("/recover", "username=ann&code=XXXX"),
     ] {
-        let page = app
-            .client
-            .get(app.url(path))
-            .send()
-            .await
-            .expect("page")
-            .text()
-            .await
-            .expect("html");
+        let page = html(&app, path).await;
         assert!(page.contains(r#"method="post""#), "{path}");
         let res = app
             .client
@@ -188,15 +178,7 @@ async fn forms_posted_without_javascript_come_back_to_their_page() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_start_and_error_pages_speak_to_people() {
     let app = spawn_app(Backend::Embedded).await;
-    let home = app
-        .client
-        .get(app.url("/"))
-        .send()
-        .await
-        .expect("home")
-        .text()
-        .await
-        .expect("html");
+    let home = html(&app, "/").await;
     let main = home
         .split("<main")
         .nth(1)
