@@ -141,6 +141,25 @@ ensure_chromium() {
   fi
 }
 
+# The Redis topology tests start their own redis-server processes (a Cluster, Sentinels), make
+# the Cluster with redis-cli and their TLS certificates with the openssl command.
+ensure_local_tools() {
+  if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+    if can_install; then
+      apt_install "redis-server and redis-cli" redis-server redis-tools
+    else
+      die "redis-server and redis-cli are missing (the Cluster and Sentinel tests start their own): sudo apt-get install -y redis-server redis-tools"
+    fi
+  fi
+  if ! command -v openssl >/dev/null 2>&1; then
+    if can_install; then
+      apt_install "the openssl command" openssl
+    else
+      die "the openssl command is missing (the Redis TLS tests make certificates with it): sudo apt-get install -y openssl"
+    fi
+  fi
+}
+
 # The client-library tests load real npm packages, pinned in tests/js/package-lock.json.
 ensure_test_clients() {
   if ! command -v npm >/dev/null 2>&1; then
@@ -162,6 +181,7 @@ command -v cargo >/dev/null 2>&1 || die "cargo is not installed; install Rust fr
 ensure_postgres
 check_postgres_login
 ensure_redis
+ensure_local_tools
 ensure_chromium
 ensure_test_clients
 drop_old_test_databases
