@@ -373,11 +373,12 @@ fn redis(raw: &RedisSection) -> Result<Redis, SettingsError> {
             }
             if mode == RedisMode::Cluster
                 && urls.iter().any(|u| {
+                    // The path (a database index) without a fragment (`#insecure`) or query.
                     let path = u
                         .split("://")
                         .nth(1)
                         .and_then(|r| r.split_once('/'))
-                        .map(|(_, p)| p);
+                        .map(|(_, p)| p.split(['#', '?']).next().unwrap_or(""));
                     !matches!(path, None | Some("") | Some("0"))
                 })
             {

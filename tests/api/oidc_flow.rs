@@ -128,6 +128,9 @@ async fn a_certified_relying_party_library_runs_the_whole_flow() {
         page.click("button[data-action=logout]").expect("sign out");
         page.wait_for("location.pathname === '/login'", Duration::from_secs(10))
             .expect("signed out");
+        // Let that page's own autofill request fail first (user verification is still off):
+        // it must not sign the person in behind the service's back.
+        std::thread::sleep(Duration::from_millis(300));
         page.set_user_verified(&authenticator, true).expect("uv on");
 
         page.goto(&auth_url).expect("authorize");

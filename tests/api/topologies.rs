@@ -58,8 +58,13 @@ fn free_port() -> u16 {
 const PASSWORD: &str = "s3cret-redis-pw";
 
 /// A CA and a certificate for localhost and 127.0.0.1 signed by it (made with the `openssl`
-/// command line), and the service told to trust that CA (`SSL_CERT_FILE`, which OpenSSL reads
-/// once per process): one for every test of the process, made by the first that needs it.
+/// command line): one for every test of the process, made by the first that needs it.
+///
+/// The service in this process cannot be told to trust the CA: OpenSSL reads `SSL_CERT_FILE`
+/// from the environment, and changing the environment of a running multi-threaded process is
+/// undefined behaviour. So the in-process service connects with `#insecure` (TLS without
+/// checking the certificate), and `one_redis_over_tls_with_an_acl_user` runs the binary with
+/// `SSL_CERT_FILE` set to check that verification works, and fails without it.
 struct Tls {
     dir: PathBuf,
 }
@@ -69,6 +74,10 @@ static TLS: std::sync::OnceLock<Tls> = std::sync::OnceLock::new();
 impl Tls {
     fn get() -> &'static Tls {
         TLS.get_or_init(Tls::make)
+    }
+
+    fn ca(&self) -> String {
+        self.dir.join("ca.crt").display().to_string()
     }
 
     fn make() -> Tls {
@@ -138,7 +147,6 @@ impl Tls {
             "-extfile",
             "san",
         ]);
-        std::env::set_var("SSL_CERT_FILE", dir.join("ca.crt"));
         Tls { dir }
     }
 
@@ -348,7 +356,7 @@ async fn a_redis_cluster_carries_every_flow_and_survives_losing_a_master() {
         .iter()
         .map(|a| {
             format!(
-                "rediss://:{PASSWORD}@{}",
+                "rediss://:{PASSWORD}@{}/#insecure",
                 a.replace("127.0.0.1", "localhost")
             )
         })
@@ -402,7 +410,7 @@ async fn a_sentinel_failover_is_followed() {
         .collect();
     let urls: Vec<String> = sentinels
         .iter()
-        .map(|s| format!("rediss://:{PASSWORD}@localhost:{}", s.port))
+        .map(|s| format!("rediss://:{PASSWORD}@localhost:{}/#insecure", s.port))
         .collect();
     wait_for(
         "the sentinels know each other",
@@ -460,8 +468,28 @@ async fn one_redis_over_tls_with_an_acl_user() {
         false,
     );
     let url = format!("rediss://idp:idp-user-pw@localhost:{}", server.port);
-    let app = service("single", &url, &[]).await;
+    let app = service("single", &format!("{url}/#insecure"), &[]).await;
     everything_works(&app).await;
+
+    // The binary checks the server's certificate: trusting the test CA it starts, without it
+    // the start stops with one line.
+    let ca = tls.ca();
+    let trusted = crate::process::Server::start(&[
+        ("REDIS_URL", url.as_str()),
+        ("SSL_CERT_FILE", ca.as_str()),
+    ]);
+    trusted.get("/readyz").await.assert_ok();
+    drop(trusted);
+    let untrusted = crate::helpers::run_cli(
+        &["serve"],
+        &[
+            ("REDIS_URL", url.as_str()),
+            ("PASSKEY_IDP_LISTEN", "127.0.0.1:0"),
+        ],
+    );
+    assert!(!untrusted.status.success());
+    let refused = String::from_utf8_lossy(&untrusted.stderr);
+    assert!(refused.contains("certificate"), "{refused}");
 
     // A wrong password stops the start with one line, the password not in it.
     let wrong = format!("rediss://idp:not-the-pw@localhost:{}", server.port);
@@ -469,6 +497,7 @@ async fn one_redis_over_tls_with_an_acl_user() {
         &["serve"],
         &[
             ("REDIS_URL", wrong.as_str()),
+            ("SSL_CERT_FILE", ca.as_str()),
             ("PASSKEY_IDP_LISTEN", "127.0.0.1:0"),
         ],
     );
