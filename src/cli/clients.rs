@@ -58,7 +58,7 @@ async fn add(
     db: &Db,
 ) -> anyhow::Result<()> {
     let (client, secret) = registry.add(new).await?;
-    let store = super::key_store(settings, db).await?;
+    let store = crate::startup::key_store(settings, Some(db))?;
     if rotation::ensure_active(&store, client.id_token_alg, "cli", Utc::now())?.is_some() {
         super::record_key_change(settings).await;
     }

@@ -3,7 +3,6 @@
 use chrono::{DateTime, Utc};
 
 use super::KeysCommand;
-use crate::db::Db;
 use crate::settings::{KeyStoreKind, Settings};
 use crate::signing::listing::{self, KeyInfo};
 use crate::signing::policy::{self, Policy};
@@ -50,24 +49,19 @@ pub async fn record_key_change(settings: &Settings) {
     }
 }
 
-/// The configured key store for a command: the folder, or the database (connected here).
-pub async fn key_store(settings: &Settings, db: &Db) -> anyhow::Result<KeyStore> {
-    crate::startup::key_store(settings, Some(db))
-}
-
 /// Runs a `keys` command against the configured key store.
 pub async fn run_keys(cmd: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
-    let store = match settings.keys_store {
-        KeyStoreKind::Dir => KeyStore::Dir(settings.keys_dir.clone()),
+    // The folder store needs no database (the commands work without one).
+    let db = match settings.keys_store {
+        KeyStoreKind::Dir => None,
         KeyStoreKind::Database => {
-            let db = crate::startup::connect_database(settings, crate::db::Use::Command).await?;
-            let store = key_store(settings, &db).await?;
-            if !matches!(cmd, KeysCommand::ExportPublic) {
-                store.check_kek()?;
-            }
-            store
+            Some(crate::startup::connect_database(settings, crate::db::Use::Command).await?)
         }
     };
+    let store = crate::startup::key_store(settings, db.as_ref())?;
+    if !matches!(cmd, KeysCommand::ExportPublic) {
+        store.check_kek()?;
+    }
     let store = &store;
     let policy = settings.rotation_policy();
     let reload = settings.keys_reload_interval.as_secs();

@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 pub use self::clients::run_clients;
-pub use self::keys::{key_store, record_key_change, run_keys};
+pub use self::keys::{record_key_change, run_keys};
 use self::users::parse_ttl;
 pub use self::users::{run_events, run_groups, run_users};
 use crate::signing::KeyAlg;

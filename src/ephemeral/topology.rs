@@ -82,12 +82,7 @@ impl Conn {
             Conn::Cluster(c) => {
                 let route = Route::new(slot(key.as_bytes()), SlotAddr::Master);
                 let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
-                let mut conn = c.current();
-                let result = conn.route_command(cmd, routing).await;
-                if let Err(e) = &result {
-                    c.failed(e);
-                }
-                result
+                c.noting(c.current().route_command(cmd, routing).await)
             }
         }
     }
@@ -205,6 +200,14 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> Reconnecting<C> {
             .clone()
     }
 
+    /// Passes `result` on, after noting a failure that calls for a reconnection.
+    fn noting<T>(&self, result: RedisResult<T>) -> RedisResult<T> {
+        if let Err(e) = &result {
+            self.failed(e);
+        }
+        result
+    }
+
     fn failed(&self, e: &RedisError) {
         use redis::ErrorKind::*;
         let failover = e.is_io_error()
@@ -254,13 +257,7 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> Reconnecting<C> {
 
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> ConnectionLike for Reconnecting<C> {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        Box::pin(async move {
-            let result = self.current().req_packed_command(cmd).await;
-            if let Err(e) = &result {
-                self.failed(e);
-            }
-            result
-        })
+        Box::pin(async move { self.noting(self.current().req_packed_command(cmd).await) })
     }
 
     fn req_packed_commands<'a>(
@@ -269,13 +266,8 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> ConnectionLike for Recon
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        Box::pin(async move {
-            let result = self.current().req_packed_commands(cmd, offset, count).await;
-            if let Err(e) = &result {
-                self.failed(e);
-            }
-            result
-        })
+        let mut current = self.current();
+        Box::pin(async move { self.noting(current.req_packed_commands(cmd, offset, count).await) })
     }
 
     fn get_db(&self) -> i64 {

@@ -133,15 +133,8 @@ pub async fn authorize(
     app.oidc.admit(&client_addr(&req, &app.settings)).await?;
     let encoded = if req.method() == actix_web::http::Method::POST {
         let form = read_form_bytes(&req, payload, &app.settings).await?;
-        // (Up to a length every browser and server takes in a URL.)
-        if cookies::read(&req, &app.settings, SESSION).is_none() && form.len() <= 4096 {
-            // A form posted from the service's site carries no SameSite=Lax cookie: the same
-            // request as a GET (a top-level navigation, which does) keeps single sign-on.
-            return Ok(see_other(&format!(
-                "{}/authorize?{}",
-                app.settings.issuer,
-                String::from_utf8_lossy(&form)
-            )));
+        if let Some(again) = again_as_get(&app, &req, "/authorize", &form) {
+            return Ok(again);
         }
         form
     } else {
@@ -378,6 +371,25 @@ pub async fn end_session(
     end_session_with(&app, &req, &query).await
 }
 
+/// A form posted from a service's site carries no SameSite=Lax cookie: when it came without
+/// ours, the answer is a 303 to the same request as a GET at `path` (a top-level navigation,
+/// which carries it). Up to 4 KiB, a length every browser and server takes in a URL.
+fn again_as_get(
+    app: &AppState,
+    req: &HttpRequest,
+    path: &str,
+    form: &[u8],
+) -> Option<HttpResponse> {
+    let without_cookie = cookies::read(req, &app.settings, SESSION).is_none();
+    (without_cookie && form.len() <= 4096).then(|| {
+        see_other(&format!(
+            "{}{path}?{}",
+            app.settings.issuer,
+            String::from_utf8_lossy(form)
+        ))
+    })
+}
+
 /// RP-initiated logout by POST (RP-Initiated Logout 1.0 §2: GET and POST alike). A form posted
 /// from the service's site carries no SameSite=Lax cookie: it is answered with the same request
 /// as a GET, a top-level navigation that does carry it.
@@ -386,12 +398,8 @@ pub async fn end_session_posted(
     req: &HttpRequest,
     form: &[u8],
 ) -> Result<HttpResponse, ApiError> {
-    if cookies::read(req, &app.settings, SESSION).is_none() && form.len() <= 4096 {
-        return Ok(see_other(&format!(
-            "{}/logout?{}",
-            app.settings.issuer,
-            String::from_utf8_lossy(form)
-        )));
+    if let Some(again) = again_as_get(app, req, "/logout", form) {
+        return Ok(again);
     }
     let params: oidc::LogoutParams = serde_urlencoded::from_bytes(form)
         .map_err(|_| ApiError::Request(error::RequestError::BadForm))?;

@@ -172,10 +172,9 @@ impl KeyStore {
             KeyStore::Dir(dir) => keyfiles::load_or_create_secret(dir, name),
             KeyStore::Database(db) => {
                 let kek = db.kek()?;
-                let aad = format!("secret:{name}");
                 let mut conn = db.conn()?;
                 if rows::secret(&mut conn, name)?.is_none() {
-                    let sealed = kek.seal(&crate::random::bytes(32), aad.as_bytes())?;
+                    let sealed = kek.seal(&crate::random::bytes(32), &secret_aad(name))?;
                     rows::insert_secret_if_absent(
                         &mut conn,
                         name,
@@ -185,8 +184,7 @@ impl KeyStore {
                 }
                 let sealed = rows::secret(&mut conn, name)?
                     .ok_or_else(|| anyhow!("the stored secret {name} vanished"))?;
-                kek.open(&sealed, aad.as_bytes())
-                    .map_err(|e| db.kek_error(&format!("the stored secret {name}"), e))
+                open_secret(kek, name, &sealed)
             }
         }
     }
@@ -251,8 +249,7 @@ impl KeyStore {
             }
         }
         for (name, sealed) in rows::all_secrets(&mut conn)? {
-            kek.open(&sealed, format!("secret:{name}").as_bytes())
-                .map_err(|e| db.kek_error(&format!("the stored secret {name}"), e))?;
+            open_secret(kek, &name, &sealed)?;
         }
         Ok(())
     }
@@ -271,20 +268,14 @@ impl KeyStore {
                 let Some(sealed) = &row.sealed_private else {
                     continue;
                 };
-                let aad = key_aad(&row.kid, &row.state);
-                let plain = kek
-                    .open(sealed, &aad)
-                    .map_err(|e| db.kek_error(&format!("key {}", row.kid), e))?;
-                row.sealed_private = Some(new.seal(&plain, &aad)?);
+                let plain = open_sealed_key(kek, &row.kid, &row.state, sealed)?;
+                row.sealed_private = Some(new.seal(&plain, &key_aad(&row.kid, &row.state))?);
                 rows::update(conn, &row)?;
                 count += 1;
             }
             for (name, sealed) in rows::all_secrets(conn)? {
-                let aad = format!("secret:{name}");
-                let plain = kek
-                    .open(&sealed, aad.as_bytes())
-                    .map_err(|e| db.kek_error(&format!("the stored secret {name}"), e))?;
-                rows::update_secret(conn, &name, &new.seal(&plain, aad.as_bytes())?)?;
+                let plain = open_secret(kek, &name, &sealed)?;
+                rows::update_secret(conn, &name, &new.seal(&plain, &secret_aad(&name))?)?;
                 count += 1;
             }
             Ok(count)
@@ -338,11 +329,6 @@ impl DatabaseStore {
                 "keys.store is \"database\" but no key-encryption key was given: set {KEK_ENV} (32 random bytes, base64) or keys.kek_file{file}"
             )
         })
-    }
-
-    /// The one line a wrong KEK gets, naming where the KEK came from.
-    fn kek_error(&self, what: &str, e: anyhow::Error) -> anyhow::Error {
-        anyhow!("{what}: {e} (not the key-encryption key this key set was stored with, or the row was altered)")
     }
 
     fn change<R>(&self, f: impl FnOnce(&mut Change) -> anyhow::Result<R>) -> anyhow::Result<R> {
@@ -406,9 +392,7 @@ impl DatabaseStore {
             }
             let sealed_private = match (&old.sealed_private, entry.state.is_published()) {
                 (Some(sealed), true) if old.state != state => {
-                    let plain = kek
-                        .open(sealed, &key_aad(&old.kid, &old.state))
-                        .map_err(|e| self.kek_error(&format!("key {}", old.kid), e))?;
+                    let plain = open_sealed_key(kek, &old.kid, &old.state, sealed)?;
                     Some(kek.seal(&plain, &key_aad(&entry.kid, state))?)
                 }
                 (sealed, true) => sealed.clone(),
@@ -431,6 +415,26 @@ impl DatabaseStore {
 /// What a key's private part is sealed to: its kid and its state.
 fn key_aad(kid: &str, state: &str) -> Vec<u8> {
     format!("key:{kid}\0{state}").into_bytes()
+}
+
+/// What a stored secret is sealed to: its name.
+fn secret_aad(name: &str) -> Vec<u8> {
+    format!("secret:{name}").into_bytes()
+}
+
+/// A key's private part (PKCS#8 DER), or the one line a wrong KEK (or an edited row) gets.
+fn open_sealed_key(kek: &Kek, kid: &str, state: &str, sealed: &[u8]) -> anyhow::Result<Vec<u8>> {
+    kek.open(sealed, &key_aad(kid, state))
+        .map_err(|e| wrong_kek(&format!("key {kid}"), e))
+}
+
+fn open_secret(kek: &Kek, name: &str, sealed: &[u8]) -> anyhow::Result<Vec<u8>> {
+    kek.open(sealed, &secret_aad(name))
+        .map_err(|e| wrong_kek(&format!("the stored secret {name}"), e))
+}
+
+fn wrong_kek(what: &str, e: anyhow::Error) -> anyhow::Error {
+    anyhow!("{what}: {e} (not the key-encryption key this key set was stored with, or the row was altered)")
 }
 
 fn parse_state(state: &str) -> anyhow::Result<KeyState> {
@@ -461,12 +465,7 @@ fn open_key(kek: &Kek, row: &KeyRow) -> anyhow::Result<PKey<Private>> {
         .sealed_private
         .as_ref()
         .ok_or_else(|| anyhow!("key {}: published but its private part is missing", row.kid))?;
-    let der = kek.open(sealed, &key_aad(&row.kid, &row.state)).map_err(|e| {
-        anyhow!(
-            "key {}: {e} (not the key-encryption key this key set was stored with, or the row was altered)",
-            row.kid
-        )
-    })?;
+    let der = open_sealed_key(kek, &row.kid, &row.state, sealed)?;
     PKey::private_key_from_der(&der)
         .with_context(|| format!("key {}: not a valid private key", row.kid))
 }
