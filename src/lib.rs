@@ -11,6 +11,7 @@ pub mod db;
 pub mod ephemeral;
 pub mod events;
 pub mod fault;
+pub mod i18n;
 pub mod maintenance;
 pub mod metadata;
 pub mod metrics;

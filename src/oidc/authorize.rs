@@ -100,9 +100,37 @@ pub struct Waiting {
 }
 
 /// What `/authorize` answers.
+/// Why a request gets an error page instead of a redirect back to its client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    NoClientId,
+    UnknownClient,
+    NoRedirectUri,
+    UnregisteredRedirectUri,
+    RequestExpired,
+    ClientGone,
+    /// The query or form did not parse.
+    Unreadable,
+}
+
+impl Refused {
+    /// The page catalog's key for the sentence that says it.
+    pub fn key(self) -> &'static str {
+        match self {
+            Refused::NoClientId => "refused.no_client_id",
+            Refused::UnknownClient => "refused.unknown_client",
+            Refused::NoRedirectUri => "refused.no_redirect_uri",
+            Refused::UnregisteredRedirectUri => "refused.unregistered_redirect_uri",
+            Refused::RequestExpired => "refused.request_expired",
+            Refused::ClientGone => "refused.client_gone",
+            Refused::Unreadable => "refused.unreadable",
+        }
+    }
+}
+
 pub enum Outcome {
     /// The client or redirect URI cannot be trusted: an error page, never a redirect.
-    ErrorPage(&'static str),
+    ErrorPage(Refused),
     /// Back to the client with a code.
     Respond(Response),
     /// Back to the client with an error (and the request's state).
@@ -184,25 +212,17 @@ impl Provider {
         p: &AuthorizeParams,
     ) -> Result<Result<(Client, String), Outcome>, Fault> {
         let Some(client_id) = p.client_id.as_deref().filter(|c| !c.is_empty()) else {
-            return Ok(Err(Outcome::ErrorPage(
-                "The request does not say which service is asking (client_id is missing).",
-            )));
+            return Ok(Err(Outcome::ErrorPage(Refused::NoClientId)));
         };
         let Some(client) = self.clients.find(client_id).await? else {
-            return Ok(Err(Outcome::ErrorPage(
-                "The service that sent you here is not registered with this sign-in provider.",
-            )));
+            return Ok(Err(Outcome::ErrorPage(Refused::UnknownClient)));
         };
         let Some(redirect_uri) = p.redirect_uri.as_deref().filter(|r| !r.is_empty()) else {
-            return Ok(Err(Outcome::ErrorPage(
-                "The request does not say where to return (redirect_uri is missing).",
-            )));
+            return Ok(Err(Outcome::ErrorPage(Refused::NoRedirectUri)));
         };
         if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
             tracing::warn!(target: "security", event = "redirect_uri_mismatch", client_id = %client.client_id, "unregistered redirect_uri refused");
-            return Ok(Err(Outcome::ErrorPage(
-                "The address this request wants to return to is not registered for this service, so we will not send you there.",
-            )));
+            return Ok(Err(Outcome::ErrorPage(Refused::UnregisteredRedirectUri)));
         }
         Ok(Ok((client, redirect_uri.to_string())))
     }
@@ -262,16 +282,12 @@ impl Provider {
         session: Option<Session>,
     ) -> Result<Outcome, Fault> {
         let Some(request) = self.signer.open::<AuthRequest>(SEALED_REQUEST, sealed) else {
-            return Ok(Outcome::ErrorPage(
-                "This sign-in request has expired or is not valid. Go back to the service and start again.",
-            ));
+            return Ok(Outcome::ErrorPage(Refused::RequestExpired));
         };
         match session.filter(|s| !s.restricted && s.auth_time >= request.min_auth_time) {
             Some(session) => {
                 let Some(client) = self.clients.find(&request.client_id).await? else {
-                    return Ok(Outcome::ErrorPage(
-                        "The service that sent you here is no longer registered with this sign-in provider.",
-                    ));
+                    return Ok(Outcome::ErrorPage(Refused::ClientGone));
                 };
                 self.answer(&request, &client, &session).await
             }

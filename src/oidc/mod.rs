@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use self::authorize::{AuthorizeParams, Outcome};
+pub use self::authorize::{AuthorizeParams, Outcome, Refused};
 pub use self::clients::{Client, Clients};
 pub use self::error::{AuthorizeError, OAuthError};
 pub use self::grants::{ClientCredentials, TokenResponse};

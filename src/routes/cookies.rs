@@ -1,5 +1,6 @@
-//! The two cookies: the ceremony id between begin and finish (SameSite=Strict), and the
-//! session id (SameSite=Lax, so a relying service's redirect to `/authorize` carries it).
+//! The cookies: the ceremony id between begin and finish (SameSite=Strict), the session id
+//! (SameSite=Lax, so a relying service's redirect to `/authorize` carries it), and the pages'
+//! language a person picked.
 //! On https both get the `__Host-` prefix, which pins them to this exact origin.
 
 use std::time::Duration;
@@ -11,6 +12,8 @@ use crate::settings::Settings;
 
 pub const CEREMONY: &str = "pkidp_ceremony";
 pub const SESSION: &str = "pkidp_session";
+/// The pages' language a person picked (a catalog tag; nothing else is read from it).
+pub const LANGUAGE: &str = "pkidp_lang";
 
 pub fn name(settings: &Settings, base: &str) -> String {
     if settings.secure_cookies() {

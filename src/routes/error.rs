@@ -441,3 +441,53 @@ fn oauth_challenge(e: &ApiError, a: &Answer) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod page_sentences {
+    /// Every code this module can answer with: the literals of the form `word_word`.
+    fn codes() -> Vec<String> {
+        let source = include_str!("error.rs");
+        let source = &source[..source.find("mod page_sentences").unwrap_or(source.len())];
+        let mut codes: Vec<String> = source
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .filter(|s| s.contains('_') && s.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            .map(str::to_string)
+            .collect();
+        codes.sort();
+        codes.dedup();
+        codes
+    }
+
+    #[test]
+    fn every_error_code_has_a_page_sentence_in_every_language() {
+        let codes = codes();
+        // The scan itself works: the codes of docs/api.md are all found.
+        for known in [
+            "invalid_request",
+            "username_taken",
+            "server_error",
+            "temporarily_unavailable",
+            "access_denied",
+            "invalid_grant",
+        ] {
+            assert!(
+                codes.iter().any(|c| c == known),
+                "{known} not found in {codes:?}"
+            );
+        }
+        assert!(codes.len() >= 25, "{codes:?}");
+        for catalog in crate::i18n::catalogs() {
+            for code in &codes {
+                let key = format!("error.{code}");
+                assert_ne!(
+                    catalog.t(&key),
+                    key,
+                    "{}: no sentence for {code}",
+                    catalog.lang()
+                );
+            }
+        }
+    }
+}

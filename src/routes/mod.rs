@@ -50,6 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(oidc::userinfo)
         .service(oidc::end_session)
         .service(oidc::revoke)
+        .service(oidc::signed_out)
         .service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)
@@ -60,6 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(pages::recover)
         .service(pages::assets)
         .service(pages::favicon)
+        .service(pages::language)
         .service(pages::login_posted)
         .service(pages::register_posted);
 }
@@ -135,7 +137,7 @@ pub fn request_id(req: &HttpRequest) -> String {
 #[derive(askama::Template)]
 #[template(path = "not_found.html")]
 struct NotFoundPage<'a> {
-    rp_name: &'a str,
+    p: pages::Chrome<'a>,
     reference: &'a str,
 }
 
@@ -152,15 +154,15 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         return Err(RequestError::NotFound.into());
     };
     let reference = request_id(&req);
-    let body = askama::Template::render(&NotFoundPage {
-        rp_name: &app.settings.rp_name,
-        reference: &reference,
-    })
-    .map_err(crate::fault::Fault::internal)?;
-    Ok(HttpResponse::NotFound()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body))
+    let p = pages::Chrome::new(app, &req);
+    pages::page(
+        &p,
+        actix_web::http::StatusCode::NOT_FOUND,
+        NotFoundPage {
+            p,
+            reference: &reference,
+        },
+    )
 }
 
 /// The address a rate limit counts against: the TCP peer, or behind a trusted proxy the
@@ -191,4 +193,18 @@ pub fn no_store(mut res: HttpResponse) -> HttpResponse {
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_not_found_page_has_no_text_outside_the_catalog() {
+        super::pages::check(
+            "not found",
+            super::NotFoundPage {
+                p: super::pages::marked_chrome(),
+                reference: "abc",
+            },
+        );
+    }
 }

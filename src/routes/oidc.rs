@@ -1,7 +1,7 @@
 //! OIDC-lite endpoints (docs/api.md): discovery, authorize, token, userinfo, logout, revoke.
 //! Every URL built here starts from the configured issuer, never from Host or X-Forwarded-*.
 
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, route, web, HttpRequest, HttpResponse};
 use askama::Template;
 use base64::Engine;
@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::body::{read_form, read_form_bytes};
 use super::cookies::{self, SESSION};
 use super::error::{self, ApiError};
+use super::pages::{page, Chrome};
 use super::{client_addr, current_session, see_other};
 use crate::fault::Fault;
 use crate::oidc::{self, OAuthError, Outcome};
@@ -32,7 +33,8 @@ pub async fn discovery(app: web::Data<AppState>) -> HttpResponse {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
-    rp_name: &'a str,
+    p: Chrome<'a>,
+    /// The catalog key of the sentence.
     message: &'a str,
     /// The request id, for the person to give support.
     reference: &'a str,
@@ -41,7 +43,7 @@ struct ErrorPage<'a> {
 #[derive(Template)]
 #[template(path = "form_post.html")]
 struct FormPostPage<'a> {
-    rp_name: &'a str,
+    p: Chrome<'a>,
     action: &'a str,
     fields: &'a [(&'a str, &'a str)],
 }
@@ -51,6 +53,7 @@ struct FormPostPage<'a> {
 /// Mode), its CSP letting forms go to that one origin and nowhere else.
 fn back_to_client(
     app: &AppState,
+    req: &HttpRequest,
     redirect_uri: &str,
     params: &[(&str, &str)],
     form_post: bool,
@@ -64,24 +67,25 @@ fn back_to_client(
             url::Origin::Opaque(_) => format!("{}:", u.scheme()),
         })
         .map_err(Fault::internal)?;
-    let body = FormPostPage {
-        rp_name: &app.settings.rp_name,
-        action: redirect_uri,
-        fields: params,
-    }
-    .render()
-    .map_err(Fault::internal)?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            format!(
-                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                 frame-ancestors 'none'; base-uri 'none'; form-action {target}"
-            ),
+    let p = Chrome::new(app, req);
+    let mut res = page(
+        &p,
+        StatusCode::OK,
+        FormPostPage {
+            p,
+            action: redirect_uri,
+            fields: params,
+        },
+    )?;
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_str(&format!(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             frame-ancestors 'none'; base-uri 'none'; form-action {target}"
         ))
-        .body(body))
+        .map_err(Fault::internal)?,
+    );
+    Ok(res)
 }
 
 fn answer(app: &AppState, req: &HttpRequest, outcome: Outcome) -> Result<HttpResponse, ApiError> {
@@ -90,7 +94,7 @@ fn answer(app: &AppState, req: &HttpRequest, outcome: Outcome) -> Result<HttpRes
         Outcome::Respond(r) => {
             let params: Vec<(&str, &str)> =
                 r.params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            back_to_client(app, &r.redirect_uri, &params, r.form_post)
+            back_to_client(app, req, &r.redirect_uri, &params, r.form_post)
         }
         Outcome::ErrorRedirect {
             redirect_uri,
@@ -105,21 +109,20 @@ fn answer(app: &AppState, req: &HttpRequest, outcome: Outcome) -> Result<HttpRes
                 params.push(("state", state));
             }
             params.push(("iss", &app.settings.issuer));
-            back_to_client(app, &redirect_uri, &params, form_post)
+            back_to_client(app, req, &redirect_uri, &params, form_post)
         }
         Outcome::ErrorPage(message) => {
             let reference = super::request_id(req);
-            let body = ErrorPage {
-                rp_name: &app.settings.rp_name,
-                message,
-                reference: &reference,
-            }
-            .render()
-            .map_err(Fault::internal)?;
-            Ok(HttpResponse::BadRequest()
-                .content_type("text/html; charset=utf-8")
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .body(body))
+            let p = Chrome::new(app, req);
+            page(
+                &p,
+                StatusCode::BAD_REQUEST,
+                ErrorPage {
+                    p,
+                    message: message.key(),
+                    reference: &reference,
+                },
+            )
         }
     }
 }
@@ -141,11 +144,7 @@ pub async fn authorize(
         web::Bytes::copy_from_slice(req.query_string().as_bytes())
     };
     let Ok(params) = oidc::AuthorizeParams::parse(&encoded) else {
-        return answer(
-            &app,
-            &req,
-            Outcome::ErrorPage("The request's parameters could not be read."),
-        );
+        return answer(&app, &req, Outcome::ErrorPage(oidc::Refused::Unreadable));
     };
     let session = current_session(&req, &app).await?.map(|s| s.session);
     let outcome = app.oidc.authorize(params, session).await?;
@@ -338,7 +337,7 @@ pub async fn userinfo(
 #[derive(Template)]
 #[template(path = "logged_out.html")]
 struct LoggedOut<'a> {
-    rp_name: &'a str,
+    p: Chrome<'a>,
     /// Ask first (no valid id_token_hint) rather than report.
     confirm: bool,
     /// The service that asked, when it is known.
@@ -347,18 +346,30 @@ struct LoggedOut<'a> {
 
 /// The page after RP-initiated logout: `None` when the person is signed out, `Some(service)`
 /// to ask first (naming the asking service when it is known).
-fn logged_out_page(app: &AppState, ask: Option<Option<&str>>) -> Result<HttpResponse, ApiError> {
-    let body = LoggedOut {
-        rp_name: &app.settings.rp_name,
-        confirm: ask.is_some(),
-        service: ask.flatten(),
-    }
-    .render()
-    .map_err(Fault::internal)?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body))
+fn logged_out_page(
+    app: &AppState,
+    req: &HttpRequest,
+    ask: Option<Option<&str>>,
+) -> Result<HttpResponse, ApiError> {
+    let p = Chrome::new(app, req);
+    page(
+        &p,
+        StatusCode::OK,
+        LoggedOut {
+            p,
+            confirm: ask.is_some(),
+            service: ask.flatten(),
+        },
+    )
+}
+
+/// Where the account page's "Sign out" lands: the session is over, and the way back in.
+#[get("/signed-out")]
+pub async fn signed_out(
+    app: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    logged_out_page(&app, &req, None)
 }
 
 /// RP-initiated logout: the IdP session ends, then back to a registered URI or a page.
@@ -415,7 +426,7 @@ async fn end_session_with(
     let current_sid = current.as_ref().map(|s| s.session.sid.as_str());
     let outcome = app.oidc.end_session(params, current_sid).await?;
     if let oidc::EndSession::Confirm(service) = &outcome {
-        return logged_out_page(app, Some(service.as_deref()));
+        return logged_out_page(app, req, Some(service.as_deref()));
     }
     if let Some(id) = cookies::read(req, &app.settings, SESSION) {
         app.sessions.end(&id).await?;
@@ -424,7 +435,7 @@ async fn end_session_with(
     let removal = cookies::removal(&app.settings, SESSION);
     let mut res = match outcome {
         oidc::EndSession::Redirect(to) => see_other(&to),
-        _ => logged_out_page(app, None)?,
+        _ => logged_out_page(app, req, None)?,
     };
     res.add_cookie(&removal).map_err(Fault::internal)?;
     Ok(res)
@@ -456,4 +467,53 @@ pub async fn revoke(
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::pages::{check, marked_chrome};
+    use super::*;
+
+    #[test]
+    fn the_oidc_pages_have_no_text_outside_the_catalog() {
+        let p = marked_chrome();
+        for refused in [
+            oidc::Refused::NoClientId,
+            oidc::Refused::UnknownClient,
+            oidc::Refused::NoRedirectUri,
+            oidc::Refused::UnregisteredRedirectUri,
+            oidc::Refused::RequestExpired,
+            oidc::Refused::ClientGone,
+            oidc::Refused::Unreadable,
+        ] {
+            let key = refused.key();
+            assert_ne!(crate::i18n::catalog("en").expect("en").t(key), key);
+            check(
+                "error",
+                ErrorPage {
+                    p,
+                    message: key,
+                    reference: "abc",
+                },
+            );
+        }
+        for (confirm, service) in [(true, Some("⟦Shop⟧")), (true, None), (false, None)] {
+            check(
+                "logged out",
+                LoggedOut {
+                    p,
+                    confirm,
+                    service,
+                },
+            );
+        }
+        check(
+            "form post",
+            FormPostPage {
+                p,
+                action: "https://rp.example/cb",
+                fields: &[("code", "x")],
+            },
+        );
+    }
 }

@@ -1,30 +1,195 @@
 //! Hosted pages (askama, server-rendered) and the plain JavaScript and CSS they load, all
 //! served by passkey-idp itself (the CSP allows nothing else).
 
-use actix_web::http::header;
+use std::fmt::Display;
+
+use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use super::cookies;
 use super::error::{ApiError, RequestError};
 use super::{current_session, see_other};
 use crate::account::AccountError;
 use crate::fault::Fault;
+use crate::i18n::{self, Catalog};
 use crate::settings::RegistrationMode;
+use crate::settings::Ui;
 use crate::state::AppState;
 
-fn html(page: impl Template) -> Result<HttpResponse, ApiError> {
+/// What every page shows around its content: the operator's brand, and the words of the
+/// language chosen for this request.
+#[derive(Clone, Copy)]
+pub struct Chrome<'a> {
+    catalog: &'static Catalog,
+    ui: &'a Ui,
+    /// This page's path and query, for the language links to come back to.
+    here: &'a str,
+}
+
+impl<'a> Chrome<'a> {
+    /// The language is the one the person picked on a page (the `pkidp_lang` cookie), else
+    /// the best of `Accept-Language`, else `ui.default_language`.
+    pub fn new(app: &'a AppState, req: &'a HttpRequest) -> Chrome<'a> {
+        let picked = cookies::read(req, &app.settings, cookies::LANGUAGE)
+            .and_then(|lang| i18n::catalog(&lang));
+        let accept = req
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        let here = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        Chrome {
+            catalog: picked
+                .unwrap_or_else(|| i18n::choose(accept, &app.settings.ui.default_language)),
+            ui: &app.settings.ui,
+            here: if here.len() <= 2048 { here } else { "/" },
+        }
+    }
+
+    /// The shipped languages, each in its own words, with the link that switches to it and
+    /// whether it is this page's.
+    pub fn languages(&self) -> Vec<(&'static str, &'static str, String, bool)> {
+        let next: String = url::form_urlencoded::byte_serialize(self.here.as_bytes()).collect();
+        i18n::catalogs()
+            .iter()
+            .map(|c| {
+                (
+                    c.lang(),
+                    c.name(),
+                    format!("/language/{}?next={next}", c.lang()),
+                    c.lang() == self.lang(),
+                )
+            })
+            .collect()
+    }
+
+    /// A chrome with a given catalog (tests render pages with a marked one).
+    #[cfg(test)]
+    pub(crate) fn with(catalog: &'static Catalog, ui: &'a Ui) -> Chrome<'a> {
+        Chrome {
+            catalog,
+            ui,
+            here: "/",
+        }
+    }
+
+    pub fn lang(&self) -> &'static str {
+        self.catalog.lang()
+    }
+
+    pub fn product(&self) -> &str {
+        &self.ui.product_name
+    }
+
+    pub fn logo(&self) -> Option<&'static str> {
+        self.ui.logo.as_ref().map(|l| l.file)
+    }
+
+    pub fn has_brand_css(&self) -> bool {
+        self.ui.brand_css.is_some()
+    }
+
+    pub fn support_url(&self) -> Option<&str> {
+        self.ui.support_url.as_deref()
+    }
+
+    pub fn script_json(&self) -> &'static str {
+        self.catalog.script_json()
+    }
+
+    /// The catalog's text for `key` (templates escape it).
+    pub fn t<'k>(&self, key: &'k str) -> &'k str
+    where
+        'static: 'k,
+    {
+        self.catalog.t(key)
+    }
+
+    /// The text for `key` with `{name}` filled in (templates escape the result).
+    pub fn f(&self, key: &str, name: &str, value: impl Display) -> String {
+        self.catalog.f(key, &[(name, &value.to_string())])
+    }
+
+    /// `key.one` / `key.other` for `count`.
+    pub fn n(&self, key: &str, count: impl Display) -> String {
+        let count = count.to_string();
+        self.catalog
+            .n(key, count.parse().unwrap_or(0), &[])
+            .replace("{count}", &count)
+    }
+
+    /// HTML: the text for `key`, escaped, with `{name}` as `<strong>value</strong>`.
+    pub fn strong(&self, key: &str, name: &str, value: impl Display) -> String {
+        self.marked(key, name, "<strong>", &value.to_string(), "</strong>")
+    }
+
+    /// HTML: the text for `key`, escaped, with `{name}` as `<span id="id">value</span>` (for a
+    /// script to update).
+    pub fn span(&self, key: &str, name: &str, id: &str, value: impl Display) -> String {
+        let open = format!("<span id=\"{}\">", escape(id));
+        self.marked(key, name, &open, &value.to_string(), "</span>")
+    }
+
+    fn marked(&self, key: &str, name: &str, open: &str, value: &str, close: &str) -> String {
+        escape(self.catalog.t(key)).replace(
+            &format!("{{{name}}}"),
+            &format!("{open}{}{close}", escape(value)),
+        )
+    }
+
+    /// `Content-Language` and `Vary` for a page in this language.
+    fn headers(&self, res: &mut HttpResponse) {
+        let headers = res.headers_mut();
+        headers.insert(
+            header::CONTENT_LANGUAGE,
+            header::HeaderValue::from_static(self.lang()),
+        );
+        headers.insert(
+            header::VARY,
+            header::HeaderValue::from_static("Accept-Language"),
+        );
+    }
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A page in the chrome's language, never cached.
+pub fn page(
+    chrome: &Chrome,
+    status: StatusCode,
+    page: impl Template,
+) -> Result<HttpResponse, ApiError> {
     let body = page.render().map_err(Fault::internal)?;
-    Ok(HttpResponse::Ok()
+    let mut res = HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body))
+        .body(body);
+    chrome.headers(&mut res);
+    Ok(res)
+}
+
+fn html(chrome: &Chrome, page_: impl Template) -> Result<HttpResponse, ApiError> {
+    page(chrome, StatusCode::OK, page_)
 }
 
 #[derive(Template)]
 #[template(path = "index.html")]
 struct Index<'a> {
-    rp_name: &'a str,
+    p: Chrome<'a>,
     issuer: &'a str,
     signup_link: bool,
 }
@@ -35,18 +200,22 @@ fn signup_link(app: &AppState) -> bool {
 }
 
 #[get("/")]
-pub async fn index(app: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    html(Index {
-        rp_name: &app.settings.rp_name,
-        issuer: &app.settings.issuer,
-        signup_link: signup_link(&app),
-    })
+pub async fn index(app: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let p = Chrome::new(&app, &req);
+    html(
+        &p,
+        Index {
+            p,
+            issuer: &app.settings.issuer,
+            signup_link: signup_link(&app),
+        },
+    )
 }
 
 #[derive(Template)]
 #[template(path = "login.html")]
 struct Login<'a> {
-    rp_name: &'a str,
+    p: Chrome<'a>,
     rp_id: &'a str,
     next: &'a str,
     login_hint: &'a str,
@@ -97,6 +266,38 @@ pub fn without_script(req: &HttpRequest) -> HttpResponse {
     see_other(&back)
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct LanguageQuery {
+    next: Option<String>,
+}
+
+/// A person picks the pages' language (the links in every page's footer): remembered for a
+/// year in a cookie, then back to the page they were on.
+#[get("/language/{lang}")]
+pub async fn language(
+    app: web::Data<AppState>,
+    lang: web::Path<String>,
+    query: web::Query<LanguageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let catalog = i18n::catalog(&lang).ok_or(RequestError::NotFound)?;
+    let next = safe_next(query.next.as_deref(), &app.settings.issuer_url);
+    let next = if query.next.is_none() {
+        "/".to_string()
+    } else {
+        next
+    };
+    let mut res = see_other(&next);
+    let cookie = cookies::make(
+        &app.settings,
+        cookies::LANGUAGE,
+        catalog.lang().to_string(),
+        std::time::Duration::from_secs(365 * 86400),
+        actix_web::cookie::SameSite::Lax,
+    );
+    res.add_cookie(&cookie).map_err(Fault::internal)?;
+    Ok(res)
+}
+
 #[post("/login")]
 pub async fn login_posted(req: HttpRequest) -> HttpResponse {
     without_script(&req)
@@ -141,21 +342,25 @@ pub async fn login(
             }),
         None => None,
     };
-    html(Login {
-        rp_name: &app.settings.rp_name,
-        rp_id: &app.settings.rp_id,
-        next: &next,
-        login_hint: query.login_hint.as_deref().unwrap_or(""),
-        signup_link: signup_link(&app),
-        client_name: waiting.map(|w| w.client_name),
-        continue_as,
-    })
+    let p = Chrome::new(&app, &req);
+    html(
+        &p,
+        Login {
+            p,
+            rp_id: &app.settings.rp_id,
+            next: &next,
+            login_hint: query.login_hint.as_deref().unwrap_or(""),
+            signup_link: signup_link(&app),
+            client_name: waiting.map(|w| w.client_name),
+            continue_as,
+        },
+    )
 }
 
 #[derive(Template)]
 #[template(path = "register.html")]
 struct Register<'a> {
-    rp_name: &'a str,
+    p: Chrome<'a>,
     /// No sign-up for this visitor: closed, or invite-only without a usable invite, or an
     /// invite that is spent or expired.
     closed: bool,
@@ -174,6 +379,7 @@ pub struct RegisterQuery {
 #[get("/register")]
 pub async fn register(
     app: web::Data<AppState>,
+    req: HttpRequest,
     query: web::Query<RegisterQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let token = query
@@ -192,23 +398,27 @@ pub async fn register(
     let (invite_username, invite_email) = invite
         .map(|i| (i.username.unwrap_or_default(), i.email.unwrap_or_default()))
         .unwrap_or_default();
-    html(Register {
-        rp_name: &app.settings.rp_name,
-        closed,
-        invite: if closed {
-            String::new()
-        } else {
-            token.unwrap_or_default().to_string()
+    let p = Chrome::new(&app, &req);
+    html(
+        &p,
+        Register {
+            p,
+            closed,
+            invite: if closed {
+                String::new()
+            } else {
+                token.unwrap_or_default().to_string()
+            },
+            invite_username,
+            invite_email,
         },
-        invite_username,
-        invite_email,
-    })
+    )
 }
 
 #[derive(Template)]
 #[template(path = "recover.html")]
 struct Recover<'a> {
-    rp_name: &'a str,
+    p: Chrome<'a>,
     /// The token of a recovery link (`/recover?token=…`); the page spends it only when the
     /// person presses the button.
     token: String,
@@ -222,16 +432,21 @@ pub struct RecoverQuery {
 #[get("/recover")]
 pub async fn recover(
     app: web::Data<AppState>,
+    req: HttpRequest,
     query: web::Query<RecoverQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    html(Recover {
-        rp_name: &app.settings.rp_name,
-        token: query
-            .token
-            .clone()
-            .filter(|t| t.len() <= 128)
-            .unwrap_or_default(),
-    })
+    let p = Chrome::new(&app, &req);
+    html(
+        &p,
+        Recover {
+            p,
+            token: query
+                .token
+                .clone()
+                .filter(|t| t.len() <= 128)
+                .unwrap_or_default(),
+        },
+    )
 }
 
 struct PasskeyRow {
@@ -255,7 +470,7 @@ struct PasskeyRow {
 #[derive(Template)]
 #[template(path = "account.html")]
 struct Account<'a> {
-    rp_name: &'a str,
+    p: Chrome<'a>,
     rp_id: &'a str,
     /// base64url of the user's WebAuthn user handle (Signal API).
     user_handle: String,
@@ -325,16 +540,20 @@ pub async fn account(
                 .unwrap_or_else(|| user_handle.clone()),
         })
         .collect();
-    html(Account {
-        rp_name: &app.settings.rp_name,
-        rp_id: &app.settings.rp_id,
-        user_handle,
-        username: overview.username,
-        display_name: overview.display_name,
-        welcome: query.welcome.is_some(),
-        credentials,
-        unused_codes: overview.unused_recovery_codes,
-    })
+    let p = Chrome::new(&app, &req);
+    html(
+        &p,
+        Account {
+            p,
+            rp_id: &app.settings.rp_id,
+            user_handle,
+            username: overview.username,
+            display_name: overview.display_name,
+            welcome: query.welcome.is_some(),
+            credentials,
+            unused_codes: overview.unused_recovery_codes,
+        },
+    )
 }
 
 /// The pages' CSS and JavaScript, built into the binary.
@@ -387,9 +606,25 @@ pub async fn favicon() -> Result<HttpResponse, ApiError> {
     static_file("favicon.svg")
 }
 
+/// The pages' files, and the operator's logo and accent (`[ui]`), which are read at start.
 #[get("/static/{file}")]
-pub async fn assets(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    static_file(&file)
+pub async fn assets(
+    app: web::Data<AppState>,
+    file: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let ui = &app.settings.ui;
+    let branded = match (file.as_str(), &ui.logo, &ui.brand_css) {
+        (name, Some(logo), _) if name == logo.file => Some((logo.content_type, logo.bytes.clone())),
+        ("brand.css", _, Some(css)) => Some(("text/css; charset=utf-8", css.clone().into_bytes())),
+        _ => None,
+    };
+    match branded {
+        Some((content_type, body)) => Ok(HttpResponse::Ok()
+            .content_type(content_type)
+            .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+            .body(body)),
+        None => static_file(&file),
+    }
 }
 
 fn static_file(file: &str) -> Result<HttpResponse, ApiError> {
@@ -403,9 +638,212 @@ fn static_file(file: &str) -> Result<HttpResponse, ApiError> {
         .body(*body))
 }
 
+/// Text of a page that did not come from the catalog: `html` was rendered with a marked catalog
+/// ([`Catalog::marked`]) and marked data, so whatever is left once the marked parts, markup,
+/// scripts and punctuation are gone was written into a template, untranslatable.
+#[cfg(test)]
+pub(crate) fn untranslated(html: &str) -> Vec<String> {
+    fn strip(html: &str, open: &str, close: &str) -> String {
+        let mut kept = String::new();
+        let mut rest = html;
+        while let Some(start) = rest.find(open) {
+            kept.push_str(&rest[..start]);
+            rest = rest[start..]
+                .find(close)
+                .map_or("", |end| &rest[start + end + close.len()..]);
+        }
+        kept.push_str(rest);
+        kept
+    }
+    // Scripts (the catalog's own data block included) and code samples are not prose; the
+    // language list names each language in its own words, on purpose.
+    let without = strip(
+        &strip(&strip(html, "<script", "</script>"), "<code>", "</code>"),
+        "<nav class=\"languages\"",
+        "</nav>",
+    );
+    let rest = without.as_str();
+    // What people read in attributes.
+    let mut readable = Vec::new();
+    for attribute in ["aria-label=\"", "placeholder=\"", "title=\"", "alt=\""] {
+        let mut scan = rest;
+        while let Some(at) = scan.find(attribute) {
+            let value = &scan[at + attribute.len()..];
+            let end = value.find('"').unwrap_or(value.len());
+            readable.push(value[..end].to_string());
+            scan = &value[end..];
+        }
+    }
+    let mut visible = String::new();
+    let mut in_tag = false;
+    for c in rest.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                visible.push(' ');
+            }
+            c if !in_tag => visible.push(c),
+            _ => {}
+        }
+    }
+    readable.push(visible);
+    let mut left = Vec::new();
+    for chunk in readable {
+        let chunk = chunk
+            .replace("&amp;", "&")
+            .replace("&#x27;", "'")
+            .replace("&quot;", "\"");
+        let mut outside = String::new();
+        let mut depth = 0usize;
+        for c in chunk.chars() {
+            match c {
+                '⟦' => depth += 1,
+                '⟧' => depth = depth.saturating_sub(1),
+                c if depth == 0 => outside.push(c),
+                _ => {}
+            }
+        }
+        for word in outside.split_whitespace() {
+            let bare: String = word.chars().filter(|c| c.is_alphanumeric()).collect();
+            // A format hint is no sentence.
+            if !bare.is_empty() && word != "xxxx-xxxx-xxxx" {
+                left.push(word.to_string());
+            }
+        }
+    }
+    left
+}
+
+/// A chrome with the marked English catalog and a marked brand with a support link.
+#[cfg(test)]
+pub(crate) fn marked_chrome() -> Chrome<'static> {
+    let en = i18n::catalog("en").expect("english");
+    let ui = Ui {
+        product_name: "⟦Example ID⟧".into(),
+        support_url: Some("https://help.example.com/".into()),
+        default_language: "en".into(),
+        ..Ui::default()
+    };
+    Chrome::with(Box::leak(Box::new(en.marked())), Box::leak(Box::new(ui)))
+}
+
+/// Fails with the words of `page` that do not come from the catalog.
+#[cfg(test)]
+pub(crate) fn check(name: &str, page: impl Template) {
+    let html = page.render().expect("renders");
+    let left = untranslated(&html);
+    assert!(
+        left.is_empty(),
+        "{name}: text not from the catalog: {left:?}"
+    );
+}
+
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::*;
+
+    fn row(id: &str, at_sign_up: bool, used: bool) -> PasskeyRow {
+        PasskeyRow {
+            id: id.into(),
+            name: format!("⟦Chrome on Mac {id}⟧"),
+            initial: "⟦C⟧".into(),
+            authenticator: "⟦iCloud Keychain⟧".into(),
+            icon_light: None,
+            icon_dark: None,
+            synced: !at_sign_up,
+            created: "⟦2026-11-30T10:00:00Z⟧".into(),
+            last_used: used.then(|| "⟦2026-11-30T11:00:00Z⟧".into()),
+            at_sign_up,
+            clone_suspected: used,
+            user_handle: "abc".into(),
+        }
+    }
+
+    #[test]
+    fn no_page_has_text_outside_the_catalog() {
+        let p = marked_chrome();
+        check(
+            "index",
+            Index {
+                p,
+                issuer: "https://id.example.com",
+                signup_link: true,
+            },
+        );
+        for (client, who) in [
+            (None, None),
+            (Some("⟦Shop⟧".to_string()), Some("⟦Ada⟧".to_string())),
+        ] {
+            check(
+                "login",
+                Login {
+                    p,
+                    rp_id: "id.example.com",
+                    next: "/account",
+                    login_hint: "",
+                    signup_link: true,
+                    client_name: client,
+                    continue_as: who,
+                },
+            );
+        }
+        for (closed, invite, username) in [(false, "", ""), (true, "", ""), (false, "tok", "⟦ada⟧")]
+        {
+            check(
+                "register",
+                Register {
+                    p,
+                    closed,
+                    invite: invite.into(),
+                    invite_username: username.into(),
+                    invite_email: String::new(),
+                },
+            );
+        }
+        for token in ["", "tok"] {
+            check(
+                "recover",
+                Recover {
+                    p,
+                    token: token.into(),
+                },
+            );
+        }
+        for (welcome, rows, codes) in [
+            (true, vec![row("a", true, false)], 0),
+            (true, vec![row("a", true, false), row("b", false, true)], 10),
+            (
+                false,
+                vec![row("a", false, false), row("b", false, true)],
+                1,
+            ),
+        ] {
+            check(
+                "account",
+                Account {
+                    p,
+                    rp_id: "id.example.com",
+                    user_handle: "abc".into(),
+                    username: "⟦ada⟧".into(),
+                    display_name: "⟦Ada⟧".into(),
+                    welcome,
+                    credentials: rows,
+                    unused_codes: codes,
+                },
+            );
+        }
+    }
+
+    #[test]
+    fn the_marker_finds_text_written_into_a_template() {
+        assert!(untranslated("<p>⟦Hello⟧</p><script>var x = \"not prose\";</script>").is_empty());
+        assert_eq!(untranslated("<p>⟦Hello⟧ world</p>"), vec!["world"]);
+        assert_eq!(
+            untranslated("<button aria-label=\"Close\">⟦x⟧</button>"),
+            vec!["Close"]
+        );
+    }
 
     #[test]
     fn only_plain_paths_on_this_site_are_followed() {

@@ -4,6 +4,7 @@
 
 mod raw;
 mod tokens;
+mod ui;
 mod validate;
 mod webauthn;
 
@@ -13,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use url::Url;
+
+pub use ui::{Logo, Ui};
 
 use crate::proxy::Cidr;
 use crate::rate_limit::Limits;
@@ -196,6 +199,8 @@ pub struct Settings {
     pub events_retention: Duration,
     /// How often the housekeeping sweep runs.
     pub sweep_interval: Duration,
+    /// The operator's brand and the pages' default language (`[ui]`).
+    pub ui: Ui,
 }
 
 impl Settings {

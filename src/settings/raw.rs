@@ -20,6 +20,7 @@ pub(super) struct RawSettings {
     pub(super) log: LogSection,
     pub(super) registration: RegistrationSection,
     pub(super) events: EventsSection,
+    pub(super) ui: UiSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -171,4 +172,14 @@ pub(super) struct RateLimitSection {
 pub(super) struct LogSection {
     pub(super) format: String,
     pub(super) level: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UiSection {
+    pub(super) product_name: String,
+    pub(super) logo_file: String,
+    pub(super) accent_color: String,
+    pub(super) support_url: String,
+    pub(super) default_language: String,
 }

@@ -31,6 +31,7 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
     let tokens = tokens(&raw.tokens)?;
     let keys = keys(&raw.keys, tokens.jwks_max_age)?;
     let (events_retention, sweep_interval) = events(&raw.events)?;
+    let ui = super::ui::ui(&raw.ui, &raw.server.rp_name)?;
     Ok(Settings {
         issuer: server.issuer,
         issuer_url: server.issuer_url,
@@ -110,6 +111,7 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, SettingsError> {
         registration_mode: registration_mode(&raw.registration.mode)?,
         events_retention,
         sweep_interval,
+        ui,
     })
 }
 

@@ -1,22 +1,73 @@
 "use strict";
 (() => {
-  // Times in the person's own terms: "3 minutes ago", the local date and time on hover.
+  const t = Passkeys.t;
+  const lang = Passkeys.lang;
+
+  // Times in the person's own terms, in the page's language: "3 minutes ago", the local date
+  // and time on hover.
   function localTimes(root) {
     const relative = typeof Intl !== "undefined" && Intl.RelativeTimeFormat
-      ? new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }) : null;
+      ? new Intl.RelativeTimeFormat(lang, { numeric: "auto" }) : null;
     root.querySelectorAll("time[datetime]").forEach((el) => {
       const at = new Date(el.getAttribute("datetime"));
       if (Number.isNaN(at.getTime())) return;
-      el.title = at.toLocaleString();
+      el.title = at.toLocaleString(lang);
       const seconds = (at.getTime() - Date.now()) / 1000;
       const steps = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60]];
       const step = steps.find(([, size]) => Math.abs(seconds) >= size);
-      el.textContent = !relative ? at.toLocaleString()
+      el.textContent = !relative ? at.toLocaleString(lang)
         : step ? relative.format(Math.round(seconds / step[1]), step[0])
         : relative.format(0, "minute");
     });
   }
   localTimes(document);
+
+  // --- Where a message about a control is shown (Passkeys.say's third argument) ---
+
+  // A passkey row: under the row, its own line (inside the <li>, after the row's buttons).
+  function rowSpot(item) {
+    return item.querySelector(".row-actions") || item.querySelector(".details") || item;
+  }
+
+  // A button of the welcome checklist: after the checklist (a list holds only its items,
+  // and a ticked step's button is replaced).
+  function spotFor(trigger) {
+    const welcome = trigger && trigger.closest("#welcome");
+    return welcome ? welcome.querySelector("ol") || welcome : trigger;
+  }
+
+  const addButton = () => document.querySelector('#passkeys ~ [data-action="add-passkey"]');
+  const codesButton = () => document.querySelector('#recovery-title ~ [data-action="recovery-codes"]');
+
+  // A message that outlives a reload ("Passkey added" beside the new passkey's row).
+  const FLASH = "passkey-idp:flash";
+
+  function reloadWith(flash, url) {
+    try {
+      window.sessionStorage.setItem(FLASH, JSON.stringify(flash));
+    } catch (e) {
+      // No session storage: just reload.
+    }
+    if (url) window.location.assign(url); else window.location.reload();
+  }
+
+  function showFlash() {
+    let flash = null;
+    try {
+      const saved = window.sessionStorage.getItem(FLASH);
+      if (saved === null) return;
+      window.sessionStorage.removeItem(FLASH);
+      flash = JSON.parse(saved);
+    } catch (e) {
+      return;
+    }
+    if (!flash || typeof flash.message !== "string" || !flash.message) return;
+    const row = Array.from(document.querySelectorAll("#passkeys .passkey"))
+      .find((item) => item.dataset.id === String(flash.id));
+    Passkeys.say(flash.message, "ok", row ? rowSpot(row) : addButton());
+    const rename = row && row.querySelector('[data-action="rename"]');
+    if (rename) rename.focus();
+  }
 
   // The welcome box is shown once: drop ?welcome from the address so a reload does not repeat it.
   if (window.location.search.includes("welcome")) {
@@ -24,16 +75,20 @@
   }
 
   async function addPasskey(button) {
+    const near = spotFor(button);
     Passkeys.busy(button, true);
-    Passkeys.say("Follow your browser's prompt to create a passkey…");
+    Passkeys.say(t("js.common.follow_create_prompt"), "", near);
     try {
-      const result = await Passkeys.create("/account/credentials/begin", "/account/credentials/finish");
-      Passkeys.say("Passkey added: " + result.credential.name + ". Reloading…", "ok");
+      const result = await Passkeys.create("/account/credentials/begin", "/account/credentials/finish", undefined, near);
+      const name = result.credential.name;
+      Passkeys.say(t("js.account.passkey_added_reloading", { name }), "ok", near);
+      // After the reload the words stay, beside the new passkey.
+      const flash = { message: t("js.account.passkey_added", { name }), id: result.credential.id };
       // The welcome checklist stays (ticked) until both of its steps are done.
       const checklist = document.getElementById("welcome");
-      setTimeout(() => (checklist ? window.location.assign("/account?welcome") : window.location.reload()), 600);
+      setTimeout(() => reloadWith(flash, checklist ? "/account?welcome" : ""), 600);
     } catch (e) {
-      Passkeys.fail(e);
+      Passkeys.fail(e, near);
     } finally {
       Passkeys.busy(button, false);
     }
@@ -67,7 +122,7 @@
   function startRename(item) {
     const form = inlineForm(item, "rename", (f) => {
       const label = document.createElement("label");
-      label.textContent = "New name";
+      label.textContent = t("js.account.new_name");
       const input = document.createElement("input");
       input.type = "text";
       input.name = "name";
@@ -75,49 +130,68 @@
       input.value = item.dataset.name;
       input.id = "rename-" + item.dataset.id;
       label.htmlFor = input.id;
-      f.append(label, input, button("Save", "submit", "primary"), button("Cancel", "button", "cancel"));
+      f.append(label, input, button(t("js.account.save"), "submit", "primary"), button(t("js.account.cancel"), "button", "cancel"));
     });
     form.querySelector(".cancel").addEventListener("click", () => closeInline(item));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const name = form.name.value.trim();
+      const name = form.elements.name.value.trim();
+      // The server's rule, checked first so that the words are in the page's language.
+      const length = Array.from(name).length;
+      if (length < 1 || length > 64 || /\p{Cc}/u.test(name)) {
+        Passkeys.say(t("js.account.name_invalid"), "error", rowSpot(item));
+        form.elements.name.focus();
+        return;
+      }
       try {
-        await Passkeys.call("PATCH", "/account/credentials/" + encodeURIComponent(item.dataset.id), { name });
+        await Passkeys.call("PATCH", "/account/credentials/" + encodeURIComponent(item.dataset.id), { name }, rowSpot(item));
         item.querySelector(".name").textContent = name;
         item.dataset.name = name;
+        labelRow(item);
         closeInline(item);
-        Passkeys.say("Renamed to " + name + ".", "ok");
+        Passkeys.say(t("js.account.renamed", { name }), "ok", rowSpot(item));
         // Back to where the person was: the row's Rename button.
         item.querySelector('[data-action="rename"]').focus();
       } catch (e) {
-        Passkeys.fail(e);
+        Passkeys.fail(e, rowSpot(item));
       }
     });
+  }
+
+  // The row's buttons say which passkey they act on (after a rename, the new name).
+  function labelRow(item) {
+    const name = item.dataset.name;
+    const rename = item.querySelector('[data-action="rename"]');
+    if (rename) rename.setAttribute("aria-label", t("js.account.rename_label", { name }));
+    const remove = item.querySelector('[data-action="delete"]');
+    if (remove) remove.setAttribute("aria-label", t("js.account.delete_label", { name }));
   }
 
   function startDelete(item) {
     const form = inlineForm(item, "confirm-delete", (f) => {
       const p = document.createElement("p");
-      p.textContent = "Delete “" + item.dataset.name + "”? It will no longer sign you in.";
-      f.append(p, button("Yes, delete", "submit", "danger"), button("Keep it", "button", "cancel"));
+      p.textContent = t("js.account.delete_question", { name: item.dataset.name });
+      f.append(p, button(t("js.account.delete_yes"), "submit", "danger"), button(t("js.account.delete_keep"), "button", "cancel"));
     });
     form.querySelector(".cancel").addEventListener("click", () => closeInline(item));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       try {
-        await Passkeys.call("DELETE", "/account/credentials/" + encodeURIComponent(item.dataset.id));
+        await Passkeys.call("DELETE", "/account/credentials/" + encodeURIComponent(item.dataset.id), undefined, rowSpot(item));
         const name = item.dataset.name;
         // Focus goes to the next passkey (or the one before), not to the page.
         const neighbour = item.nextElementSibling || item.previousElementSibling;
+        const list = item.parentElement;
         item.remove();
         onlyOneLeft();
-        Passkeys.say("Deleted “" + name + "”.", "ok");
+        // Where the row was: under the list.
+        Passkeys.say(t("js.account.deleted", { name }), "ok", list);
         const target = neighbour && neighbour.querySelector("button");
         (target || document.querySelector('[data-action="add-passkey"]')).focus();
         signal();
       } catch (e) {
         closeInline(item);
-        Passkeys.fail(e);
+        Passkeys.fail(e, rowSpot(item));
       }
     });
   }
@@ -144,28 +218,31 @@
 
   function keepRecoveryCodes() {
     document.getElementById("replace-codes").hidden = true;
-    document.querySelector('#recovery-title ~ [data-action="recovery-codes"]').focus();
+    codesButton().focus();
   }
 
   function codesText() {
     return Array.from(document.querySelectorAll("#code-list li"), (li) => li.textContent).join("\n");
   }
 
-  async function copyCodes() {
+  // The codes' own buttons: their words go under them, inside the codes box.
+  const codeActions = (trigger) => (trigger && trigger.closest(".code-actions")) || trigger;
+
+  async function copyCodes(trigger) {
     try {
       await navigator.clipboard.writeText(codesText() + "\n");
-      Passkeys.say("Copied the recovery codes. Paste them somewhere safe, offline.", "ok");
+      Passkeys.say(t("js.account.codes_copied"), "ok", codeActions(trigger));
     } catch (e) {
-      Passkeys.say("This browser did not allow copying: select the codes, or use Download.", "error");
+      Passkeys.say(t("js.account.copy_refused"), "error", codeActions(trigger));
     }
   }
 
   function downloadCodes() {
-    const intro = "Recovery codes for " + window.location.host + ". Each works once.\n\n";
+    const intro = t("js.account.codes_file_intro", { host: window.location.host }) + "\n\n";
     const blob = new Blob([intro + codesText() + "\n"], { type: "text/plain" });
     const link = document.createElement("a");
     link.href = URL.createObjectURL(blob);
-    link.download = "recovery-codes.txt";
+    link.download = t("js.account.codes_file_name");
     document.body.appendChild(link);
     link.click();
     link.remove();
@@ -181,7 +258,7 @@
     tick.className = "tick";
     tick.setAttribute("aria-hidden", "true");
     tick.textContent = "✓";
-    step.replaceChildren(tick, " Done: recovery codes are made. Keep them safe, offline.");
+    step.replaceChildren(tick, " ", t("js.account.codes_step_done"));
     const passkeyStep = document.getElementById("step-passkey");
     if (passkeyStep && passkeyStep.classList.contains("done")) {
       document.getElementById("all-set").hidden = false;
@@ -190,9 +267,12 @@
 
   async function recoveryCodes(trigger) {
     document.getElementById("replace-codes").hidden = true;
+    // From the welcome checklist, under it; otherwise under the section's button (the
+    // confirmation that asked first is hidden now).
+    const near = trigger && trigger.closest("#welcome") ? spotFor(trigger) : codesButton();
     Passkeys.busy(trigger, true);
     try {
-      const result = await Passkeys.call("POST", "/account/recovery-codes");
+      const result = await Passkeys.call("POST", "/account/recovery-codes", undefined, near);
       const list = document.getElementById("code-list");
       list.replaceChildren(...result.codes.map((code) => {
         const li = document.createElement("li");
@@ -202,14 +282,15 @@
       const box = document.getElementById("codes");
       box.hidden = false;
       const count = document.getElementById("recovery-count");
-      count.textContent = "You have " + result.codes.length + " unused recovery codes.";
+      count.textContent = t("js.account.codes_count", { count: result.codes.length });
       count.dataset.unused = String(result.codes.length);
       tickCodesStep();
-      document.querySelector('#recovery-title ~ [data-action="recovery-codes"]').textContent = "Make new codes";
+      codesButton().textContent = t("js.account.make_new_codes");
+      // The words just above the codes, the codes in view.
+      Passkeys.say(t("js.account.codes_made"), "ok", codesButton());
       box.scrollIntoView({ block: "nearest" });
-      Passkeys.say("New recovery codes made. Save them now: they won't be shown again.", "ok");
     } catch (e) {
-      Passkeys.fail(e);
+      Passkeys.fail(e, near);
     } finally {
       Passkeys.busy(trigger, false);
     }
@@ -219,24 +300,26 @@
     try {
       await Passkeys.call("POST", "/logout");
     } finally {
-      window.location.assign("/login");
+      window.location.assign("/signed-out");
     }
   }
 
   // --- Shared by the sections below ---
 
-  // Errors of the account actions: the server's own sentence when it sent one.
-  function showError(e) {
-    if (e instanceof Passkeys.ApiError && e.description) Passkeys.say(e.description, "error");
-    else Passkeys.fail(e);
+  // Errors of the account actions: the server's own sentence when it sent one and the page is
+  // in English (the server's language); otherwise the page's words for the error.
+  function serverWords(e) {
+    return Passkeys.english && e instanceof Passkeys.ApiError && e.description ? e.description : "";
+  }
+
+  function showError(e, near) {
+    const words = serverWords(e);
+    if (words) Passkeys.say(words, "error", near);
+    else Passkeys.fail(e, near);
   }
 
   function describe(e) {
-    return e instanceof Passkeys.ApiError && e.description ? e.description : Passkeys.explain(e);
-  }
-
-  function plural(n, word) {
-    return n + " " + word + (n === 1 ? "" : "s");
+    return serverWords(e) || Passkeys.explain(e);
   }
 
   function span(className, ...children) {
@@ -248,7 +331,7 @@
 
   const DATE_FORMAT = (() => {
     try {
-      return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+      return new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
     } catch (e) {
       return null;
     }
@@ -262,7 +345,7 @@
     // RFC 3339 from the server; a value without a zone is UTC, never local time.
     const date = new Date(/(?:Z|[+-]\d\d:?\d\d)$/i.test(value) ? value : value + "Z");
     if (Number.isNaN(date.getTime())) el.textContent = value;
-    else el.textContent = DATE_FORMAT ? DATE_FORMAT.format(date) : date.toLocaleString();
+    else el.textContent = DATE_FORMAT ? DATE_FORMAT.format(date) : date.toLocaleString(lang);
     return el;
   }
 
@@ -277,17 +360,29 @@
   const sessionList = document.getElementById("session-list");
   const endOthersButton = document.querySelector('[data-action="end-other-sessions"]');
 
+  // The server names a browser in English ("Firefox on Linux", "Unknown browser"): the page
+  // says it in its own language.
+  function browserName(name) {
+    if (!name || name === "Unknown browser") return t("js.account.unknown_browser");
+    if (name === "An app or script") return t("js.account.app_or_script");
+    const on = /^(.+) on (.+)$/.exec(name);
+    return on ? t("js.account.browser_on", { browser: on[1], system: on[2] }) : name;
+  }
+
   function sessionItem(session) {
     const li = document.createElement("li");
     li.className = "session";
-    const head = span("line", span("name", session.browser || "Unknown browser"));
+    const head = span("line", span("name", browserName(session.browser)));
     if (session.current) {
       li.dataset.current = "true";
-      head.append(" ", span("badge current", "This device"));
+      head.append(" ", span("badge current", t("js.account.this_device")));
     }
-    const meta = span("meta", "Signed in ");
-    meta.append(session.created ? timeElement(session.created) : "at an unknown time");
-    if (session.last_seen) meta.append(" · Last seen ", timeElement(session.last_seen));
+    const meta = span("meta", ...(session.created
+      ? Passkeys.parts("js.account.session_signed_in", { time: timeElement(session.created) })
+      : [t("js.account.session_signed_in_unknown")]));
+    if (session.last_seen) {
+      meta.append(" · ", ...Passkeys.parts("js.account.session_last_seen", { time: timeElement(session.last_seen) }));
+    }
     li.append(head, meta);
     return li;
   }
@@ -301,16 +396,16 @@
       const sessions = Array.isArray(answer) ? answer : [];
       // This device first, then the most recently seen.
       const seen = (s) => String(s.last_seen || s.created || "");
-      sessions.sort((a, b) => (b.current ? 1 : 0) - (a.current ? 1 : 0) || seen(b).localeCompare(seen(a)));
+      sessions.sort((a, b) => (b.current ? 1 : 0) - (a.current ? 1 : 0) || seen(b).localeCompare(seen(a), lang));
       sessionList.replaceChildren(...sessions.map(sessionItem));
       const others = sessions.filter((s) => !s.current).length;
       endOthersButton.hidden = others === 0;
       setNote("sessions-note", others === 0
-        ? "You're signed in only here."
-        : "You're signed in here and in " + plural(others, "other place") + ".");
+        ? t("js.account.signed_in_only_here")
+        : t("js.account.signed_in_elsewhere", { count: others }));
     } catch (e) {
       endOthersButton.hidden = true;
-      setNote("sessions-note", "Your sessions couldn't be loaded. " + describe(e));
+      setNote("sessions-note", t("js.account.sessions_failed", { reason: describe(e) }));
     } finally {
       section.setAttribute("aria-busy", "false");
     }
@@ -319,15 +414,16 @@
   async function endOtherSessions(trigger) {
     Passkeys.busy(trigger, true);
     try {
-      const result = await Passkeys.call("DELETE", "/account/sessions");
+      const result = await Passkeys.call("DELETE", "/account/sessions", undefined, trigger);
       const ended = result && Number.isInteger(result.ended) ? result.ended : 0;
       await loadSessions();
+      // Beside the button, shown or not: the words stay in the section.
       Passkeys.say(ended === 0
-        ? "There were no other sessions to end."
-        : "Signed out everywhere else: " + plural(ended, "session") + " ended.", "ok");
+        ? t("js.account.no_other_sessions")
+        : t("js.account.sessions_ended", { count: ended }), "ok", trigger);
       sessionList.focus(); // the button may be gone now; the list says what is left
     } catch (e) {
-      showError(e);
+      showError(e, trigger);
     } finally {
       Passkeys.busy(trigger, false);
     }
@@ -335,23 +431,12 @@
 
   // --- Recent activity ---
 
-  const EVENT_SENTENCES = {
-    signin_success: "Signed in",
-    signin_failure: "Sign-in refused",
-    counter_regression: "Sign-in refused: the passkey may have been copied",
-    passkey_added: "Passkey added",
-    passkey_renamed: "Passkey renamed",
-    passkey_removed: "Passkey removed",
-    recovery_used: "Recovery code used",
-    recovery_link_issued: "Recovery link made by an administrator",
-    recovery_link_used: "Recovery link used",
-    invite_issued: "Invitation made",
-    invite_used: "Invitation used",
-    user_disabled: "Account disabled by an administrator",
-    user_enabled: "Account enabled again by an administrator",
-    user_deleted: "Account deleted",
-    key_changed: "Signing key changed",
-  };
+  // The catalog has a sentence for each kind (js.account.event.<kind>); an unknown kind is
+  // shown as it is.
+  function eventSentence(kind) {
+    const key = "js.account.event." + kind;
+    return /^\w+$/.test(kind) && Passkeys.has(key) ? t(key) : kind;
+  }
 
   function passkeyName(id) {
     if (!id) return "";
@@ -369,10 +454,12 @@
     const meta = span("meta");
     if (event.time) meta.append(timeElement(event.time));
     const name = passkeyName(event.credential);
-    if (name) meta.append(" · passkey “" + name + "”");
-    if (event.client) meta.append(" · via " + event.client);
-    if (event.request_id) meta.append(" · reference ", span("ref", String(event.request_id)));
-    li.append(span("what", EVENT_SENTENCES[kind] || kind), meta);
+    if (name) meta.append(" · ", t("js.account.event_passkey", { name }));
+    if (event.client) meta.append(" · ", t("js.account.event_client", { client: event.client }));
+    if (event.request_id) {
+      meta.append(" · ", ...Passkeys.parts("js.account.event_reference", { reference: span("ref", String(event.request_id)) }));
+    }
+    li.append(span("what", eventSentence(kind)), meta);
     return li;
   }
 
@@ -385,9 +472,9 @@
       const answer = await Passkeys.call("GET", "/account/events");
       const events = Array.isArray(answer) ? answer : [];
       list.replaceChildren(...events.map(eventItem));
-      setNote("activity-note", events.length === 0 ? "No activity yet." : "");
+      setNote("activity-note", events.length === 0 ? t("js.account.no_activity") : "");
     } catch (e) {
-      setNote("activity-note", "Recent activity couldn't be loaded. " + describe(e));
+      setNote("activity-note", t("js.account.activity_failed", { reason: describe(e) }));
     } finally {
       section.setAttribute("aria-busy", "false");
     }
@@ -412,17 +499,18 @@
 
   async function deleteAccount(trigger) {
     Passkeys.busy(trigger, true);
-    Passkeys.say("Deleting your account…");
+    Passkeys.say(t("js.account.deleting_account"), "", trigger);
     try {
       // An old sign-in answers reauthentication_required: Passkeys.call asks for the passkey
       // and tries once more.
-      await Passkeys.call("DELETE", "/account");
+      await Passkeys.call("DELETE", "/account", undefined, trigger);
       for (const b of document.querySelectorAll("main button")) b.disabled = true;
-      Passkeys.say("Your account was deleted. Taking you to the home page…", "ok");
-      document.getElementById("main").focus();
+      Passkeys.say(t("js.account.account_deleted"), "ok", trigger);
+      // The buttons are off: the focus goes to the page, which stays where the words are.
+      document.getElementById("main").focus({ preventScroll: true });
       setTimeout(() => window.location.assign("/"), 800);
     } catch (e) {
-      showError(e);
+      showError(e, trigger);
       Passkeys.busy(trigger, false);
     }
   }
@@ -483,7 +571,7 @@
       case "recovery-codes": askRecoveryCodes(target); break;
       case "confirm-recovery-codes": recoveryCodes(target); break;
       case "keep-recovery-codes": keepRecoveryCodes(); break;
-      case "copy-codes": copyCodes(); break;
+      case "copy-codes": copyCodes(target); break;
       case "download-codes": downloadCodes(); break;
       case "print-codes": window.print(); break;
       case "logout": logout(); break;
@@ -496,6 +584,7 @@
 
   // logged_out.html loads this file too, for its sign-out button: the rest is the account page's.
   if (document.getElementById("account-who")) {
+    showFlash();
     signal();
     loadSessions();
     loadEvents();

@@ -9,8 +9,9 @@
   const form = document.getElementById("username-form");
   let autofill = null; // AbortController of the pending conditional request
 
-  function done(result) {
-    Passkeys.say("Signed in.", "ok");
+  // near: the control used (the button, or the username form), where the words are shown.
+  function done(result, near) {
+    Passkeys.say(Passkeys.t("js.login.signed_in"), "ok", near);
     window.location.assign(result && result.redirect ? result.redirect : Passkeys.safeNext(next));
   }
 
@@ -35,38 +36,42 @@
     autofill = new AbortController();
     try {
       const result = await Passkeys.signIn({}, { mediation: "conditional", signal: autofill.signal });
-      done(result);
+      done(result, form);
     } catch (e) {
       // Aborted (the button or the form took over), or nothing to offer: stay quiet, the
       // person has not asked for anything yet.
       if (e && (e.name === "AbortError" || e.name === "NotAllowedError")) return;
       forgetUnknown(e);
-      Passkeys.fail(e);
+      Passkeys.fail(e, form); // autofill is offered in the username field
     }
   }
 
   const tryAgain = document.getElementById("try-again");
   let lastAttempt = {};
 
-  async function withPasskey(body) {
+  // near: the control used: the passkey button, or the username form.
+  async function withPasskey(body, near) {
     stopAutofill();
     lastAttempt = body;
     tryAgain.hidden = true;
     if (!Passkeys.supported()) {
-      Passkeys.say(Passkeys.explain(new Error()), "error");
+      Passkeys.say(Passkeys.explain(new Error()), "error", near);
       return;
     }
     busy(true);
-    Passkeys.say("Follow your browser's passkey prompt…");
+    Passkeys.say(Passkeys.t("js.common.follow_prompt"), "", near);
     try {
-      done(await Passkeys.signIn(body));
+      done(await Passkeys.signIn(body), near);
     } catch (e) {
       forgetUnknown(e);
-      Passkeys.fail(e);
       if (e && e.name === "NotAllowedError") {
-        // The same words whether or not the username exists; the next step is one press away.
+        // The same words whether or not the username exists; the next step is one press away,
+        // and the words are beside it.
         tryAgain.hidden = false;
+        Passkeys.fail(e, tryAgain);
         tryAgain.focus();
+      } else {
+        Passkeys.fail(e, near);
       }
       startAutofill();
     } finally {
@@ -79,17 +84,18 @@
     Passkeys.busy(form.querySelector("button"), on);
   }
 
-  button.addEventListener("click", () => withPasskey({}));
-  tryAgain.addEventListener("click", () => withPasskey(lastAttempt));
+  button.addEventListener("click", () => withPasskey({}, button));
+  // Try again hides itself: its words go where it was, just under the passkey button.
+  tryAgain.addEventListener("click", () => withPasskey(lastAttempt, button));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const username = form.username.value.trim();
     if (!username) {
-      Passkeys.say("Enter your username, or use the “Sign in with a passkey” button.", "error");
+      Passkeys.say(Passkeys.t("js.login.username_missing"), "error", form);
       form.username.focus();
       return;
     }
-    withPasskey({ username });
+    withPasskey({ username }, form);
   });
   startAutofill();
 })();

@@ -10,10 +10,12 @@
     }
   };
 
+  // The next step's button has the focus, and the words are beside it.
   function accepted(message) {
-    Passkeys.say(message, "ok");
     show("step-passkey");
-    document.getElementById("create-passkey").focus();
+    const next = document.getElementById("create-passkey");
+    Passkeys.say(message, "ok", next);
+    next.focus();
   }
 
   const form = document.getElementById("recover-form");
@@ -22,18 +24,18 @@
       event.preventDefault();
       const username = form.username.value.trim();
       const code = form.code.value.trim();
+      const submit = form.querySelector("button");
       if (!username || !code) {
-        Passkeys.say("Enter your username and a recovery code.", "error");
+        Passkeys.say(Passkeys.t("js.recover.missing"), "error", submit);
         return;
       }
-      const submit = form.querySelector("button");
       Passkeys.busy(submit, true);
       try {
         await Passkeys.call("POST", "/recover", { username, code });
         form.code.value = "";
-        accepted("Code accepted.");
+        accepted(Passkeys.t("js.recover.code_accepted"));
       } catch (e) {
-        Passkeys.fail(e);
+        Passkeys.fail(e, submit);
       } finally {
         Passkeys.busy(submit, false);
       }
@@ -48,12 +50,12 @@
       Passkeys.busy(useLink, true);
       try {
         await Passkeys.call("POST", "/recover", { token: link.dataset.token });
-        accepted("Link accepted.");
+        accepted(Passkeys.t("js.recover.link_accepted"));
       } catch (e) {
         if (e && e.code === "invalid_recovery_code") {
-          Passkeys.say("This recovery link doesn't work: it was already used, has expired, or was copied incompletely. Ask your administrator for a new one.", "error");
+          Passkeys.say(Passkeys.t("js.recover.link_invalid"), "error", useLink);
         } else {
-          Passkeys.fail(e);
+          Passkeys.fail(e, useLink);
         }
       } finally {
         Passkeys.busy(useLink, false);
@@ -64,14 +66,15 @@
   const create = document.getElementById("create-passkey");
   create.addEventListener("click", async () => {
     Passkeys.busy(create, true);
-    Passkeys.say("Follow your browser's prompt to create a passkey…");
+    Passkeys.say(Passkeys.t("js.common.follow_create_prompt"), "", create);
     try {
-      await Passkeys.create("/account/credentials/begin", "/account/credentials/finish");
-      Passkeys.say("New passkey created.", "ok");
+      await Passkeys.create("/account/credentials/begin", "/account/credentials/finish", undefined, create);
       show("step-done");
+      // The step that says so replaces the button's: the words go under it.
+      Passkeys.say(Passkeys.t("js.recover.passkey_created"), "ok", document.getElementById("step-done"));
       document.getElementById("signin-link").focus();
     } catch (e) {
-      Passkeys.fail(e);
+      Passkeys.fail(e, create);
     } finally {
       Passkeys.busy(create, false);
     }

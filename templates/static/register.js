@@ -30,7 +30,8 @@
     if (help) input.setAttribute("aria-describedby", help.id); else input.removeAttribute("aria-describedby");
   }
 
-  // The server's words name the field they are about.
+  // The server's words name the field they are about (its words are English: used only on an
+  // English page; the checks below come first, in the page's language, on every page).
   function fieldOf(sentence) {
     if (/username/i.test(sentence)) return "username";
     if (/email/i.test(sentence)) return "email";
@@ -39,47 +40,82 @@
   }
 
   const ALLOWED = /^[a-z0-9._@+-]*$/;
-  const CHARACTERS = "A username may contain only letters a-z, digits and . _ - @ +";
+  const CONTROL = /\p{Cc}/u;
   // The allowed characters are checked as the person types (the length only on submit).
   if (!form.username.readOnly) {
     form.username.addEventListener("input", () => {
       const value = form.username.value.trim().toLowerCase();
-      if (ALLOWED.test(value)) clearError("username"); else fieldError("username", CHARACTERS);
+      if (ALLOWED.test(value)) clearError("username");
+      else fieldError("username", Passkeys.t("js.register.username_characters"));
     });
   }
   for (const name of ["email", "display_name"]) {
     if (form.elements[name]) form.elements[name].addEventListener("input", () => clearError(name));
   }
 
+  // The server's rules, checked before the request: [field, catalog key] of the first problem.
+  function problem(username, displayName, email) {
+    const name = username.toLowerCase();
+    const length = Array.from(name).length;
+    if (length < 3 || length > 64) return ["username", "js.register.username_length"];
+    if (!ALLOWED.test(name)) return ["username", "js.register.username_characters"];
+    if (!/^[a-z0-9]/.test(name)) return ["username", "js.register.username_start"];
+    if (displayName && (Array.from(displayName).length > 64 || CONTROL.test(displayName))) {
+      return ["display_name", "js.register.display_name_length"];
+    }
+    if (email && !emailShape(email)) return ["email", "js.register.email_invalid"];
+    return null;
+  }
+
+  // Bytes in UTF-8, as the server counts an email address.
+  const utf8Length = (text) => Array.from(text).reduce((n, c) => {
+    const point = c.codePointAt(0);
+    return n + (point < 0x80 ? 1 : point < 0x800 ? 2 : point < 0x10000 ? 3 : 4);
+  }, 0);
+
+  // At most 254 bytes, no spaces, something@something.something.
+  function emailShape(email) {
+    if (utf8Length(email) > 254) return false;
+    if (/\s/.test(email) || CONTROL.test(email)) return false;
+    const at = email.indexOf("@");
+    if (at < 1) return false;
+    const domain = email.slice(at + 1);
+    return domain.includes(".") && !domain.includes("@") && !domain.startsWith(".") && !domain.endsWith(".");
+  }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    const submit = form.querySelector("button");
     const username = form.username.value.trim();
-    if (username.length < 3 || !ALLOWED.test(username.toLowerCase())) {
-      const sentence = username.length < 3 ? "A username must be 3 to 64 characters long." : CHARACTERS;
-      Passkeys.say(sentence, "error");
-      fieldError("username", sentence);
-      form.username.focus();
+    const displayName = form.display_name.value.trim();
+    const email = form.email.value.trim();
+    const wrong = problem(username, displayName, email);
+    if (wrong) {
+      const [field, key] = wrong;
+      const sentence = Passkeys.t(key);
+      Passkeys.say(sentence, "error", submit);
+      fieldError(field, sentence);
+      form.elements[field].focus();
       return;
     }
     if (!Passkeys.supported()) {
-      Passkeys.say(Passkeys.explain(new Error()), "error");
+      Passkeys.say(Passkeys.explain(new Error()), "error", submit);
       return;
     }
     const body = { username };
-    if (form.display_name.value.trim()) body.display_name = form.display_name.value.trim();
-    if (form.email.value.trim()) body.email = form.email.value.trim();
+    if (displayName) body.display_name = displayName;
+    if (email) body.email = email;
     if (invite && invite.value) body.invite = invite.value;
-    const submit = form.querySelector("button");
     Passkeys.busy(submit, true);
-    Passkeys.say("Follow your browser's prompt to create a passkey…");
+    Passkeys.say(Passkeys.t("js.common.follow_create_prompt"), "", submit);
     try {
-      await Passkeys.create("/webauthn/register/begin", "/webauthn/register/finish", body);
-      Passkeys.say("Passkey created.", "ok");
+      await Passkeys.create("/webauthn/register/begin", "/webauthn/register/finish", body, submit);
+      Passkeys.say(Passkeys.t("js.register.created"), "ok", submit);
       window.location.assign("/account?welcome=1");
     } catch (e) {
-      Passkeys.fail(e);
+      Passkeys.fail(e, submit);
       const field = e && e.code === "username_taken" ? "username"
-        : e && e.code === "invalid_request" ? fieldOf(e.message) : "";
+        : e && e.code === "invalid_request" && Passkeys.english ? fieldOf(e.message) : "";
       if (field && fieldError(field, e.message) && !form.elements[field].readOnly) {
         form.elements[field].focus();
       }

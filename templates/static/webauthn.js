@@ -3,46 +3,125 @@
 "use strict";
 
 const Passkeys = (() => {
-  const MESSAGES = {
-    username_taken: "That username is taken. Choose another, or sign in if it's yours.",
-    challenge_expired: "That took too long, or the request was already used. Please try again.",
-    challenge_mismatch: "Something got out of step. Please try again.",
-    reauthentication_required: "For your security, confirm it's you with your passkey, then try again.",
-    origin_mismatch: "The passkey prompt didn't come from this site. Open this site directly and try again.",
-    rp_id_mismatch: "That passkey belongs to a different site. Use a passkey made for this one.",
-    user_verification_required: "Your device didn't confirm it's you (PIN, fingerprint or face). Try again and complete the check.",
-    invalid_attestation: "Your authenticator's answer couldn't be verified. Try again, or use another device.",
-    invalid_request: "Something about that request was wrong. Reload the page and try again.",
-    credential_exists: "This device already has a passkey for your account. Use another device or security key.",
-    unknown_credential: "We don't recognise that passkey: it may have been deleted, or belong to another account. Try another passkey, or create an account.",
-    invalid_signature: "That passkey couldn't be verified. Try again, or use another passkey.",
-    counter_regression: "That passkey may have been copied, so we didn't accept it. Use another passkey and check your account.",
-    rate_limited: "Too many attempts. Wait a minute and try again.",
-    last_credential: "This is your only passkey, so it can't be deleted. Add another passkey first.",
-    invalid_recovery_code: "That username and recovery code don't match, or the code was already used. Check both and try again.",
-    login_required: "Your session has ended. Sign in again to continue.",
-    registration_closed: "Sign-up is closed, or this invitation was already used or has expired. Ask an administrator for a new invitation.",
-    account_disabled: "This account is disabled. Ask your administrator to enable it again.",
-    not_found: "That passkey is no longer on your account. Reload the page.",
-    temporarily_unavailable: "The service is briefly unavailable. Try again in a few seconds.",
-    server_error: "Something went wrong on our side. Try again shortly.",
-  };
+  // --- Words: every sentence comes from the page's catalog ---
+  // The page holds <script type="application/json" id="i18n">{"full.dotted.key": "…"}</script>
+  // and <html lang="…">. A key the catalog lacks comes back as itself, so a test can spot it.
 
-  const DOM_MESSAGES = {
-    NotAllowedError: "The passkey prompt closed without a passkey. If this device has none for your account, choose another device or a security key in the prompt, or use a recovery code.",
-    InvalidStateError: "This device already has a passkey for this account. Use another device or security key.",
-    SecurityError: "Passkeys can't be used on this page. Open the site at its usual address.",
-    NotSupportedError: "This device or browser can't create that kind of passkey.",
-    ConstraintError: "Your device can't verify you (no screen lock or PIN is set up). Set one up and try again.",
-  };
+  // The page's language, for the catalog's plural rules and every date and number.
+  const lang = (() => {
+    const raw = String(document.documentElement.lang || "").trim() || "en";
+    try {
+      return Intl.getCanonicalLocales(raw)[0] || "en";
+    } catch (e) {
+      return typeof Intl === "undefined" ? raw : "en";
+    }
+  })();
+  const english = lang.split("-")[0].toLowerCase() === "en";
 
-  const statusBox = () => document.getElementById("status");
+  let catalog = null; // read once, on first use
+  function messages() {
+    if (catalog === null) {
+      catalog = {};
+      try {
+        const block = document.getElementById("i18n");
+        const data = block ? JSON.parse(block.textContent) : null;
+        if (data && typeof data === "object" && !Array.isArray(data)) catalog = data;
+      } catch (e) {
+        catalog = {};
+      }
+    }
+    return catalog;
+  }
 
-  function say(message, kind) {
-    const box = statusBox();
-    if (!box) return;
-    box.className = "status" + (kind ? " " + kind : "");
-    box.textContent = message; // textContent: never HTML, whatever the message holds
+  const own = (object, key) => Object.prototype.hasOwnProperty.call(object, key);
+
+  // The catalog's sentence for key, or null. With a numeric count and no plain key, the
+  // plural form for the page's language (key.one, key.other, …), then key.other.
+  function lookup(key, params) {
+    const all = messages();
+    const found = (k) => (own(all, k) && typeof all[k] === "string" ? all[k] : null);
+    const plain = found(key);
+    if (plain !== null) return plain;
+    if (params && typeof params.count === "number" && !Number.isNaN(params.count)) {
+      let category;
+      try {
+        category = new Intl.PluralRules(lang).select(params.count);
+      } catch (e) {
+        category = params.count === 1 ? "one" : "other";
+      }
+      const form = found(key + "." + category);
+      return form !== null ? form : found(key + ".other");
+    }
+    return null;
+  }
+
+  function has(key, params) {
+    return lookup(key, params) !== null;
+  }
+
+  // The sentence for key, {name} placeholders filled from params (as text).
+  function t(key, params) {
+    const sentence = lookup(key, params);
+    if (sentence === null) return key;
+    return sentence.replace(/\{(\w+)\}/g, (whole, name) => (params && own(params, name) ? String(params[name]) : whole));
+  }
+
+  // The same, as pieces for element.append(...): a placeholder whose value is a DOM node
+  // (a <time>, a <span>) is that node; the rest is text, never HTML.
+  function parts(key, params) {
+    const sentence = lookup(key, params);
+    if (sentence === null) return [key];
+    return sentence.split(/\{(\w+)\}/).map((piece, i) => {
+      if (i % 2 === 0) return piece;
+      if (!params || !own(params, piece)) return "{" + piece + "}";
+      const value = params[piece];
+      return value instanceof Node ? value : String(value);
+    }).filter((piece) => piece !== "");
+  }
+
+  // The status box (#status, role=status) starts at the top of <main>; a message about a
+  // control is shown beside it (say's third argument), so it is seen where the person is
+  // looking, on a phone too.
+  let box = null;
+  let home = null;
+  function statusBox() {
+    if (!box || (!box.isConnected && document.getElementById("status"))) {
+      box = document.getElementById("status");
+      if (box && box.parentNode) home = { parent: box.parentNode, next: box.nextSibling };
+    }
+    return box;
+  }
+
+  // A live region moved in the DOM is announced reliably only once it is in place: after a
+  // move, the words follow a moment later.
+  const ANNOUNCE_AFTER_MOVE_MS = 100;
+  let turn = 0;
+
+  function say(message, kind, near) {
+    const status = statusBox();
+    if (!status) return;
+    const mine = ++turn;
+    const beside = near && near.isConnected && near !== status && !status.contains(near) ? near : null;
+    let moved = false;
+    if (beside && beside.nextSibling !== status) {
+      status.textContent = "";
+      beside.after(status);
+      moved = true;
+    } else if (!beside && !status.isConnected && home && home.parent.isConnected) {
+      // Its last place was removed (a deleted row): back to the top of the page.
+      status.textContent = "";
+      home.parent.insertBefore(status, home.next && home.next.parentNode === home.parent ? home.next : home.parent.firstChild);
+      moved = true;
+    }
+    const show = () => {
+      if (mine !== turn) return; // a newer message took over
+      status.className = "status" + (kind ? " " + kind : "");
+      status.textContent = message; // textContent: never HTML, whatever the message holds
+      if ((beside || moved) && message && typeof status.scrollIntoView === "function") {
+        status.scrollIntoView({ block: "nearest" });
+      }
+    };
+    if (moved) setTimeout(show, ANNOUNCE_AFTER_MOVE_MS); else show();
   }
 
   class ApiError extends Error {
@@ -56,13 +135,14 @@ const Passkeys = (() => {
   }
 
   // A sensitive account action answered reauthentication_required: the person confirms with
-  // a passkey (the page says why), and the action is tried once more.
-  async function call(method, path, body) {
+  // a passkey (the page says why, beside near: the control used), and the action is tried
+  // once more.
+  async function call(method, path, body, near) {
     try {
       return await request(method, path, body);
     } catch (e) {
       if (!(e instanceof ApiError) || e.code !== "reauthentication_required") throw e;
-      say("For your security, confirm it's you with your passkey.", "note");
+      say(t("js.common.confirm_reauth"), "note", near);
       const begin = await request("POST", "/account/reauth/begin", {});
       const cred = await navigator.credentials.get({ publicKey: requestOptions(begin.publicKey) });
       await request("POST", "/account/reauth/finish", credentialJSON(cred));
@@ -81,18 +161,26 @@ const Passkeys = (() => {
     try {
       response = await fetch(path, init);
     } catch (e) {
-      throw new ApiError("network", "We couldn't reach the server. Check your connection and try again.");
+      throw new ApiError("network", t("error.network"));
     }
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }
     if (!response.ok) {
       const code = (data && data.error) || "server_error";
       const description = data && typeof data.error_description === "string" ? data.error_description : "";
-      // A request the server found wrong comes with its own sentence saying what to fix.
-      const sentence = code === "invalid_request" && description ? description : MESSAGES[code];
-      throw new ApiError(code, sentence || description || MESSAGES.server_error, description, response.status);
+      throw new ApiError(code, sentenceFor(code, description), description, response.status);
     }
     return data;
+  }
+
+  // The page's sentence for an API error code. A request the server found wrong comes with its
+  // own sentence saying what to fix: shown as it is on an English page, where it is in the
+  // page's language; elsewhere the catalog's.
+  function sentenceFor(code, description) {
+    if (code === "invalid_request" && description && english) return description;
+    if (has("error." + code)) return t("error." + code);
+    if (description && english) return description;
+    return t("error.server_error");
   }
 
   // --- base64url <-> bytes, for browsers without parse*FromJSON / toJSON ---
@@ -158,10 +246,11 @@ const Passkeys = (() => {
   }
 
   // Creates a passkey: begin → navigator.credentials.create → finish. Returns finish's answer.
-  async function create(beginPath, finishPath, beginBody) {
-    const begin = await call("POST", beginPath, beginBody || {});
+  // near: the control used, where a request to confirm with a passkey is shown.
+  async function create(beginPath, finishPath, beginBody, near) {
+    const begin = await call("POST", beginPath, beginBody || {}, near);
     const cred = await navigator.credentials.create({ publicKey: creationOptions(begin.publicKey) });
-    return call("POST", finishPath, credentialJSON(cred));
+    return call("POST", finishPath, credentialJSON(cred), near);
   }
 
   // Signs in: begin → navigator.credentials.get → finish. A refusal by finish carries the id
@@ -197,14 +286,17 @@ const Passkeys = (() => {
   // The sentence for any failure: API codes, DOMExceptions from the passkey prompt, the rest.
   function explain(error) {
     if (error instanceof ApiError) return error.message;
-    if (error && DOM_MESSAGES[error.name]) return DOM_MESSAGES[error.name];
-    if (!supported()) return "This browser doesn't support passkeys. Update it, or use another browser or device.";
-    return "Something went wrong. Please try again.";
+    if (error && typeof error.name === "string" && /^\w+$/.test(error.name) && has("dom." + error.name)) {
+      return t("dom." + error.name);
+    }
+    if (!supported()) return t("dom.unsupported");
+    return t("error.unknown");
   }
 
-  function fail(error) {
+  // Says what went wrong, beside near (the control used) when given.
+  function fail(error, near) {
     if (error && error.name === "AbortError") return;
-    say(explain(error), error && error.name === "NotAllowedError" ? "" : "error");
+    say(explain(error), error && error.name === "NotAllowedError" ? "" : "error", near);
     if (error && error.code === "login_required") sessionEnded();
   }
 
@@ -229,5 +321,8 @@ const Passkeys = (() => {
     if (button) button.disabled = on;
   }
 
-  return { call, create, signIn, signal, say, fail, explain, supported, safeNext, busy, ApiError };
+  return {
+    call, create, signIn, signal, say, fail, explain, supported, safeNext, busy, ApiError,
+    t, has, parts, lang, english,
+  };
 })();

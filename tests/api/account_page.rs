@@ -30,10 +30,7 @@ fn open_browser() -> (Browser, Page, String) {
     (browser, page, authenticator)
 }
 
-fn shot(page: &mut Page, name: &str) {
-    let path = std::path::PathBuf::from("test-artifacts/screenshots").join(format!("{name}.png"));
-    page.screenshot(&path).expect("screenshot");
-}
+use crate::pages::shot;
 
 fn status(page: &mut Page) -> String {
     page.text("#status").expect("status")

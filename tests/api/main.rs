@@ -22,6 +22,7 @@ mod faults;
 mod framework_habits;
 mod helpers;
 mod keys;
+mod languages;
 mod limits;
 mod negative;
 mod oidc;

@@ -126,11 +126,11 @@ async fn a_certified_relying_party_library_runs_the_whole_flow() {
         page.set_user_verified(&authenticator, false)
             .expect("uv off");
         page.click("button[data-action=logout]").expect("sign out");
-        page.wait_for("location.pathname === '/login'", Duration::from_secs(10))
-            .expect("signed out");
-        // Let that page's own autofill request fail first (user verification is still off):
-        // it must not sign the person in behind the service's back.
-        std::thread::sleep(Duration::from_millis(300));
+        page.wait_for(
+            "location.pathname === '/signed-out'",
+            Duration::from_secs(10),
+        )
+        .expect("signed out");
         page.set_user_verified(&authenticator, true).expect("uv on");
 
         page.goto(&auth_url).expect("authorize");
@@ -292,4 +292,144 @@ async fn a_certified_relying_party_library_runs_the_whole_flow() {
     })
     .await
     .expect("browser");
+}
+
+/// Requests a relying service received: method, path and body.
+type Received = Arc<Mutex<Vec<(String, String, String)>>>;
+
+/// A relying service that takes answers by form POST: records each request's method, path
+/// and body, answers 200.
+fn form_receiver() -> (u16, Received) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let seen: Received = Arc::default();
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let mut parts = line.split_whitespace();
+            let method = parts.next().unwrap_or("").to_string();
+            let path = parts.next().unwrap_or("").to_string();
+            let mut length = 0usize;
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = header.split_once(':') {
+                    if name.eq_ignore_ascii_case("content-length") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                }
+            }
+            let mut body = vec![0u8; length.min(64 * 1024)];
+            let _ = reader.read_exact(&mut body);
+            log.lock().expect("lock").push((
+                method,
+                path,
+                String::from_utf8_lossy(&body).into_owned(),
+            ));
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+        }
+    });
+    (port, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_library_takes_the_code_by_form_post() {
+    let app = spawn_app(Backend::Postgres).await;
+    let (rp_port, posts) = form_receiver();
+    let redirect = format!("http://localhost:{rp_port}/signin-oidc");
+    let c = register(&app, "dotnet-style-app", false, &[&redirect], &[]).await;
+    let http = openidconnect::reqwest::ClientBuilder::new()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    let issuer = IssuerUrl::new(app.origin.clone()).expect("issuer");
+    let metadata = Metadata::discover_async(issuer, &http)
+        .await
+        .expect("discovery");
+    // Discovery says the provider answers by form POST.
+    assert!(metadata
+        .response_modes_supported()
+        .expect("response_modes_supported")
+        .contains(&CoreResponseMode::FormPost));
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(c.id.clone()),
+        Some(ClientSecret::new(c.secret.clone().expect("secret"))),
+    )
+    .set_redirect_uri(RedirectUrl::new(redirect.clone()).expect("redirect"));
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, csrf, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_extra_param("response_mode", "form_post")
+        .set_pkce_challenge(challenge)
+        .url();
+    assert!(auth_url.as_str().contains("response_mode=form_post"));
+
+    // The person, signed in already, follows the link: the page posts the answer back.
+    let origin = app.origin.clone();
+    let auth_url = auth_url.to_string();
+    let seen = posts.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut browser = Browser::launch().expect("Chromium");
+        let mut page = browser.new_page().expect("page");
+        page.enable_webauthn().expect("webauthn");
+        page.add_virtual_authenticator(AuthenticatorOptions::default())
+            .expect("authenticator");
+        page.goto(&format!("{origin}/register")).expect("register");
+        page.type_into("#username", "fiona").expect("type");
+        page.click("#register-form button[type=submit]")
+            .expect("submit");
+        page.wait_for("location.pathname === '/account'", Duration::from_secs(10))
+            .expect("signed up");
+        page.goto(&auth_url).expect("authorize");
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while seen.lock().expect("lock").is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nothing was posted back; at {:?}",
+                page.url()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .await
+    .expect("browser");
+
+    let (method, path, body) = posts.lock().expect("lock")[0].clone();
+    assert_eq!((method.as_str(), path.as_str()), ("POST", "/signin-oidc"));
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    assert_eq!(field("state").as_deref(), Some(csrf.secret().as_str()));
+    assert_eq!(field("iss").as_deref(), Some(app.origin.as_str()));
+    let code = field("code").expect("code in the posted form");
+
+    // The library exchanges the posted code and validates the ID token.
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .expect("token endpoint")
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("code exchange");
+    let claims = tokens
+        .id_token()
+        .expect("an ID token")
+        .claims(&client.id_token_verifier(), &nonce)
+        .expect("the library validates the ID token");
+    assert!(claims.auth_time().is_some());
 }

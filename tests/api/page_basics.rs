@@ -201,7 +201,9 @@ async fn the_start_and_error_pages_speak_to_people() {
         .to_string();
     let page = res.text().await.expect("page");
     assert!(
-        page.contains(&format!("Reference for support: <code>{id}</code>")),
+        page.contains(&format!(
+            "If you ask for help, give this reference: <code>{id}</code>"
+        )),
         "{page}"
     );
 }

@@ -14,9 +14,41 @@ use crate::helpers::{spawn_app, spawn_with, Backend, TestApp, TestConfig};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn shot(page: &mut Page, name: &str) {
-    let path = PathBuf::from("test-artifacts/screenshots").join(format!("{name}.png"));
-    page.screenshot(&path).expect("screenshot");
+/// Screenshots under `test-artifacts/screenshots/`: NAME.png at a desktop width (1280 px) and
+/// NAME-phone.png at a phone's (390 px). A page already shown at a phone's width is taken as
+/// it is, once.
+pub fn shot(page: &mut Page, name: &str) {
+    let dir = PathBuf::from("test-artifacts/screenshots");
+    let width = page
+        .eval("window.innerWidth")
+        .expect("width")
+        .as_f64()
+        .unwrap_or(0.0);
+    if width <= 400.0 {
+        page.screenshot(&dir.join(format!("{name}.png")))
+            .expect("screenshot");
+        return;
+    }
+    for (suffix, metrics) in [
+        (
+            "",
+            serde_json::json!({"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
+        ),
+        (
+            "-phone",
+            serde_json::json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}),
+        ),
+    ] {
+        page.call("Emulation.setDeviceMetricsOverride", metrics)
+            .expect("width");
+        page.screenshot(&dir.join(format!("{name}{suffix}.png")))
+            .expect("screenshot");
+    }
+    page.call(
+        "Emulation.clearDeviceMetricsOverride",
+        serde_json::json!({}),
+    )
+    .expect("back to the window's width");
 }
 
 /// Runs `f` with a browser page and a virtual authenticator, on a blocking thread.
@@ -104,14 +136,19 @@ fn passkey_count(page: &mut Page) -> usize {
         .unwrap_or(0) as usize
 }
 
-/// Signs out. The login page it lands on would sign straight back in by autofill (headless
-/// Chromium answers conditional requests at once), so user verification is off meanwhile.
+/// Signs out from the account page, which lands on the signed-out page: it says so, offers
+/// the way back in (with the focus-visible button) and starts no passkey request of its own.
 fn sign_out(page: &mut Page, authenticator: &str) {
     page.set_user_verified(authenticator, false)
         .expect("uv off");
     page.click("button[data-action=logout]").expect("sign out");
-    wait_path(page, "/login");
-    std::thread::sleep(Duration::from_millis(300));
+    wait_path(page, "/signed-out");
+    assert_eq!(page.text("h1").expect("h1"), "You are signed out");
+    assert_eq!(
+        page.eval("document.querySelector('main a.button[href=\"/login\"]').textContent")
+            .expect("the way back in"),
+        serde_json::json!("Sign in again")
+    );
     page.set_user_verified(authenticator, true).expect("uv on");
 }
 
@@ -161,7 +198,7 @@ async fn sign_up_sign_out_and_every_way_to_sign_in() {
         );
 
         sign_out(page, &authenticator);
-        shot(page, "login");
+        shot(page, "signed-out");
         // Signed out for real: the account page sends us to sign in.
         page.set_user_verified(&authenticator, false)
             .expect("uv off");
@@ -183,11 +220,11 @@ async fn sign_up_sign_out_and_every_way_to_sign_in() {
         sign_out(page, &authenticator);
 
         // Autofill: the conditional request started on load signs in.
+        page.goto(&format!("{origin}/login")).expect("login");
         let hint = page
             .eval("document.getElementById('username').getAttribute('autocomplete')")
             .expect("attr");
         assert_eq!(hint, "username webauthn");
-        page.goto(&format!("{origin}/login")).expect("login");
         wait_path(page, "/account");
         let creds = page.credentials(&authenticator).expect("credentials");
         assert_eq!(creds.len(), 1);
@@ -279,6 +316,24 @@ async fn manage_passkeys_on_the_account_page() {
             WAIT,
         )
         .unwrap_or_else(|_| panic!("second passkey not listed; status {:?}", status(page)));
+        // The page reloaded to list it, and still says so: beside the new passkey, whose
+        // Rename button has the focus.
+        wait_status(page, "Passkey added:");
+        assert_eq!(
+            page.eval("document.getElementById('status').closest('.passkey') === document.querySelector('#passkeys .passkey:nth-child(2)')")
+                .expect("where"),
+            true
+        );
+        assert_eq!(
+            page.eval("document.activeElement === document.querySelector('#passkeys .passkey:nth-child(2) [data-action=rename]')")
+                .expect("focus"),
+            true
+        );
+        assert_eq!(
+            page.eval("sessionStorage.getItem('passkey-idp:flash')").expect("flash"),
+            serde_json::Value::Null,
+            "said once"
+        );
         // The second passkey's time in the person's terms, the local date on hover.
         let shown = page
             .eval(
@@ -625,6 +680,54 @@ async fn an_ended_session_closes_the_loop() {
             "/login?next=/account"
         );
         shot(page, "account-session-ended");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_appears_beside_the_control_on_a_phone() {
+    let app = spawn_app(Backend::Postgres).await;
+    in_browser(&app, |page, _authenticator, origin| {
+        sign_up(page, origin, "dora", "Dora");
+        page.call(
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}),
+        )
+        .expect("phone width");
+        page.goto(&format!("{origin}/account")).expect("account");
+        // Far down the page: the same authenticator again is refused, and the sentence is
+        // under the button that was pressed, on screen, not above the heading.
+        page.eval("document.querySelector('#passkeys ~ [data-action=add-passkey]').scrollIntoView({block: 'end'})")
+            .expect("scroll");
+        page.click("#passkeys ~ button[data-action=add-passkey]").expect("add");
+        wait_status(page, "already has a passkey");
+        let placed = page
+            .eval(
+                "(() => { const s = document.getElementById('status'); const r = s.getBoundingClientRect(); \
+                 const b = document.querySelector('#passkeys ~ [data-action=add-passkey]'); \
+                 return [r.top >= 0 && r.bottom <= innerHeight, \
+                         b.compareDocumentPosition(s) === Node.DOCUMENT_POSITION_FOLLOWING, \
+                         s.getBoundingClientRect().top - b.getBoundingClientRect().bottom]; })()",
+            )
+            .expect("where");
+        assert_eq!(placed[0], true, "on screen: {placed}");
+        assert_eq!(placed[1], true, "after the button: {placed}");
+        assert!(placed[2].as_f64().unwrap_or(999.0) < 40.0, "right under it: {placed}");
+        shot(page, "account-feedback-phone");
+        // A rename refused: said inside that passkey's row.
+        page.click("#passkeys .passkey button[data-action=rename]").expect("rename");
+        page.eval("document.querySelector('form.rename input').value = ' '").expect("blank");
+        page.click("form.rename button[type=submit]").expect("save");
+        page.wait_for("document.getElementById('status').classList.contains('error')", WAIT)
+            .expect("refused");
+        assert_eq!(
+            page.eval("!!document.getElementById('status').closest('.passkey')").expect("where"),
+            true
+        );
+        let on_screen = page
+            .eval("(() => { const r = document.getElementById('status').getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; })()")
+            .expect("visible");
+        assert_eq!(on_screen, true);
     })
     .await;
 }
