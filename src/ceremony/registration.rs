@@ -8,8 +8,8 @@ use base64::Engine;
 use chrono::{NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use webauthn_rs_core::proto::{
-    Credential, RegisterPublicKeyCredential, RegistrationState, RequestRegistrationExtensions,
-    ResidentKeyRequirement,
+    AuthenticatorTransport, Credential, RegisterPublicKeyCredential, RegistrationState,
+    RequestRegistrationExtensions, ResidentKeyRequirement,
 };
 
 use super::response::{self, AttestedDetails, LibraryUser};
@@ -288,7 +288,16 @@ impl Passkeys {
         let now = Utc::now().naive_utc();
         let (mut row, credential) =
             self.verified_credential(&reg, &pending.state, user_id, library_user, now)?;
-        row.name = self.default_name(&credential, &row.aaguid, &caller.browser);
+        let name = self.default_name(&credential, &row.aaguid, &caller.browser);
+        let taken: Vec<String> = self
+            .db
+            .credentials()
+            .for_user(user_id)
+            .await?
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        row.name = distinct(name, &taken);
         let passkey = NewPasskey {
             id: row.credential_id.clone(),
             name: row.name.clone(),
@@ -418,8 +427,23 @@ impl Passkeys {
         let browser_known = !browser.is_empty()
             && !browser.starts_with("Unknown")
             && !browser.starts_with("An app");
+        // Plugged in or tapped, never inside the device, never synced: a security key.
+        let security_key = !credential.backup_eligible
+            && credential.transports.as_ref().is_some_and(|ts| {
+                !ts.is_empty()
+                    && ts.iter().all(|t| {
+                        matches!(
+                            t,
+                            AuthenticatorTransport::Usb
+                                | AuthenticatorTransport::Nfc
+                                | AuthenticatorTransport::Ble
+                        )
+                    })
+            });
         if provider_known && !credential.backup_eligible {
             known.name
+        } else if security_key {
+            "Security key".to_string()
         } else if browser_known {
             browser.to_string()
         } else if provider_known {
@@ -429,5 +453,39 @@ impl Passkeys {
         } else {
             "Device-bound passkey".to_string()
         }
+    }
+}
+
+/// `name`, or `name 2`, `name 3`, … when the account already has a passkey called that: two
+/// rows that read the same cannot be told apart.
+fn distinct(name: String, taken: &[String]) -> String {
+    if !taken.contains(&name) {
+        return name;
+    }
+    (2..)
+        .map(|n| format!("{name} {n}"))
+        .find(|candidate| !taken.contains(candidate))
+        .unwrap_or(name)
+}
+
+#[cfg(test)]
+mod naming {
+    use super::distinct;
+
+    #[test]
+    fn a_repeated_default_name_gets_a_number() {
+        let taken = vec![
+            "Chrome on Linux".to_string(),
+            "Chrome on Linux 2".to_string(),
+        ];
+        assert_eq!(distinct("Security key".into(), &taken), "Security key");
+        assert_eq!(
+            distinct("Chrome on Linux".into(), &taken),
+            "Chrome on Linux 3"
+        );
+        assert_eq!(
+            distinct("Chrome on Linux".into(), &taken[..1]),
+            "Chrome on Linux 2"
+        );
     }
 }

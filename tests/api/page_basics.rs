@@ -1,6 +1,8 @@
 //! What every browser visit meets: a favicon, a page (not JSON) where nothing is found, with a
 //! reference a person can give support, and a notice when JavaScript is off.
 
+use std::time::Duration;
+
 use crate::helpers::{spawn_app, Backend, TestApp};
 
 /// A page's HTML.
@@ -206,4 +208,73 @@ async fn the_start_and_error_pages_speak_to_people() {
         )),
         "{page}"
     );
+}
+
+/// The README's two pictures, taken from the real pages: a service's sign-in on a phone and
+/// the account page on a desktop. They land in `test-artifacts/readme/`; docs/screenshots/
+/// holds the copies the README shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_pictures() {
+    let app = spawn_app(Backend::Postgres).await;
+    app.app
+        .oidc
+        .clients
+        .add(passkey_idp::oidc::clients::NewClient {
+            client_id: "notes",
+            name: Some("Notes".into()),
+            redirect_uris: vec![crate::oidc::REDIRECT.into()],
+            post_logout_redirect_uris: vec![],
+            public: true,
+            scopes: None,
+            id_token_alg: None,
+            audiences: vec![],
+            allowed_groups: vec![],
+        })
+        .await
+        .expect("client");
+    let authorize = format!(
+        "{}/authorize?{}",
+        app.origin,
+        crate::oidc::authorize_query("notes", &[])
+    );
+    crate::pages::in_browser(&app, move |page, authenticator, origin| {
+        let dir = std::path::PathBuf::from("test-artifacts/readme");
+        crate::pages::sign_up(page, origin, "ada", "Ada Lovelace");
+        // A second passkey, on a security key, and recovery codes made: a lived-in account.
+        page.remove_virtual_authenticator(&authenticator).expect("away");
+        page.add_virtual_authenticator(crate::browser::AuthenticatorOptions {
+            transport: "usb",
+            ..Default::default()
+        })
+        .expect("security key");
+        page.click("#passkeys ~ button[data-action=add-passkey]").expect("add");
+        crate::pages::wait_path(page, "/account");
+        page.wait_for("document.querySelectorAll('#passkeys .passkey').length === 2", Duration::from_secs(10))
+            .expect("two passkeys");
+        page.goto(&format!("{origin}/account")).expect("account");
+        page.wait_for(
+            "document.getElementById('sessions-section').getAttribute('aria-busy') === 'false'",
+            Duration::from_secs(10),
+        )
+        .expect("sessions");
+        page.call(
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({"width": 1000, "height": 800, "deviceScaleFactor": 1, "mobile": false}),
+        )
+        .expect("desktop");
+        page.screenshot(&dir.join("account.png")).expect("account picture");
+        // Signed out, a service sends the person to sign in.
+        page.click("button[data-action=logout]").expect("sign out");
+        crate::pages::wait_path(page, "/signed-out");
+        page.call(
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({"width": 390, "height": 720, "deviceScaleFactor": 2, "mobile": true}),
+        )
+        .expect("phone");
+        page.goto(&authorize).expect("authorize");
+        crate::pages::wait_path(page, "/login");
+        assert_eq!(page.text("h1").expect("h1"), "Sign in to continue to Notes");
+        page.screenshot(&dir.join("sign-in-phone.png")).expect("sign-in picture");
+    })
+    .await;
 }

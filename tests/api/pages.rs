@@ -316,6 +316,11 @@ async fn manage_passkeys_on_the_account_page() {
             WAIT,
         )
         .unwrap_or_else(|_| panic!("second passkey not listed; status {:?}", status(page)));
+        // Named so that it differs from the phone's passkey.
+        assert_eq!(
+            page.text("#passkeys .passkey:nth-child(2) .name").expect("name"),
+            "Security key"
+        );
         // The page reloaded to list it, and still says so: beside the new passkey, whose
         // Rename button has the focus.
         wait_status(page, "Passkey added:");
