@@ -221,7 +221,7 @@ async fn the_readme_pictures() {
         .clients
         .add(passkey_idp::oidc::clients::NewClient {
             client_id: "notes",
-            name: Some("Notes".into()),
+            name: Some("Notes"),
             redirect_uris: vec![crate::oidc::REDIRECT.into()],
             post_logout_redirect_uris: vec![],
             public: true,
