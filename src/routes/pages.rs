@@ -276,10 +276,14 @@ pub struct LanguageQuery {
 #[get("/language/{lang}")]
 pub async fn language(
     app: web::Data<AppState>,
+    req: HttpRequest,
     lang: web::Path<String>,
     query: web::Query<LanguageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let catalog = i18n::catalog(&lang).ok_or(RequestError::NotFound)?;
+    let Some(catalog) = i18n::catalog(&lang) else {
+        // Not a shipped language: the 404 page for a browser, JSON for the rest.
+        return super::not_found(req).await;
+    };
     let next = safe_next(query.next.as_deref(), &app.settings.issuer_url);
     let next = if query.next.is_none() {
         "/".to_string()

@@ -116,6 +116,13 @@ async fn pages_follow_accept_language_and_the_default_setting() {
             assert_eq!(res.headers()["location"], to, "{path}");
         }
     }
+    let res = get_page(&app.client, &app.url("/language/fr"), None).await;
+    assert_eq!(res.status(), 404);
+    assert!(res
+        .text()
+        .await
+        .expect("page")
+        .contains("There is no page here"));
     let res = get_page(&app.client, &app.url("/login"), Some("de")).await;
     assert_eq!(
         res.headers()["content-language"],

@@ -5,6 +5,26 @@ use std::time::Duration;
 
 use crate::helpers::{spawn_app, Backend, TestApp};
 
+/// A public client with a display name, returning to `crate::oidc::REDIRECT`.
+async fn named_client(app: &TestApp, id: &str, name: &str) {
+    app.app
+        .oidc
+        .clients
+        .add(passkey_idp::oidc::clients::NewClient {
+            client_id: id,
+            name: Some(name),
+            redirect_uris: vec![crate::oidc::REDIRECT.to_string()],
+            post_logout_redirect_uris: vec![],
+            public: true,
+            scopes: None,
+            id_token_alg: None,
+            audiences: vec![],
+            allowed_groups: vec![],
+        })
+        .await
+        .expect("client");
+}
+
 /// A page's HTML.
 async fn html(app: &TestApp, path: &str) -> String {
     let res = app.client.get(app.url(path)).send().await.expect("page");
@@ -68,22 +88,7 @@ async fn browsers_get_pages_and_an_icon_where_api_clients_get_json() {
 async fn the_sign_in_page_names_the_service_and_offers_to_continue() {
     use crate::oidc::{authorize, location_params, param, REDIRECT};
     let app = spawn_app(Backend::Embedded).await;
-    app.app
-        .oidc
-        .clients
-        .add(passkey_idp::oidc::clients::NewClient {
-            client_id: "shop",
-            name: Some("Example <Shop>"),
-            redirect_uris: vec![REDIRECT.to_string()],
-            post_logout_redirect_uris: vec![],
-            public: true,
-            scopes: None,
-            id_token_alg: None,
-            audiences: vec![],
-            allowed_groups: vec![],
-        })
-        .await
-        .expect("client");
+    named_client(&app, "shop", "Example <Shop>").await;
     let page = |path: String| {
         let app = &app;
         async move {
@@ -216,22 +221,7 @@ async fn the_start_and_error_pages_speak_to_people() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readme_pictures() {
     let app = spawn_app(Backend::Postgres).await;
-    app.app
-        .oidc
-        .clients
-        .add(passkey_idp::oidc::clients::NewClient {
-            client_id: "notes",
-            name: Some("Notes"),
-            redirect_uris: vec![crate::oidc::REDIRECT.into()],
-            post_logout_redirect_uris: vec![],
-            public: true,
-            scopes: None,
-            id_token_alg: None,
-            audiences: vec![],
-            allowed_groups: vec![],
-        })
-        .await
-        .expect("client");
+    named_client(&app, "notes", "Notes").await;
     let authorize = format!(
         "{}/authorize?{}",
         app.origin,
@@ -275,6 +265,38 @@ async fn the_readme_pictures() {
         crate::pages::wait_path(page, "/login");
         assert_eq!(page.text("h1").expect("h1"), "Sign in to continue to Notes");
         page.screenshot(&dir.join("sign-in-phone.png")).expect("sign-in picture");
+    })
+    .await;
+}
+
+/// With JavaScript off, each page says why nothing would work, where the person reads first,
+/// at both widths.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_javascript_off_every_page_says_so() {
+    let app = spawn_app(Backend::Embedded).await;
+    let notice = passkey_idp::i18n::catalog("en")
+        .expect("English")
+        .t("base.noscript")
+        .to_string();
+    crate::pages::in_browser(&app, move |page, _, origin| {
+        page.call(
+            "Emulation.setScriptExecutionDisabled",
+            serde_json::json!({"value": true}),
+        )
+        .expect("JavaScript off");
+        for name in ["login", "register", "recover"] {
+            page.goto(&format!("{origin}/{name}")).expect("page");
+            let shown = page
+                .eval(
+                    "(() => { const p = document.querySelector('main .notice'); const r = p.getBoundingClientRect(); \
+                     return [p.innerText, r.height > 0, r.top < innerHeight / 2]; })()",
+                )
+                .expect("notice");
+            assert_eq!(shown[0], notice.as_str(), "{name}");
+            assert_eq!(shown[1], true, "{name}: shown");
+            assert_eq!(shown[2], true, "{name}: near the top");
+            crate::pages::shot(page, &format!("{name}-without-javascript"));
+        }
     })
     .await;
 }
