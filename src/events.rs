@@ -56,6 +56,9 @@ pub struct Caller {
     pub request_id: Option<String>,
     /// "Firefox on Linux", from the User-Agent ([`browser_family`]).
     pub browser: String,
+    /// The language of the person's pages (a shipped catalog's tag), for what is named for
+    /// them, such as a new passkey.
+    pub language: &'static str,
 }
 
 impl Caller {
@@ -64,6 +67,7 @@ impl Caller {
         Caller {
             request_id: None,
             browser: "command line".to_string(),
+            language: "en",
         }
     }
 

@@ -158,7 +158,7 @@ impl Passkeys {
         let now = Utc::now().naive_utc();
         let (mut row, credential) =
             self.verified_credential(&reg, &pending.state, &pending.user_id, library_user, now)?;
-        row.name = self.default_name(&credential, &row.aaguid, &caller.browser);
+        row.name = self.default_name(&credential, &row.aaguid, caller);
         // The user's own handle needs no copy on the credential.
         if row.user_handle.as_deref() == Some(pending.user_handle.as_slice()) {
             row.user_handle = None;
@@ -288,7 +288,7 @@ impl Passkeys {
         let now = Utc::now().naive_utc();
         let (mut row, credential) =
             self.verified_credential(&reg, &pending.state, user_id, library_user, now)?;
-        let name = self.default_name(&credential, &row.aaguid, &caller.browser);
+        let name = self.default_name(&credential, &row.aaguid, caller);
         let taken: Vec<String> = self
             .db
             .credentials()
@@ -421,7 +421,11 @@ impl Passkeys {
     /// provider beside the name, so the name says what tells passkeys apart: a security key's
     /// model ("YubiKey 5 NFC"); otherwise the browser and system it was made on ("Chrome on
     /// Android", a coarse family, never the User-Agent); failing both, the provider or the kind.
-    fn default_name(&self, credential: &Credential, aaguid: &str, browser: &str) -> String {
+    /// The words are those of the person's pages (`caller.language`): "Chrome unter Android".
+    fn default_name(&self, credential: &Credential, aaguid: &str, caller: &Caller) -> String {
+        let words = crate::i18n::catalog(caller.language)
+            .unwrap_or_else(|| crate::i18n::choose(None, &self.settings.ui.default_language));
+        let browser = caller.browser.as_str();
         let known = self.authenticators.lookup(aaguid);
         let provider_known = known.name != crate::metadata::UNKNOWN;
         let browser_known = !browser.is_empty()
@@ -443,15 +447,21 @@ impl Passkeys {
         if provider_known && !credential.backup_eligible {
             known.name
         } else if security_key {
-            "Security key".to_string()
+            words.t("names.security_key").to_string()
         } else if browser_known {
-            browser.to_string()
+            match browser.split_once(" on ") {
+                Some((browser, system)) => words.f(
+                    "names.browser_on",
+                    &[("browser", browser), ("system", system)],
+                ),
+                None => browser.to_string(),
+            }
         } else if provider_known {
             known.name
         } else if credential.backup_eligible {
-            "Synced passkey".to_string()
+            words.t("names.synced_passkey").to_string()
         } else {
-            "Device-bound passkey".to_string()
+            words.t("names.device_bound_passkey").to_string()
         }
     }
 }

@@ -115,6 +115,9 @@ pub fn caller(req: &HttpRequest) -> Caller {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or(""),
         ),
+        language: req
+            .app_data::<web::Data<AppState>>()
+            .map_or("en", |app| pages::catalog_for(&app.settings, req).lang()),
     }
 }
 

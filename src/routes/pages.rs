@@ -15,7 +15,7 @@ use crate::account::AccountError;
 use crate::fault::Fault;
 use crate::i18n::{self, Catalog};
 use crate::settings::RegistrationMode;
-use crate::settings::Ui;
+use crate::settings::{Settings, Ui};
 use crate::state::AppState;
 
 /// What every page shows around its content: the operator's brand, and the words of the
@@ -32,16 +32,9 @@ impl<'a> Chrome<'a> {
     /// The language is the one the person picked on a page (the `pkidp_lang` cookie), else
     /// the best of `Accept-Language`, else `ui.default_language`.
     pub fn new(app: &'a AppState, req: &'a HttpRequest) -> Chrome<'a> {
-        let picked = cookies::read(req, &app.settings, cookies::LANGUAGE)
-            .and_then(|lang| i18n::catalog(&lang));
-        let accept = req
-            .headers()
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok());
         let here = req.uri().path_and_query().map_or("/", |p| p.as_str());
         Chrome {
-            catalog: picked
-                .unwrap_or_else(|| i18n::choose(accept, &app.settings.ui.default_language)),
+            catalog: catalog_for(&app.settings, req),
             ui: &app.settings.ui,
             here: if here.len() <= 2048 { here } else { "/" },
         }
@@ -150,6 +143,18 @@ impl<'a> Chrome<'a> {
             header::HeaderValue::from_static("Accept-Language"),
         );
     }
+}
+
+/// The catalog of a request: the language the person picked (the `pkidp_lang` cookie), else the
+/// best of `Accept-Language`, else `ui.default_language`.
+pub fn catalog_for(settings: &Settings, req: &HttpRequest) -> &'static Catalog {
+    let picked =
+        cookies::read(req, settings, cookies::LANGUAGE).and_then(|lang| i18n::catalog(&lang));
+    let accept = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    picked.unwrap_or_else(|| i18n::choose(accept, &settings.ui.default_language))
 }
 
 fn escape(text: &str) -> String {

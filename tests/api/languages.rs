@@ -288,6 +288,12 @@ async fn a_german_speaker_sees_no_english_from_sign_up_to_sign_out() {
             page.text("#session-list .session .name").expect("session"),
             browser
         );
+        // The new passkey is named in German too.
+        let named = de.f(
+            "names.browser_on",
+            &[("browser", "Chrome"), ("system", "Linux")],
+        );
+        assert_eq!(page.text("#passkeys .passkey .name").expect("name"), named);
         page.click("#step-codes button[data-action=recovery-codes]")
             .expect("codes");
         wait(
