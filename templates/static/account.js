@@ -286,9 +286,11 @@
       count.dataset.unused = String(result.codes.length);
       tickCodesStep();
       codesButton().textContent = t("js.account.make_new_codes");
-      // The words just above the codes, the codes in view.
+      // The words just above the codes, the codes in view, and the focus on the first way to
+      // keep them.
       Passkeys.say(t("js.account.codes_made"), "ok", codesButton());
       box.scrollIntoView({ block: "nearest" });
+      box.querySelector('[data-action="copy-codes"]').focus();
     } catch (e) {
       Passkeys.fail(e, near);
     } finally {

@@ -317,8 +317,23 @@ const Passkeys = (() => {
     return typeof next === "string" && /^\/(?!\/)[^\\\s\x00-\x1f\x7f]*$/.test(next) ? next : "/account";
   }
 
+  // A button is disabled while its action runs. A focused button that is disabled loses the
+  // focus to the page (the browser's focus fixup), so it gets it back afterwards, unless the
+  // action has put the focus somewhere on purpose.
+  const hadFocus = new WeakSet();
   function busy(button, on) {
-    if (button) button.disabled = on;
+    if (!button) return;
+    if (on) {
+      if (document.activeElement === button) hadFocus.add(button);
+      button.disabled = true;
+      return;
+    }
+    button.disabled = false;
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (hadFocus.has(button) && lost && button.isConnected && !button.closest("[hidden]")) {
+      button.focus();
+    }
+    hadFocus.delete(button);
   }
 
   return {

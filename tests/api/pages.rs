@@ -440,6 +440,11 @@ async fn recovery_codes_get_a_person_back_in() {
         )
         .expect("ten codes shown");
         let code = page.text("#code-list li:nth-child(2)").expect("a code");
+        // The focus is on the first way to keep them, not lost to the page.
+        assert_eq!(
+            page.eval("document.activeElement.dataset.action").expect("focus"),
+            "copy-codes"
+        );
         shot(page, "account-recovery-codes");
         // One column, each code on one line, even on a phone; ways to keep them.
         for action in ["copy-codes", "download-codes", "print-codes"] {
@@ -715,6 +720,12 @@ async fn feedback_appears_beside_the_control_on_a_phone() {
                          s.getBoundingClientRect().top - b.getBoundingClientRect().bottom]; })()",
             )
             .expect("where");
+        // The button was disabled while the prompt ran; the focus is back on it.
+        assert_eq!(
+            page.eval("document.activeElement === document.querySelector('#passkeys ~ [data-action=add-passkey]')")
+                .expect("focus"),
+            true
+        );
         assert_eq!(placed[0], true, "on screen: {placed}");
         assert_eq!(placed[1], true, "after the button: {placed}");
         assert!(placed[2].as_f64().unwrap_or(999.0) < 40.0, "right under it: {placed}");
