@@ -89,6 +89,8 @@
     const username = form.username.value.trim();
     const displayName = form.display_name.value.trim();
     const email = form.email.value.trim();
+    // Each submit says what is wrong now: earlier sentences go first.
+    for (const name of ["username", "display_name", "email"]) clearError(name);
     const wrong = problem(username, displayName, email);
     if (wrong) {
       const [field, key] = wrong;

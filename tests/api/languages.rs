@@ -262,6 +262,12 @@ async fn a_german_speaker_sees_no_english_from_sign_up_to_sign_out() {
             page.text("#email-error").expect("error"),
             de.t("js.register.email_invalid")
         );
+        // The username's earlier sentence went with the submit that found it fixed.
+        assert_eq!(
+            page.eval("document.getElementById('username-error').hidden")
+                .expect("cleared"),
+            true
+        );
         assert_german(page, "register with errors");
         shot(page, "de-register-errors");
         page.eval("document.getElementById('email').value = ''")
