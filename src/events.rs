@@ -3,6 +3,8 @@
 //! id, and never a secret, token, cookie, recovery code or client address. Where an event
 //! records a change, it is written in the same transaction as the change.
 
+use std::fmt;
+
 use chrono::{NaiveDateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
@@ -55,7 +57,7 @@ impl EventKind {
 pub struct Caller {
     pub request_id: Option<String>,
     /// "Firefox on Linux", from the User-Agent ([`browser_family`]).
-    pub browser: String,
+    pub browser: BrowserFamily,
     /// The language of the person's pages (a shipped catalog's tag), for what is named for
     /// them, such as a new passkey.
     pub language: &'static str,
@@ -66,7 +68,7 @@ impl Caller {
     pub fn command_line() -> Caller {
         Caller {
             request_id: None,
-            browser: "command line".to_string(),
+            browser: BrowserFamily::CommandLine,
             language: "en",
         }
     }
@@ -113,47 +115,85 @@ pub fn rfc3339(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// A coarse browser and OS family from a User-Agent ("Chrome on Android"): enough for a person
-/// to recognise their devices, too little to fingerprint them. The User-Agent itself is never
-/// stored.
-pub fn browser_family(user_agent: &str) -> String {
+/// A coarse browser and system family from a User-Agent ("Chrome on Android"): enough for a
+/// person to recognise their devices, too little to fingerprint them. The User-Agent itself is
+/// never stored; this is, as its English text (`to_string`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrowserFamily {
+    /// A browser (`None`: one we do not recognise), on a system when it is known.
+    Browser {
+        name: Option<&'static str>,
+        system: Option<&'static str>,
+    },
+    /// curl, a script, an HTTP library: no browser.
+    App,
+    /// The operator at the command line.
+    CommandLine,
+}
+
+impl Default for BrowserFamily {
+    fn default() -> Self {
+        BrowserFamily::Browser {
+            name: None,
+            system: None,
+        }
+    }
+}
+
+impl fmt::Display for BrowserFamily {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BrowserFamily::Browser { name, system } => {
+                f.write_str(name.unwrap_or("Unknown browser"))?;
+                match system {
+                    Some(system) => write!(f, " on {system}"),
+                    None => Ok(()),
+                }
+            }
+            BrowserFamily::App => f.write_str("An app or script"),
+            BrowserFamily::CommandLine => f.write_str("command line"),
+        }
+    }
+}
+
+pub fn browser_family(user_agent: &str) -> BrowserFamily {
     let ua = user_agent.to_ascii_lowercase();
     let has = |s: &str| ua.contains(s);
-    let browser = if has("edg/") || has("edge/") {
-        "Edge"
+    let name = if has("edg/") || has("edge/") {
+        Some("Edge")
     } else if has("opr/") || has("opera") {
-        "Opera"
+        Some("Opera")
     } else if has("samsungbrowser") {
-        "Samsung Internet"
+        Some("Samsung Internet")
     } else if has("firefox/") || has("fxios") {
-        "Firefox"
+        Some("Firefox")
     } else if has("chrome/") || has("chromium/") || has("crios") {
-        "Chrome"
+        Some("Chrome")
     } else if has("safari/") {
-        "Safari"
+        Some("Safari")
     } else if ua.is_empty() {
-        return "Unknown browser".to_string();
+        return BrowserFamily::default();
     } else if has("curl/") || has("python") || has("reqwest") || has("okhttp") || has("go-http") {
-        return "An app or script".to_string();
+        return BrowserFamily::App;
     } else {
-        "Unknown browser"
+        None
     };
-    let os = if has("android") {
-        "Android"
+    let system = if has("android") {
+        Some("Android")
     } else if has("iphone") || has("ipad") || has("ios") {
-        "iOS"
+        Some("iOS")
     } else if has("cros") {
-        "ChromeOS"
+        Some("ChromeOS")
     } else if has("mac os") || has("macintosh") {
-        "macOS"
+        Some("macOS")
     } else if has("windows") {
-        "Windows"
+        Some("Windows")
     } else if has("linux") {
-        "Linux"
+        Some("Linux")
     } else {
-        return browser.to_string();
+        None
     };
-    format!("{browser} on {os}")
+    BrowserFamily::Browser { name, system }
 }
 
 #[cfg(test)]
@@ -171,7 +211,7 @@ mod tests {
             ("curl/8.5.0", "An app or script"),
             ("", "Unknown browser"),
         ] {
-            assert_eq!(browser_family(ua), family, "{ua}");
+            assert_eq!(browser_family(ua).to_string(), family, "{ua}");
         }
     }
 }

@@ -159,7 +159,7 @@ impl Sessions {
             created_at: now,
             last_seen_at: now,
             expires_at: now + chrono::Duration::from_std(ttl).map_err(Fault::internal)?,
-            browser: caller.browser.clone(),
+            browser: caller.browser.to_string(),
             restricted: session.restricted,
         };
         Ok(Prepared {

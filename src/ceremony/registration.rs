@@ -18,7 +18,7 @@ use super::{policy, CeremonyError, CeremonyStarted, Passkeys, Phase, SignedIn, U
 use crate::db::accounts::{Created, Signup};
 use crate::db::models::{InviteRow, NewCredential, NewUser};
 use crate::ephemeral::CeremonyKind;
-use crate::events::{Caller, EventKind};
+use crate::events::{BrowserFamily, Caller, EventKind};
 use crate::fault::Fault;
 use crate::settings::{RegistrationMode, ResidentKey};
 
@@ -423,14 +423,23 @@ impl Passkeys {
     /// Android", a coarse family, never the User-Agent); failing both, the provider or the kind.
     /// The words are those of the person's pages (`caller.language`): "Chrome unter Android".
     fn default_name(&self, credential: &Credential, aaguid: &str, caller: &Caller) -> String {
-        let words = crate::i18n::catalog(caller.language)
-            .unwrap_or_else(|| crate::i18n::choose(None, &self.settings.ui.default_language));
-        let browser = caller.browser.as_str();
+        let words = crate::i18n::choose(None, caller.language);
         let known = self.authenticators.lookup(aaguid);
         let provider_known = known.name != crate::metadata::UNKNOWN;
-        let browser_known = !browser.is_empty()
-            && !browser.starts_with("Unknown")
-            && !browser.starts_with("An app");
+        let made_on = match caller.browser {
+            BrowserFamily::Browser {
+                name: Some(browser),
+                system: Some(system),
+            } => Some(words.f(
+                "names.browser_on",
+                &[("browser", browser), ("system", system)],
+            )),
+            BrowserFamily::Browser {
+                name: Some(browser),
+                system: None,
+            } => Some(browser.to_string()),
+            _ => None,
+        };
         // Plugged in or tapped, never inside the device, never synced: a security key.
         let security_key = !credential.backup_eligible
             && credential.transports.as_ref().is_some_and(|ts| {
@@ -448,14 +457,8 @@ impl Passkeys {
             known.name
         } else if security_key {
             words.t("names.security_key").to_string()
-        } else if browser_known {
-            match browser.split_once(" on ") {
-                Some((browser, system)) => words.f(
-                    "names.browser_on",
-                    &[("browser", browser), ("system", system)],
-                ),
-                None => browser.to_string(),
-            }
+        } else if let Some(made_on) = made_on {
+            made_on
         } else if provider_known {
             known.name
         } else if credential.backup_eligible {

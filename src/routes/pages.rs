@@ -92,10 +92,7 @@ impl<'a> Chrome<'a> {
     }
 
     /// The catalog's text for `key` (templates escape it).
-    pub fn t<'k>(&self, key: &'k str) -> &'k str
-    where
-        'static: 'k,
-    {
+    pub fn t<'k>(&self, key: &'k str) -> &'k str {
         self.catalog.t(key)
     }
 
@@ -104,12 +101,9 @@ impl<'a> Chrome<'a> {
         self.catalog.f(key, &[(name, &value.to_string())])
     }
 
-    /// `key.one` / `key.other` for `count`.
-    pub fn n(&self, key: &str, count: impl Display) -> String {
-        let count = count.to_string();
-        self.catalog
-            .n(key, count.parse().unwrap_or(0), &[])
-            .replace("{count}", &count)
+    /// `key.one` / `key.other` for `count` (askama hands its arguments by reference).
+    pub fn n(&self, key: &str, count: &i64) -> String {
+        self.catalog.n(key, *count, &[])
     }
 
     /// HTML: the text for `key`, escaped, with `{name}` as `<strong>value</strong>`.
@@ -157,18 +151,12 @@ pub fn catalog_for(settings: &Settings, req: &HttpRequest) -> &'static Catalog {
     picked.unwrap_or_else(|| i18n::choose(accept, &settings.ui.default_language))
 }
 
+/// HTML-escaped text, as askama escapes what a template prints.
 fn escape(text: &str) -> String {
+    use askama::filters::Escaper;
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
+    // Writing to a String cannot fail.
+    let _ = askama::filters::Html.write_escaped_str(&mut out, text);
     out
 }
 
@@ -187,8 +175,8 @@ pub fn page(
     Ok(res)
 }
 
-fn html(chrome: &Chrome, page_: impl Template) -> Result<HttpResponse, ApiError> {
-    page(chrome, StatusCode::OK, page_)
+fn html(chrome: &Chrome, template: impl Template) -> Result<HttpResponse, ApiError> {
+    page(chrome, StatusCode::OK, template)
 }
 
 #[derive(Template)]
@@ -289,11 +277,9 @@ pub async fn language(
         // Not a shipped language: the 404 page for a browser, JSON for the rest.
         return super::not_found(req).await;
     };
-    let next = safe_next(query.next.as_deref(), &app.settings.issuer_url);
-    let next = if query.next.is_none() {
-        "/".to_string()
-    } else {
-        next
+    let next = match query.next.as_deref() {
+        None => "/".to_string(),
+        next => safe_next(next, &app.settings.issuer_url),
     };
     let mut res = see_other(&next);
     let cookie = cookies::make(
@@ -623,8 +609,13 @@ pub async fn assets(
 ) -> Result<HttpResponse, ApiError> {
     let ui = &app.settings.ui;
     let branded = match (file.as_str(), &ui.logo, &ui.brand_css) {
-        (name, Some(logo), _) if name == logo.file => Some((logo.content_type, logo.bytes.clone())),
-        ("brand.css", _, Some(css)) => Some(("text/css; charset=utf-8", css.clone().into_bytes())),
+        (name, Some(logo), _) if name == logo.file => Some((
+            logo.content_type,
+            web::Bytes::from_owner(logo.bytes.clone()),
+        )),
+        ("brand.css", _, Some(css)) => {
+            Some(("text/css; charset=utf-8", web::Bytes::from(css.clone())))
+        }
         _ => None,
     };
     match branded {
@@ -699,10 +690,6 @@ pub(crate) fn untranslated(html: &str) -> Vec<String> {
     readable.push(visible);
     let mut left = Vec::new();
     for chunk in readable {
-        let chunk = chunk
-            .replace("&amp;", "&")
-            .replace("&#x27;", "'")
-            .replace("&quot;", "\"");
         let mut outside = String::new();
         let mut depth = 0usize;
         for c in chunk.chars() {

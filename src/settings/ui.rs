@@ -2,6 +2,7 @@
 //! Everything is checked (and the logo read) once, at start.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use super::raw::UiSection;
 use super::{bad, SettingsError};
@@ -25,7 +26,8 @@ pub struct Logo {
     /// `logo.svg` or `logo.png`, under `/static/`.
     pub file: &'static str,
     pub content_type: &'static str,
-    pub bytes: Vec<u8>,
+    /// Read once at start, shared by every response that serves it.
+    pub bytes: Arc<[u8]>,
 }
 
 /// Largest logo accepted: it is served from memory on every page view.
@@ -100,7 +102,7 @@ fn logo(path: &Path) -> Result<Logo, SettingsError> {
             Ok(Logo {
                 file: "logo.png",
                 content_type: "image/png",
-                bytes,
+                bytes: bytes.into(),
             })
         }
         Some("svg") => {
@@ -145,7 +147,7 @@ fn logo(path: &Path) -> Result<Logo, SettingsError> {
             Ok(Logo {
                 file: "logo.svg",
                 content_type: "image/svg+xml",
-                bytes,
+                bytes: bytes.into(),
             })
         }
         _ => Err(bad(setting, "must be an .svg or .png file")),
@@ -160,14 +162,12 @@ fn parse_color(raw: &str) -> Option<[u8; 3]> {
     }
     let channel = |s: &str| u8::from_str_radix(s, 16).ok();
     match hex.len() {
-        3 => {
-            let mut rgb = [0u8; 3];
-            for (i, c) in hex.chars().enumerate() {
-                let v = channel(&c.to_string())?;
-                rgb[i] = v * 17;
-            }
-            Some(rgb)
-        }
+        // #abc is #aabbcc.
+        3 => Some([
+            channel(&hex[0..1])? * 17,
+            channel(&hex[1..2])? * 17,
+            channel(&hex[2..3])? * 17,
+        ]),
         6 => Some([
             channel(&hex[0..2])?,
             channel(&hex[2..4])?,
@@ -190,7 +190,7 @@ fn luminance(rgb: [u8; 3]) -> f64 {
     0.2126 * lin(rgb[0]) + 0.7152 * lin(rgb[1]) + 0.0722 * lin(rgb[2])
 }
 
-pub(crate) fn contrast(a: [u8; 3], b: [u8; 3]) -> f64 {
+fn contrast(a: [u8; 3], b: [u8; 3]) -> f64 {
     let (la, lb) = (luminance(a), luminance(b));
     let (hi, lo) = if la > lb { (la, lb) } else { (lb, la) };
     (hi + 0.05) / (lo + 0.05)

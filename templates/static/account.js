@@ -368,7 +368,7 @@
     if (!name || name === "Unknown browser") return t("js.account.unknown_browser");
     if (name === "An app or script") return t("js.account.app_or_script");
     const on = /^(.+) on (.+)$/.exec(name);
-    return on ? t("js.account.browser_on", { browser: on[1], system: on[2] }) : name;
+    return on ? t("names.browser_on", { browser: on[1], system: on[2] }) : name;
   }
 
   function sessionItem(session) {

@@ -287,7 +287,7 @@ async fn a_german_speaker_sees_no_english_from_sign_up_to_sign_out() {
         assert_german(page, "account, welcome");
         // The server's English browser name, said in German.
         let browser = de.f(
-            "js.account.browser_on",
+            "names.browser_on",
             &[("browser", "Chrome"), ("system", "Linux")],
         );
         assert_eq!(

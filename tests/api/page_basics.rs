@@ -256,11 +256,7 @@ async fn the_readme_pictures() {
         // Signed out, a service sends the person to sign in.
         page.click("button[data-action=logout]").expect("sign out");
         crate::pages::wait_path(page, "/signed-out");
-        page.call(
-            "Emulation.setDeviceMetricsOverride",
-            serde_json::json!({"width": 390, "height": 720, "deviceScaleFactor": 2, "mobile": true}),
-        )
-        .expect("phone");
+        crate::pages::phone_width(page);
         page.goto(&authorize).expect("authorize");
         crate::pages::wait_path(page, "/login");
         assert_eq!(page.text("h1").expect("h1"), "Sign in to continue to Notes");

@@ -14,6 +14,15 @@ use crate::helpers::{spawn_app, spawn_with, Backend, TestApp, TestConfig};
 
 const WAIT: Duration = Duration::from_secs(10);
 
+/// Shows the page as a phone does: 390 × 844 CSS pixels, touch, twice the pixel density.
+pub fn phone_width(page: &mut Page) {
+    page.call(
+        "Emulation.setDeviceMetricsOverride",
+        serde_json::json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}),
+    )
+    .expect("phone width");
+}
+
 /// Screenshots under `test-artifacts/screenshots/`: NAME.png at a desktop width (1280 px) and
 /// NAME-phone.png at a phone's (390 px). A page already shown at a phone's width is taken as
 /// it is, once.
@@ -29,21 +38,16 @@ pub fn shot(page: &mut Page, name: &str) {
             .expect("screenshot");
         return;
     }
-    for (suffix, metrics) in [
-        (
-            "",
-            serde_json::json!({"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
-        ),
-        (
-            "-phone",
-            serde_json::json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}),
-        ),
-    ] {
-        page.call("Emulation.setDeviceMetricsOverride", metrics)
-            .expect("width");
-        page.screenshot(&dir.join(format!("{name}{suffix}.png")))
-            .expect("screenshot");
-    }
+    page.call(
+        "Emulation.setDeviceMetricsOverride",
+        serde_json::json!({"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
+    )
+    .expect("desktop width");
+    page.screenshot(&dir.join(format!("{name}.png")))
+        .expect("screenshot");
+    phone_width(page);
+    page.screenshot(&dir.join(format!("{name}-phone.png")))
+        .expect("screenshot");
     page.call(
         "Emulation.clearDeviceMetricsOverride",
         serde_json::json!({}),
@@ -451,11 +455,7 @@ async fn recovery_codes_get_a_person_back_in() {
             let present = format!("!!document.querySelector('#codes [data-action={action}]')");
             assert_eq!(page.eval(&present).expect("eval"), true, "{action}");
         }
-        page.call(
-            "Emulation.setDeviceMetricsOverride",
-            serde_json::json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}),
-        )
-        .expect("phone width");
+        phone_width(page);
         assert_eq!(
             page.eval("getComputedStyle(document.getElementById('code-list')).columnCount")
                 .expect("columns"),
@@ -588,11 +588,7 @@ async fn fields_are_visible_and_links_easy_to_hit_on_a_phone() {
     })()";
     let app = spawn_app(Backend::Embedded).await;
     in_browser(&app, |page, _, origin| {
-        page.call(
-            "Emulation.setDeviceMetricsOverride",
-            serde_json::json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}),
-        )
-        .expect("phone width");
+        phone_width(page);
         for scheme in ["light", "dark"] {
             page.call(
                 "Emulation.setEmulatedMedia",
@@ -699,11 +695,7 @@ async fn feedback_appears_beside_the_control_on_a_phone() {
     let app = spawn_app(Backend::Postgres).await;
     in_browser(&app, |page, _authenticator, origin| {
         sign_up(page, origin, "dora", "Dora");
-        page.call(
-            "Emulation.setDeviceMetricsOverride",
-            serde_json::json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}),
-        )
-        .expect("phone width");
+        phone_width(page);
         page.goto(&format!("{origin}/account")).expect("account");
         // Far down the page: the same authenticator again is refused, and the sentence is
         // under the button that was pressed, on screen, not above the heading.
