@@ -4,7 +4,6 @@
 //! [`Provider::continue_authorize`]. The waiting request travels in the login page's URL,
 //! sealed (signed, expiring): an anonymous `/authorize` leaves nothing in the store.
 
-use std::borrow::Cow;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -21,8 +20,12 @@ use crate::session::Session;
 const PENDING_TTL: Duration = Duration::from_secs(600);
 /// What the seal of a waiting request is for.
 const SEALED_REQUEST: &str = "authorize-request";
-/// Longest `state` and `nonce` accepted: they are echoed back, so they are bounded.
-pub const MAX_ECHOED: usize = 512;
+/// Longest `state` accepted. It is echoed back, so it is bounded; ASP.NET Core's handler keeps
+/// its protected properties in it (commonly 500 to 1,500 characters), and the waiting request
+/// is sealed into a URL, never stored, so the bound is what a URL takes comfortably.
+pub const MAX_STATE: usize = 2048;
+/// Longest `nonce` accepted: it goes into the code and the ID token.
+pub const MAX_NONCE: usize = 512;
 
 /// The parameters of `/authorize`, as sent (GET query or POST form).
 #[derive(Debug, Default, Deserialize)]
@@ -169,7 +172,7 @@ impl Provider {
         // A state too long to accept is too long to echo back, too.
         let fail = |error| Outcome::ErrorRedirect {
             redirect_uri: redirect_uri.clone(),
-            state: p.state.clone().filter(|s| s.len() <= MAX_ECHOED),
+            state: p.state.clone().filter(|s| s.len() <= MAX_STATE),
             error,
             form_post: p.response_mode.as_deref() == Some("form_post"),
         };
@@ -252,7 +255,8 @@ impl Provider {
     }
 
     /// The request waiting behind the sign-in page's `next` (`/authorize/continue?request=…`),
-    /// when that is one: which service asks, and how fresh a sign-in it needs.
+    /// when that is one and its client would still answer it: which service asks, and how
+    /// fresh a sign-in it needs.
     pub async fn waiting(&self, next: &str) -> Result<Option<Waiting>, Fault> {
         let Some(sealed) = next.strip_prefix("/authorize/continue?request=") else {
             return Ok(None);
@@ -260,7 +264,7 @@ impl Provider {
         let Some(request) = self.signer.open::<AuthRequest>(SEALED_REQUEST, sealed) else {
             return Ok(None);
         };
-        let Some(client) = self.clients.find(&request.client_id).await? else {
+        let Ok(client) = self.still_registered(&request).await? else {
             return Ok(None);
         };
         let client_name = if client.name.trim().is_empty() {
@@ -274,8 +278,10 @@ impl Provider {
         }))
     }
 
-    /// After the sign-in page: the sealed request is opened and answered if the session now
-    /// satisfies it. Answering it twice gives what a second `/authorize` would.
+    /// After the sign-in page: the sealed request is opened, checked again against its
+    /// client's registration as it is now (a redirect URI or scope removed meanwhile is no
+    /// longer served), and answered if the session now satisfies it. Answering it twice gives
+    /// what a second `/authorize` would.
     pub async fn continue_authorize(
         &self,
         sealed: &str,
@@ -284,20 +290,41 @@ impl Provider {
         let Some(request) = self.signer.open::<AuthRequest>(SEALED_REQUEST, sealed) else {
             return Ok(Outcome::ErrorPage(Refused::RequestExpired));
         };
-        match session.filter(|s| !s.restricted && s.auth_time >= request.min_auth_time) {
-            Some(session) => {
-                let Some(client) = self.clients.find(&request.client_id).await? else {
-                    return Ok(Outcome::ErrorPage(Refused::ClientGone));
-                };
-                self.answer(&request, &client, &session).await
-            }
-            None => Ok(Outcome::ErrorRedirect {
-                redirect_uri: request.redirect_uri,
-                state: request.state,
-                error: AuthorizeError::LoginRequired("The person did not sign in."),
-                form_post: request.form_post,
-            }),
+        let client = match self.still_registered(&request).await? {
+            Ok(client) => client,
+            Err(page) => return Ok(Outcome::ErrorPage(page)),
+        };
+        let fail = |error| Outcome::ErrorRedirect {
+            redirect_uri: request.redirect_uri.clone(),
+            state: request.state.clone(),
+            error,
+            form_post: request.form_post,
+        };
+        if let Err(error) = check_allowed_scopes(&request.scope, &client) {
+            return Ok(fail(error));
         }
+        match session.filter(|s| !s.restricted && s.auth_time >= request.min_auth_time) {
+            Some(session) => self.answer(&request, &client, &session).await,
+            None => Ok(fail(AuthorizeError::LoginRequired(
+                "The person did not sign in.",
+            ))),
+        }
+    }
+
+    /// The client of a waiting request, if it still exists and still has the request's
+    /// redirect URI; else why not (an error page: the URI may no longer be trusted).
+    async fn still_registered(
+        &self,
+        request: &AuthRequest,
+    ) -> Result<Result<Client, Refused>, Fault> {
+        let Some(client) = self.clients.find(&request.client_id).await? else {
+            return Ok(Err(Refused::ClientGone));
+        };
+        if !client.redirect_uris.contains(&request.redirect_uri) {
+            tracing::warn!(target: "security", event = "redirect_uri_mismatch", client_id = %client.client_id, "a waiting request's redirect_uri is no longer registered");
+            return Ok(Err(Refused::UnregisteredRedirectUri));
+        }
+        Ok(Ok(client))
     }
 
     /// A signed-in person at `client`: a code, unless the client admits only groups they are
@@ -363,10 +390,8 @@ impl Provider {
 
 /// Every check of the request itself, in the order a client would fix them.
 fn check(p: &AuthorizeParams, client: &Client) -> Result<Checked, AuthorizeError> {
-    if let Some(name) = &p.repeated {
-        return Err(AuthorizeError::InvalidRequest(Cow::Owned(format!(
-            "The parameter {name} was sent more than once."
-        ))));
+    if p.repeated.is_some() {
+        return Err(invalid("A parameter was sent more than once."));
     }
     if p.request.is_some() {
         return Err(AuthorizeError::RequestNotSupported);
@@ -394,10 +419,11 @@ fn check(p: &AuthorizeParams, client: &Client) -> Result<Checked, AuthorizeError
             _ => return Err(invalid("max_age must be a whole number of seconds.")),
         },
     };
-    if p.nonce.as_deref().is_some_and(|n| n.len() > MAX_ECHOED)
-        || p.state.as_deref().is_some_and(|s| s.len() > MAX_ECHOED)
-    {
-        return Err(invalid("state or nonce is longer than 512 bytes."));
+    if p.state.as_deref().is_some_and(|s| s.len() > MAX_STATE) {
+        return Err(invalid("state is longer than 2048 bytes."));
+    }
+    if p.nonce.as_deref().is_some_and(|n| n.len() > MAX_NONCE) {
+        return Err(invalid("nonce is longer than 512 bytes."));
     }
     Ok(Checked {
         scope,
@@ -410,7 +436,18 @@ fn check(p: &AuthorizeParams, client: &Client) -> Result<Checked, AuthorizeError
 }
 
 fn invalid(description: &'static str) -> AuthorizeError {
-    AuthorizeError::InvalidRequest(Cow::Borrowed(description))
+    AuthorizeError::InvalidRequest(description)
+}
+
+/// Every scope asked for is one the client may have (as registered now).
+fn check_allowed_scopes(scope: &[String], client: &Client) -> Result<(), AuthorizeError> {
+    if scope.iter().all(|s| client.allows_scope(s)) {
+        Ok(())
+    } else {
+        Err(AuthorizeError::InvalidScope(
+            "A requested scope is not allowed for this client.",
+        ))
+    }
 }
 
 fn check_scope(scope: Option<&str>, client: &Client) -> Result<Vec<String>, AuthorizeError> {
@@ -420,15 +457,11 @@ fn check_scope(scope: Option<&str>, client: &Client) -> Result<Vec<String>, Auth
         .map(str::to_string)
         .collect();
     if !scope.iter().any(|s| s == "openid") {
-        return Err(AuthorizeError::InvalidScope(Cow::Borrowed(
+        return Err(AuthorizeError::InvalidScope(
             "The openid scope is required.",
-        )));
+        ));
     }
-    if let Some(bad) = scope.iter().find(|s| !client.allows_scope(s)) {
-        return Err(AuthorizeError::InvalidScope(Cow::Owned(format!(
-            "The scope {bad} is not allowed for this client."
-        ))));
-    }
+    check_allowed_scopes(&scope, client)?;
     Ok(scope)
 }
 
@@ -454,13 +487,13 @@ fn check_pkce(p: &AuthorizeParams) -> Result<String, AuthorizeError> {
 /// `(login, none)` from the prompt parameter.
 fn check_prompt(prompt: Option<&str>) -> Result<(bool, bool), AuthorizeError> {
     let prompts: Vec<&str> = prompt.unwrap_or("").split_whitespace().collect();
-    if let Some(bad) = prompts
+    if prompts
         .iter()
-        .find(|v| !matches!(**v, "none" | "login" | "consent" | "select_account"))
+        .any(|v| !matches!(*v, "none" | "login" | "consent" | "select_account"))
     {
-        return Err(AuthorizeError::InvalidRequest(Cow::Owned(format!(
-            "prompt={bad} is not supported."
-        ))));
+        return Err(invalid(
+            "prompt may only be none, login, consent or select_account.",
+        ));
     }
     let none = prompts.contains(&"none");
     if none && prompts.len() > 1 {

@@ -2,8 +2,6 @@
 //! what to fix; the HTTP layer alone turns each variant into a status, an OAuth error code and
 //! its headers (`WWW-Authenticate`, `Cache-Control`).
 
-use std::borrow::Cow;
-
 use crate::fault::{fault_conversions, Fault};
 use crate::signing::VerifyError;
 
@@ -48,15 +46,17 @@ impl From<VerifyError> for OAuthError {
 }
 
 /// Errors `/authorize` sends back to the client's redirect URI (RFC 6749 §4.1.2.1, OpenID
-/// Connect Core §3.1.2.6), once the client and its redirect URI are trusted.
+/// Connect Core §3.1.2.6), once the client and its redirect URI are trusted. Their sentences
+/// are fixed, never quoting the request: RFC 6749 allows `error_description` only printable
+/// ASCII without `"` and `\`, and an echo would carry the sender's text to the client.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorizeError {
     #[error("invalid request: {0}")]
-    InvalidRequest(Cow<'static, str>),
+    InvalidRequest(&'static str),
     #[error("unsupported response type")]
     UnsupportedResponseType,
     #[error("invalid scope: {0}")]
-    InvalidScope(Cow<'static, str>),
+    InvalidScope(&'static str),
     #[error("request objects are not supported")]
     RequestNotSupported,
     #[error("request_uri is not supported")]

@@ -246,6 +246,12 @@ impl Provider {
         let hash = crate::random::sha256_hex(token.as_bytes());
         let row = self.usable_refresh_token(client, &hash).await?;
         let granted: Vec<String> = row.scope.split_whitespace().map(str::to_string).collect();
+        // A scope the client may no longer have (its registration changed) ends the grant.
+        if !granted.iter().all(|s| client.allows_scope(s)) {
+            return Err(OAuthError::InvalidGrant(
+                "The client's registration changed since this refresh token was issued; sign in again.",
+            ));
+        }
         let scope: Vec<String> = match scope {
             None => granted.clone(),
             Some(s) => {
@@ -480,6 +486,15 @@ fn check_code(
     if !verifier_matches(verifier, &grant.code_challenge) {
         return Err(OAuthError::InvalidGrant(
             "The code_verifier does not match the code_challenge.",
+        ));
+    }
+    // The client's registration as it is now: a redirect URI or scope removed since the code
+    // was issued is no longer served.
+    if !client.redirect_uris.contains(&grant.redirect_uri)
+        || !grant.scope.iter().all(|s| client.allows_scope(s))
+    {
+        return Err(OAuthError::InvalidGrant(
+            "The client's registration changed since the code was issued; start again.",
         ));
     }
     Ok(())

@@ -280,27 +280,24 @@ fn oauth(e: &OAuthError) -> Answer {
 }
 
 /// The `error` and `error_description` of an error sent back to a client's redirect URI.
-pub fn authorize(e: &AuthorizeError) -> (&'static str, Cow<'static, str>) {
+pub fn authorize(e: &AuthorizeError) -> (&'static str, &'static str) {
     use AuthorizeError as E;
     match e {
-        E::InvalidRequest(d) => ("invalid_request", d.clone()),
+        E::InvalidRequest(d) => ("invalid_request", d),
         E::UnsupportedResponseType => (
             "unsupported_response_type",
-            "Only response_type=code is supported.".into(),
+            "Only response_type=code is supported.",
         ),
-        E::InvalidScope(d) => ("invalid_scope", d.clone()),
+        E::InvalidScope(d) => ("invalid_scope", d),
         E::RequestNotSupported => (
             "request_not_supported",
-            "Request objects are not supported.".into(),
+            "Request objects are not supported.",
         ),
-        E::RequestUriNotSupported => (
-            "request_uri_not_supported",
-            "request_uri is not supported.".into(),
-        ),
-        E::LoginRequired(d) => ("login_required", (*d).into()),
+        E::RequestUriNotSupported => ("request_uri_not_supported", "request_uri is not supported."),
+        E::LoginRequired(d) => ("login_required", d),
         E::AccessDenied => (
             "access_denied",
-            "Your account is not allowed to sign in to this service.".into(),
+            "Your account is not allowed to sign in to this service.",
         ),
     }
 }
