@@ -92,6 +92,8 @@ pub async fn read_json<T: DeserializeOwned>(
 }
 
 /// A form body (`application/x-www-form-urlencoded`) as it came, for parsers of their own.
+/// Control bytes (CR, LF, NUL, ESC, DEL, …) have no place in a form, whose encoding
+/// percent-encodes them: such a body is refused as unreadable.
 pub async fn read_form_bytes(
     req: &HttpRequest,
     payload: web::Payload,
@@ -100,7 +102,11 @@ pub async fn read_form_bytes(
     if !content_type_is(req, "application/x-www-form-urlencoded") {
         return Err(RequestError::NotForm);
     }
-    read_body(payload, settings).await
+    let body = read_body(payload, settings).await?;
+    if body.iter().any(|b| b.is_ascii_control()) {
+        return Err(RequestError::BadForm);
+    }
+    Ok(body)
 }
 
 /// Form bodies only (`application/x-www-form-urlencoded`), as OAuth prescribes.

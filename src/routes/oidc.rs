@@ -104,7 +104,7 @@ fn answer(app: &AppState, req: &HttpRequest, outcome: Outcome) -> Result<HttpRes
         } => {
             let (code, description) = error::authorize(&error);
             tracing::info!(target: "security", event = "authorize_refused", error = code, "authorization request refused");
-            let mut params = vec![("error", code), ("error_description", &description)];
+            let mut params = vec![("error", code), ("error_description", description)];
             if let Some(state) = state.as_deref() {
                 params.push(("state", state));
             }
@@ -384,7 +384,8 @@ pub async fn end_session(
 
 /// A form posted from a service's site carries no SameSite=Lax cookie: when it came without
 /// ours, the answer is a 303 to the same request as a GET at `path` (a top-level navigation,
-/// which carries it). Up to 4 KiB, a length every browser and server takes in a URL.
+/// which carries it). Up to 4 KiB, a length every browser and server takes in a URL. The
+/// parameters are encoded again, never copied, so the `Location` is always a valid URL.
 fn again_as_get(
     app: &AppState,
     req: &HttpRequest,
@@ -393,11 +394,10 @@ fn again_as_get(
 ) -> Option<HttpResponse> {
     let without_cookie = cookies::read(req, &app.settings, SESSION).is_none();
     (without_cookie && form.len() <= 4096).then(|| {
-        see_other(&format!(
-            "{}{path}?{}",
-            app.settings.issuer,
-            String::from_utf8_lossy(form)
-        ))
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(url::form_urlencoded::parse(form))
+            .finish();
+        see_other(&format!("{}{path}?{query}", app.settings.issuer))
     })
 }
 
