@@ -62,7 +62,10 @@ pub fn disable(conn: &mut AnyConnection, user_id: &str, event: &NewEvent) -> Res
                 .filter(users::id.eq(user_id))
                 .filter(users::disabled_at.is_null()),
         )
-        .set(users::disabled_at.eq(Some(now)))
+        .set((
+            users::disabled_at.eq(Some(now)),
+            users::access_revoked_at.eq(Some(now)),
+        ))
         .execute(conn)?
             == 1;
         end_access(conn, user_id, now)?;
@@ -73,7 +76,8 @@ pub fn disable(conn: &mut AnyConnection, user_id: &str, event: &NewEvent) -> Res
     })
 }
 
-/// Enables the user; false when they were active. Ended sessions stay ended.
+/// Enables the user; false when they were active. Ended sessions stay ended, and access tokens
+/// issued before the disable stay refused (`access_revoked_at` is kept).
 pub fn enable(conn: &mut AnyConnection, user_id: &str, event: &NewEvent) -> Result<bool, DbError> {
     super::transaction(conn, |conn| {
         let changed = diesel::update(
@@ -119,7 +123,8 @@ pub fn delete_user(
 }
 
 /// An operator removes one of the user's passkeys (even the last: a recovery link is then the
-/// way back in). False when it is not theirs.
+/// way back in), and with it the sessions it started and their refresh tokens. False when it is
+/// not theirs.
 pub fn remove_passkey(
     conn: &mut AnyConnection,
     user_id: &str,
@@ -135,6 +140,7 @@ pub fn remove_passkey(
         .execute(conn)?
             == 1;
         if removed {
+            sessions::end_for_credential(conn, user_id, credential_id, None, event.occurred_at)?;
             events::record(conn, event)?;
         }
         Ok(removed)

@@ -26,8 +26,26 @@ pub fn insert(conn: &mut AnyConnection, row: &ClientRow) -> Result<(), DbError> 
     Ok(())
 }
 
+/// Removes a client and revokes its refresh tokens in one transaction: a client added again
+/// under the same id starts with nothing of the old one's.
 pub fn remove(conn: &mut AnyConnection, client_id: &str) -> Result<bool, DbError> {
-    Ok(diesel::delete(clients::table.filter(clients::client_id.eq(client_id))).execute(conn)? == 1)
+    use super::schema::refresh_tokens;
+    let now = chrono::Utc::now().naive_utc();
+    super::transaction(conn, |conn| {
+        let removed = diesel::delete(clients::table.filter(clients::client_id.eq(client_id)))
+            .execute(conn)?
+            == 1;
+        if removed {
+            diesel::update(
+                refresh_tokens::table
+                    .filter(refresh_tokens::client_id.eq(client_id))
+                    .filter(refresh_tokens::revoked_at.is_null()),
+            )
+            .set(refresh_tokens::revoked_at.eq(Some(now)))
+            .execute(conn)?;
+        }
+        Ok(removed)
+    })
 }
 
 /// The `oauth_clients` table, from async code.

@@ -17,6 +17,9 @@ pub struct User {
     /// When an operator disabled the account; `None` while it is active.
     pub disabled_at: Option<NaiveDateTime>,
     pub last_sign_in_at: Option<NaiveDateTime>,
+    /// When the user's access was last ended (a disable): access tokens issued at or before
+    /// it stay refused, also once the user is enabled again.
+    pub access_revoked_at: Option<NaiveDateTime>,
 }
 
 impl User {
@@ -147,6 +150,8 @@ pub struct SessionRow {
     /// A coarse browser family ("Firefox on Linux").
     pub browser: String,
     pub restricted: bool,
+    /// The passkey the session was started with; removing it ends the session.
+    pub credential_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

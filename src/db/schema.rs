@@ -128,6 +128,7 @@ diesel::table! {
         expires_at -> Timestamp,
         browser -> Text,
         restricted -> Bool,
+        credential_id -> Nullable<Text>,
     }
 }
 
@@ -141,6 +142,7 @@ diesel::table! {
         created_at -> Timestamp,
         disabled_at -> Nullable<Timestamp>,
         last_sign_in_at -> Nullable<Timestamp>,
+        access_revoked_at -> Nullable<Timestamp>,
     }
 }
 

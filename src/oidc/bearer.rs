@@ -12,7 +12,8 @@ impl Provider {
     }
 
     /// A Bearer access token for `/userinfo`: valid, ours, an access token (not an ID token),
-    /// and not revoked.
+    /// not revoked, and issued to a client that is still registered as it was then (a client
+    /// removed, or removed and added again, takes its tokens with it).
     pub async fn verify_access_token(&self, token: &str) -> Result<AccessClaims, OAuthError> {
         let claims = self.access_claims(token)?;
         let revoked = self
@@ -26,6 +27,17 @@ impl Provider {
             };
         if revoked {
             return Err(OAuthError::InvalidToken("The token was revoked."));
+        }
+        // The service's own sign-in tokens name its audience instead of a client.
+        if claims.client_id != self.tokens.config().audience {
+            match self.clients.find(&claims.client_id).await? {
+                Some(client) if client.created_at.is_none_or(|t| t <= claims.iat) => {}
+                _ => {
+                    return Err(OAuthError::InvalidToken(
+                        "The client this token was issued to is no longer registered.",
+                    ))
+                }
+            }
         }
         Ok(claims)
     }
@@ -49,9 +61,17 @@ impl Provider {
             .await?
             .ok_or(OAuthError::InvalidToken("The account no longer exists."))?;
         // Access tokens of a disabled user stay valid elsewhere until they expire; here,
-        // where we can tell, they are refused.
+        // where we can tell, they are refused, and stay refused once the user is enabled.
         if !user.is_active() {
             return Err(OAuthError::InvalidToken("The account is disabled."));
+        }
+        if user
+            .access_revoked_at
+            .is_some_and(|at| claims.iat <= at.and_utc().timestamp())
+        {
+            return Err(OAuthError::InvalidToken(
+                "The token was issued before the account was disabled.",
+            ));
         }
         let mut out = serde_json::json!({ "sub": user.id });
         if scopes.contains(&"profile") {

@@ -35,6 +35,10 @@ pub struct Client {
     pub public: bool,
     /// "database" or "config".
     pub source: &'static str,
+    /// When a registered client was added (seconds since the epoch): tokens issued before it
+    /// belong to an earlier client of the same id. `None` for a declared client.
+    #[serde(skip)]
+    pub created_at: Option<i64>,
 }
 
 impl Client {
@@ -73,6 +77,7 @@ fn from_row(row: ClientRow) -> anyhow::Result<Client> {
         audiences,
         allowed_groups: serde_json::from_str(&row.allowed_groups)?,
         source: "database",
+        created_at: Some(row.created_at.and_utc().timestamp()),
     })
 }
 
@@ -259,6 +264,7 @@ fn build(
         audiences: audiences_or_default(audiences, client_id),
         allowed_groups,
         source,
+        created_at: None,
     })
 }
 
