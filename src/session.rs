@@ -30,6 +30,10 @@ pub struct Session {
     /// in it, which RP-initiated logout compares. Set by [`Sessions::start`].
     #[serde(default)]
     pub sid: String,
+    /// The passkey this session was started with (none for a recovery session): removing the
+    /// passkey ends it.
+    #[serde(default)]
+    pub credential_id: Option<String>,
 }
 
 /// Why a request that needs a session is refused.
@@ -91,6 +95,8 @@ pub struct SessionView {
     pub last_seen: String,
     pub browser: String,
     pub current: bool,
+    /// A recovery session (a recovery code or link; its only power is adding a passkey).
+    pub recovery: bool,
 }
 
 /// IdP sessions: the secret id maps to the [`Session`] in the ephemeral store; the public
@@ -161,6 +167,7 @@ impl Sessions {
             expires_at: now + chrono::Duration::from_std(ttl).map_err(Fault::internal)?,
             browser: caller.browser.to_string(),
             restricted: session.restricted,
+            credential_id: session.credential_id.clone(),
         };
         Ok(Prepared {
             id: random::token(),
@@ -225,6 +232,7 @@ impl Sessions {
                 created: rfc3339(r.created_at),
                 last_seen: rfc3339(r.last_seen_at),
                 browser: r.browser,
+                recovery: r.restricted,
             })
             .collect())
     }

@@ -125,10 +125,13 @@ impl Accounts {
         }
     }
 
+    /// Deletes one of the user's passkeys, and ends the other sessions it started (with their
+    /// refresh tokens); `current` (a sid) is the session asking, which stays.
     pub async fn delete(
         &self,
         user_id: &str,
         credential_id: &str,
+        current: &str,
         caller: &Caller,
     ) -> Result<(), AccountError> {
         let event = caller.event(
@@ -139,7 +142,7 @@ impl Accounts {
         match self
             .db
             .credentials()
-            .delete_unless_last(user_id, credential_id, event)
+            .delete_unless_last(user_id, credential_id, current, event)
             .await?
         {
             Deleted::Yes => {

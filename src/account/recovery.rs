@@ -128,6 +128,7 @@ impl Accounts {
             amr: vec!["otp".to_string()],
             restricted: true,
             sid: String::new(),
+            credential_id: None,
         };
         Ok(self.sessions.start(&recovery, old_session, caller).await?)
     }

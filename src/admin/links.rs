@@ -19,6 +19,8 @@ const MAX_TTL: Duration = Duration::from_secs(90 * 86_400);
 pub struct OneTimeUrl {
     pub url: String,
     pub expires: DateTime<Utc>,
+    /// Older recovery links of the same person that this one voided (only the newest works).
+    pub voided: usize,
 }
 
 /// What an invite may preset.
@@ -39,6 +41,7 @@ fn expiry(ttl: Duration) -> anyhow::Result<DateTime<Utc>> {
 
 impl Admin {
     /// `ISSUER/recover?token=T`: the person adds a new passkey with it, once, before it expires.
+    /// Their older recovery links, if unused, stop working.
     pub async fn recovery_link(
         &self,
         name_or_id: &str,
@@ -128,20 +131,26 @@ impl Admin {
             event.occurred_at,
             expires.naive_utc(),
         );
-        self.db
+        let voided = self
+            .db
             .run(move |c| {
                 db::transaction(c, |c| {
-                    match &row {
+                    let voided = match &row {
                         Stored::Link(link) => db::invites::insert_link(c, link)?,
-                        Stored::Invite(invite) => db::invites::insert(c, invite)?,
-                    }
-                    db::events::record(c, &event)
+                        Stored::Invite(invite) => {
+                            db::invites::insert(c, invite)?;
+                            0
+                        }
+                    };
+                    db::events::record(c, &event)?;
+                    Ok(voided)
                 })
             })
             .await?;
         Ok(OneTimeUrl {
             url: format!("{}{path}{token}", self.issuer),
             expires,
+            voided,
         })
     }
 }

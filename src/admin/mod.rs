@@ -75,6 +75,8 @@ pub struct SessionDetail {
     pub created: String,
     pub last_seen: String,
     pub browser: String,
+    /// A recovery session (its only power is adding a passkey).
+    pub recovery: bool,
 }
 
 fn status(user: &User) -> &'static str {
@@ -172,6 +174,7 @@ impl Admin {
                     created: rfc3339(s.created_at),
                     last_seen: rfc3339(s.last_seen_at),
                     browser: s.browser,
+                    recovery: s.restricted,
                 })
                 .collect(),
         })

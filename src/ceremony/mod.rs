@@ -121,6 +121,7 @@ impl Passkeys {
     async fn start_session(
         &self,
         user_id: &str,
+        credential_id: &str,
         amr: Vec<String>,
         old_session: Option<&str>,
         caller: &Caller,
@@ -131,6 +132,7 @@ impl Passkeys {
             amr,
             restricted: false,
             sid: String::new(),
+            credential_id: Some(credential_id.to_string()),
         };
         let prepared = self.sessions.record(&session, caller).await?;
         self.activate_session(prepared, old_session).await

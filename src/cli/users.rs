@@ -115,6 +115,11 @@ fn print_link(link: &OneTimeUrl, what: &str) {
         "{what}, valid until {}; shown once.",
         link.expires.format("%Y-%m-%d %H:%M UTC")
     );
+    match link.voided {
+        0 => {}
+        1 => eprintln!("The older recovery link for this person no longer works."),
+        n => eprintln!("The {n} older recovery links for this person no longer work."),
+    }
 }
 
 pub async fn run_groups(cmd: GroupsCommand, settings: &Settings) -> anyhow::Result<()> {
@@ -222,8 +227,11 @@ fn print_user(u: &UserDetail) {
     println!("sessions:");
     for s in &u.sessions {
         println!(
-            "  {:<28} created {}  last seen {}",
-            s.browser, s.created, s.last_seen
+            "  {:<28} created {}  last seen {}{}",
+            s.browser,
+            s.created,
+            s.last_seen,
+            if s.recovery { "  (recovery)" } else { "" }
         );
     }
 }

@@ -172,6 +172,7 @@ pub fn delete_unless_last(
     conn: &mut AnyConnection,
     user_id: &str,
     credential_id: &str,
+    keep_session: &str,
     event: &NewEvent,
 ) -> Result<Deleted, DbError> {
     use super::schema::users;
@@ -201,6 +202,13 @@ pub fn delete_unless_last(
                 .filter(creds::credential_id.eq(credential_id)),
         )
         .execute(conn)?;
+        super::sessions::end_for_credential(
+            conn,
+            user_id,
+            credential_id,
+            Some(keep_session),
+            event.occurred_at,
+        )?;
         events::record(conn, event)?;
         Ok(Deleted::Yes)
     })
@@ -277,11 +285,16 @@ impl Credentials<'_> {
         &self,
         user_id: &str,
         credential_id: &str,
+        keep_session: &str,
         event: NewEvent,
     ) -> Result<Deleted, DbError> {
-        let (user, id) = (user_id.to_owned(), credential_id.to_owned());
+        let (user, id, keep) = (
+            user_id.to_owned(),
+            credential_id.to_owned(),
+            keep_session.to_owned(),
+        );
         self.0
-            .run(move |c| delete_unless_last(c, &user, &id, &event))
+            .run(move |c| delete_unless_last(c, &user, &id, &keep, &event))
             .await
     }
 }

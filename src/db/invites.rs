@@ -54,11 +54,19 @@ pub fn spend(
         .optional()?)
 }
 
-pub fn insert_link(conn: &mut AnyConnection, row: &RecoveryLinkRow) -> Result<(), DbError> {
+/// Stores a new recovery link and voids the user's older ones that were still unused: only the
+/// newest link works. Returns how many were voided.
+pub fn insert_link(conn: &mut AnyConnection, row: &RecoveryLinkRow) -> Result<usize, DbError> {
+    let voided = diesel::delete(
+        links::table
+            .filter(links::user_id.eq(&row.user_id))
+            .filter(links::used_at.is_null()),
+    )
+    .execute(conn)?;
     diesel::insert_into(links::table)
         .values(row)
         .execute(conn)?;
-    Ok(())
+    Ok(voided)
 }
 
 /// The user of a recovery link that is still unused and unexpired.

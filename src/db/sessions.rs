@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::models::SessionRow;
-use super::schema::{user_sessions as sessions, users};
+use super::schema::{refresh_tokens, user_sessions as sessions, users};
 use super::{AnyConnection, Db, DbError};
 
 /// How often a session's "last seen" is written at most.
@@ -61,6 +61,36 @@ pub fn delete_for_user(
         .get_result::<i64>(conn)?;
     diesel::delete(mine).execute(conn)?;
     Ok(usize::try_from(live).unwrap_or(0))
+}
+
+/// Ends the user's sessions that were started with `credential_id` (every one but `keep`), and
+/// revokes the refresh tokens issued in them: a removed passkey leaves nothing it opened.
+/// Returns how many sessions ended.
+pub fn end_for_credential(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    credential_id: &str,
+    keep: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<usize, DbError> {
+    let sids: Vec<String> = sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::credential_id.eq(credential_id))
+        .filter(sessions::sid.ne(keep.unwrap_or("")))
+        .select(sessions::sid)
+        .load(conn)?;
+    if sids.is_empty() {
+        return Ok(0);
+    }
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::sid.eq_any(&sids))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(Some(now)))
+    .execute(conn)?;
+    diesel::delete(sessions::table.filter(sessions::sid.eq_any(&sids))).execute(conn)?;
+    Ok(sids.len())
 }
 
 /// The user's live sessions, most recently seen first.

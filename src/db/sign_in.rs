@@ -27,6 +27,7 @@ struct RecordSignIn {
     expires_at: chrono::NaiveDateTime,
     browser: String,
     restricted: bool,
+    session_credential: Option<String>,
 }
 
 impl Query for RecordSignIn {
@@ -68,7 +69,7 @@ impl QueryFragment<Pg> for RecordSignIn {
         out.push_bind_param::<Nullable<Text>, _>(&self.request_id)?;
         out.push_sql(
             " FROM used RETURNING id), session AS (INSERT INTO user_sessions (sid, user_id, \
-             created_at, last_seen_at, expires_at, browser, restricted) SELECT ",
+             created_at, last_seen_at, expires_at, browser, restricted, credential_id) SELECT ",
         );
         out.push_bind_param::<Text, _>(&self.sid)?;
         out.push_sql(", user_id, ");
@@ -81,6 +82,8 @@ impl QueryFragment<Pg> for RecordSignIn {
         out.push_bind_param::<Text, _>(&self.browser)?;
         out.push_sql(", ");
         out.push_bind_param::<Bool, _>(&self.restricted)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.session_credential)?;
         out.push_sql(" FROM used RETURNING sid) SELECT (SELECT count(*) FROM used)");
         Ok(())
     }
@@ -107,6 +110,7 @@ pub fn record_in_one_statement(
         expires_at: session.expires_at,
         browser: session.browser.clone(),
         restricted: session.restricted,
+        session_credential: session.credential_id.clone(),
     }
     .get_result(pg)?;
     Ok(recorded == 1)

@@ -61,7 +61,7 @@ pub async fn remove(
 ) -> Result<HttpResponse, ApiError> {
     let s = require_session(&req, &app, recent(&app)).await?;
     app.accounts
-        .delete(&s.session.user_id, &id, &caller(&req))
+        .delete(&s.session.user_id, &id, &s.session.sid, &caller(&req))
         .await?;
     Ok(no_store(HttpResponse::Ok().json(json!({ "status": "ok" }))))
 }

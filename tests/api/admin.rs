@@ -375,3 +375,137 @@ async fn recovery_links_add_a_passkey_once(backend: Backend) {
     refused(&app, &["users", "recovery-link", "kim"]);
 }
 on_both_backends!(recovery_links_add_a_passkey_once);
+
+/// A passkey removed by an operator ends the sessions it started (and their refresh tokens),
+/// on the running server; sessions started with another passkey stay. Removed from the account
+/// page, it ends the other sessions it started, not the one asking.
+async fn a_removed_passkey_ends_the_sessions_it_started(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut phone = SoftAuthenticator::synced();
+    app.sign_up("lena", &mut phone).await;
+    let mut key = SoftAuthenticator::new();
+    let options = app
+        .post_json("/account/credentials/begin", &json!({}))
+        .await;
+    let created = key
+        .create(options.assert_ok(), &app.origin, &Tamper::default())
+        .expect("create");
+    let key_id = app
+        .post_json("/account/credentials/finish", &created)
+        .await
+        .assert_ok()["credential"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    // One browser signed in with the key (and holding a refresh token), one with the phone.
+    let with_key = other_browser(&app);
+    with_key.sign_in(Some("lena"), &mut key).await.assert_ok();
+    let c = register(&app, "wiki", false, &[crate::oidc::REDIRECT], &[]).await;
+    let tokens = redeem(&with_key, &c, &code(&with_key, &c.id).await).await;
+    let refresh_token = tokens.assert_ok()["refresh_token"]
+        .as_str()
+        .expect("rt")
+        .to_string();
+    let with_phone = other_browser(&app);
+    with_phone
+        .sign_in(Some("lena"), &mut phone)
+        .await
+        .assert_ok();
+    let out = cli(&app, &["users", "passkey-remove", "lena", &key_id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    with_key
+        .get("/account/credentials")
+        .await
+        .assert_error(401, "login_required");
+    let who = (c.id.clone(), c.secret.clone().expect("secret"));
+    let r = refresh(&with_key, refresh_token, who).await;
+    assert_eq!(r.error(), "invalid_grant", "{}", r.body);
+    with_phone.get("/account/credentials").await.assert_ok();
+    app.get("/account/credentials").await.assert_ok();
+
+    // From the account page: a second key signs in elsewhere, then is deleted by the phone's
+    // session (right after its sign-in, so no re-authentication is asked).
+    let mut key2 = SoftAuthenticator::new();
+    let options = with_phone
+        .post_json("/account/credentials/begin", &json!({}))
+        .await;
+    let created = key2
+        .create(options.assert_ok(), &app.origin, &Tamper::default())
+        .expect("create");
+    let key2_id = with_phone
+        .post_json("/account/credentials/finish", &created)
+        .await
+        .assert_ok()["credential"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let elsewhere = other_browser(&app);
+    elsewhere.sign_in(Some("lena"), &mut key2).await.assert_ok();
+    let deleted = reply_of(
+        with_phone
+            .client
+            .delete(with_phone.url(&format!("/account/credentials/{key2_id}")))
+            .send()
+            .await
+            .expect("delete"),
+    )
+    .await;
+    deleted.assert_ok();
+    elsewhere
+        .get("/account/credentials")
+        .await
+        .assert_error(401, "login_required");
+    with_phone.get("/account/credentials").await.assert_ok();
+}
+on_both_backends!(a_removed_passkey_ends_the_sessions_it_started);
+
+async fn reply_of(res: reqwest::Response) -> Reply {
+    crate::helpers::reply(res).await
+}
+
+/// A new recovery link voids the person's older unused ones (the command says so), and a
+/// recovery session is marked as one in the session lists.
+async fn only_the_newest_recovery_link_works(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.sign_up("omar", &mut SoftAuthenticator::synced()).await;
+    let first = ok(&app, &["users", "recovery-link", "omar"]);
+    let out = cli(&app, &["users", "recovery-link", "omar"]);
+    assert!(out.status.success());
+    let second = String::from_utf8_lossy(&out.stdout).into_owned();
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(said.contains("older recovery link"), "{said}");
+    let person = other_browser(&app);
+    person
+        .post_json("/recover", &json!({ "token": token_of(&first, "token") }))
+        .await
+        .assert_error(400, "invalid_recovery_code");
+    person
+        .post_json("/recover", &json!({ "token": token_of(&second, "token") }))
+        .await
+        .assert_ok();
+    let sessions = app.get("/account/sessions").await;
+    let list = sessions.assert_ok().as_array().expect("list").clone();
+    assert_eq!(list.len(), 2, "{list:?}");
+    for s in &list {
+        assert_eq!(
+            s["recovery"],
+            json!(!s["current"].as_bool().expect("current")),
+            "{s}"
+        );
+    }
+    let shown = json_of(&app, &["users", "show", "omar", "--json"]);
+    let recovery: Vec<bool> = shown["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .map(|s| s["recovery"].as_bool().expect("recovery"))
+        .collect();
+    assert_eq!(recovery.iter().filter(|r| **r).count(), 1, "{shown}");
+    let text = ok(&app, &["users", "show", "omar"]);
+    assert!(text.contains("(recovery)"), "{text}");
+}
+on_both_backends!(only_the_newest_recovery_link_works);
