@@ -78,6 +78,22 @@ impl PendingRegistration {
 struct PendingAddition {
     state: RegistrationState,
     user_id: String,
+    /// The account's username, which a library payload that names its user must name.
+    #[serde(default)]
+    username: String,
+}
+
+/// A library payload names the user it registered (`username`, `user.name`): it must be the
+/// ceremony's, as at sign-up so when adding a passkey.
+fn same_user(library_user: Option<&LibraryUser>, username: &str) -> Result<(), CeremonyError> {
+    match library_user.and_then(|u| u.name.as_deref()) {
+        Some(name)
+            if Username::parse(name).ok().as_ref().map(Username::as_str) != Some(username) =>
+        {
+            Err(CeremonyError::MalformedResponse)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A passkey just stored.
@@ -147,14 +163,7 @@ impl Passkeys {
         let (reg, library_user): (RegisterPublicKeyCredential, _) =
             response::parse_with_user(body)?;
         let pending: PendingRegistration = pending.ok_or(CeremonyError::ChallengeExpired)?;
-        // A library payload names the user it registered: it must be this ceremony's.
-        if let Some(name) = library_user.as_ref().and_then(|u| u.name.as_deref()) {
-            if Username::parse(name).ok().as_ref().map(Username::as_str)
-                != Some(pending.username.as_str())
-            {
-                return Err(CeremonyError::MalformedResponse);
-            }
-        }
+        same_user(library_user.as_ref(), &pending.username)?;
         let now = Utc::now().naive_utc();
         let (mut row, credential) =
             self.verified_credential(&reg, &pending.state, &pending.user_id, library_user, now)?;
@@ -190,7 +199,7 @@ impl Passkeys {
         );
         let amr = policy::amr(credential.backup_eligible, credential.user_verified);
         let signed_in = self
-            .start_session(&user_id, amr, old_session, caller)
+            .start_session(&user_id, &passkey.id, amr, old_session, caller)
             .await?;
         Ok(Registered {
             username,
@@ -260,6 +269,7 @@ impl Passkeys {
         let pending = PendingAddition {
             state,
             user_id: user.id,
+            username: user.username,
         };
         let ceremony_id = self.keep(CeremonyKind::AddPasskey, &pending).await?;
         Ok(CeremonyStarted {
@@ -285,6 +295,7 @@ impl Passkeys {
         let pending: PendingAddition = pending
             .filter(|p: &PendingAddition| p.user_id == user_id)
             .ok_or(CeremonyError::ChallengeExpired)?;
+        same_user(library_user.as_ref(), &pending.username)?;
         let now = Utc::now().naive_utc();
         let (mut row, credential) =
             self.verified_credential(&reg, &pending.state, user_id, library_user, now)?;

@@ -414,3 +414,49 @@ async fn version_1_payloads_are_checked_like_any_other(backend: Backend) {
     }
 }
 on_both_backends!(version_1_payloads_are_checked_like_any_other);
+
+/// Adding a passkey checks a library payload's username as sign-up does: a passwordless-id 1.x
+/// or 2.x payload that names another account is refused, one naming the signed-in account is
+/// taken.
+async fn adding_a_passkey_checks_the_payloads_username(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.sign_up("owner", &mut SoftAuthenticator::synced()).await;
+    crate::admin::other_browser(&app)
+        .sign_up("victim", &mut SoftAuthenticator::synced())
+        .await;
+    for (shape, name, expected) in [
+        ("1.x", "victim", 400),
+        ("2.x", "victim", 400),
+        ("2.x", "owner", 200),
+    ] {
+        let options = app
+            .post_json("/account/credentials/begin", &json!({}))
+            .await
+            .assert_ok()
+            .clone();
+        let mut device = SoftAuthenticator::new();
+        let created = device
+            .create(&options, &app.origin, &Tamper::default())
+            .expect("create");
+        let payload = match shape {
+            "1.x" => json!({
+                "username": name,
+                "credential": {"id": created["id"], "publicKey": created["response"]["publicKey"], "algorithm": "ES256"},
+                "authenticatorData": created["response"]["authenticatorData"],
+                "clientData": created["response"]["clientDataJSON"],
+            }),
+            _ => {
+                let mut v = created.clone();
+                v["user"] = json!({"id": "library-handle", "name": name});
+                v
+            }
+        };
+        let finish = app.post_json("/account/credentials/finish", &payload).await;
+        if expected == 200 {
+            finish.assert_ok();
+        } else {
+            finish.assert_error(400, "invalid_request");
+        }
+    }
+}
+on_both_backends!(adding_a_passkey_checks_the_payloads_username);
