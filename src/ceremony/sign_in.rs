@@ -87,11 +87,18 @@ impl Passkeys {
         };
         let known_user = user_id.is_some();
         let (mut options, state) = self.request_options(creds)?;
-        if let (Some(username), false) = (&username, known_user) {
-            // No account enumeration: an unknown username gets an answer drawn from the same
-            // kinds of credentials real users have, stable for that username, belonging to nobody.
-            options["publicKey"]["allowCredentials"] =
-                fake_allow_credentials(&self.enumeration_secret, username.as_str());
+        if let Some(username) = &username {
+            if !known_user {
+                // No account enumeration: an unknown username gets an answer drawn from the
+                // same kinds of credentials real users have, stable for that username,
+                // belonging to nobody.
+                options["publicKey"]["allowCredentials"] =
+                    fake_allow_credentials(&self.enumeration_secret, username.as_str());
+            }
+            // Transports are only a hint, and what is stored varies (a library that reported
+            // none, an older browser): no username-first answer carries them, so none has a
+            // shape that tells a real account from a made-up one.
+            without_transports(&mut options["publicKey"]["allowCredentials"]);
         }
         let pending = PendingSignIn {
             state,
@@ -334,6 +341,7 @@ impl Passkeys {
             amr: policy::amr(result.backup_eligible(), result.user_verified()),
             restricted: false,
             sid: String::new(),
+            credential_id: Some(row.credential_id.clone()),
         };
         let prepared = self.sessions.prepare(&session, caller)?;
         let recorded = self
@@ -374,10 +382,21 @@ impl Passkeys {
     }
 }
 
+/// Drops `transports` from every entry of an `allowCredentials` list.
+fn without_transports(allow_credentials: &mut serde_json::Value) {
+    if let Some(entries) = allow_credentials.as_array_mut() {
+        for entry in entries
+            .iter_mut()
+            .filter_map(serde_json::Value::as_object_mut)
+        {
+            entry.remove("transports");
+        }
+    }
+}
+
 /// What an unknown username is answered with: one to three credentials (most people have one
-/// or two), with the id lengths and the transports (sorted, as browsers report them) of common
-/// passkey providers and security keys, all derived from an HMAC of the username so the answer
-/// is the same every time and from every instance.
+/// or two), with the id lengths of common passkey providers and security keys, all derived from
+/// an HMAC of the username so the answer is the same every time and from every instance.
 fn fake_allow_credentials(secret: &[u8], username: &str) -> serde_json::Value {
     const ID_LENGTHS: [usize; 5] = [16, 20, 32, 32, 64];
     let seed = crate::random::hmac_sha256(secret, format!("fake-credential:{username}").as_bytes());
@@ -400,21 +419,10 @@ fn fake_allow_credentials(secret: &[u8], username: &str) -> serde_json::Value {
             ]
             .concat();
             let id_len = ID_LENGTHS[usize::from(seed[1 + i]) % ID_LENGTHS.len()];
-            let mut entry = json!({
+            json!({
                 "type": "public-key",
                 "id": URL_SAFE_NO_PAD.encode(&id_material[..id_len]),
-            });
-            let transports: Option<&[&str]> = match seed[4 + i] % 10 {
-                0..=4 => Some(&["hybrid", "internal"]),
-                5 | 6 => Some(&["internal"]),
-                7 => Some(&["usb"]),
-                8 => Some(&["nfc", "usb"]),
-                _ => None,
-            };
-            if let Some(t) = transports {
-                entry["transports"] = json!(t);
-            }
-            entry
+            })
         })
         .collect();
     json!(entries)
