@@ -350,10 +350,19 @@ fn set(table: &mut toml::Table, section: &str, key: &str, value: toml::Value) {
     }
 }
 
-/// Numbers and booleans are taken as such, anything else as a string.
+/// Numbers and booleans are taken as such, a bracketed list (`["10.0.0.0/8", "::1/128"]`, TOML
+/// or JSON) as a list, anything else as a string (a list setting splits it at commas).
 fn parse_env_value(raw: &str) -> toml::Value {
     if let Ok(n) = raw.parse::<i64>() {
         return toml::Value::Integer(n);
+    }
+    let trimmed = raw.trim();
+    if trimmed.starts_with('[') && trimmed.ends_with(']') {
+        if let Ok(mut table) = format!("list = {trimmed}").parse::<toml::Table>() {
+            if let Some(list) = table.remove("list") {
+                return list;
+            }
+        }
     }
     match raw {
         "true" => toml::Value::Boolean(true),

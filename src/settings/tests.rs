@@ -144,3 +144,35 @@ fn allowed_origins_are_normalised_and_checked() {
         );
     }
 }
+
+#[test]
+fn list_settings_take_a_bracketed_list_or_commas_from_the_environment() {
+    let name = "PASSKEY_IDP__SERVER__TRUSTED_PROXIES";
+    for value in [
+        r#"["10.0.0.0/8"]"#,
+        r#"[ "10.0.0.0/8", "::1/128" ]"#,
+        "['10.0.0.0/8']",
+        "10.0.0.0/8",
+        "10.0.0.0/8, ::1/128",
+    ] {
+        let s = load(&[(name, value)]).unwrap_or_else(|e| panic!("{value}: {e}"));
+        assert_eq!(
+            s.trusted_proxies[0],
+            "10.0.0.0/8".parse::<crate::proxy::Cidr>().expect("cidr"),
+            "{value}"
+        );
+        assert_eq!(
+            s.trusted_proxies.len(),
+            1 + usize::from(value.contains("::1"))
+        );
+    }
+    let s = load(&[(
+        "PASSKEY_IDP__WEBAUTHN__ALLOWED_ORIGINS",
+        r#"["https://app.example.com"]"#,
+    )])
+    .expect("a bracketed list of origins");
+    assert_eq!(s.allowed_origins.len(), 1);
+    // A bracketed value that is not a list of strings is still refused, naming the setting.
+    let e = load(&[(name, r#"["10.0.0.0/8""#)]).expect_err("unclosed");
+    assert!(e.to_string().contains("server.trusted_proxies"), "{e}");
+}
