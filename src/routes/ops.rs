@@ -28,12 +28,15 @@ pub async fn readyz(app: web::Data<AppState>) -> HttpResponse {
         tracing::warn!("readiness: challenge store does not answer");
     }
     // A key set that failed to reload does not make the instance unready: it still signs and
-    // publishes the last good set. It is reported here and logged as an error.
+    // publishes the last good set, which every instance shares (turning them all unready over
+    // a bad change would turn a mistake into an outage). It is reported here, logged as an
+    // error, and an operator alerts on it.
     let keys = match app.keys.status() {
-        crate::signing::KeyStatus::Current => "ok",
-        crate::signing::KeyStatus::Stale { .. } => {
-            "stale: the key set on disk is not usable, serving the last good set"
-        }
+        crate::signing::KeyStatus::Current => "ok".to_string(),
+        crate::signing::KeyStatus::Stale { .. } => format!(
+            "stale: the key set in {} is not usable; the last good set is served",
+            app.keys.store().describe()
+        ),
     };
     let checks = json!({
         "database": if db_ok { "ok" } else { "unavailable" },

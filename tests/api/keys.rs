@@ -324,6 +324,56 @@ async fn a_broken_key_set_never_replaces_the_good_one() {
     }
 }
 
+/// The database store the same: a changed set that does not load (a key whose stored public
+/// part no longer matches its private part) is reported, naming the database, and the instance
+/// stays ready with the last good set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_key_set_in_the_database_never_replaces_the_good_one() {
+    let kek_file = scratch_dir("kek").join("kek");
+    std::fs::write(&kek_file, new_kek()).expect("kek file");
+    let app = spawn_with(
+        fast(TestConfig::new(Backend::Postgres))
+            .with("PASSKEY_IDP__KEYS__STORE", "database")
+            .with(
+                "PASSKEY_IDP__KEYS__KEK_FILE",
+                &kek_file.display().to_string(),
+            ),
+    )
+    .await;
+    let mut device = SoftAuthenticator::synced();
+    app.sign_up("sam", &mut device).await;
+    let good = jwks_of(&app).await;
+    assert_eq!(app.get("/readyz").await.body["checks"]["keys"], "ok");
+    app.query(|c| {
+        use diesel::RunQueryDsl;
+        let passkey_idp::db::AnyConnection::Postgresql(pg) = c else {
+            unreachable!("Postgres")
+        };
+        diesel::sql_query(
+            "UPDATE signing_keys SET public_jwk = '{\"kty\":\"EC\"}' \
+             WHERE state = 'active' AND alg = 'ES256'",
+        )
+        .execute(pg)?;
+        diesel::sql_query("UPDATE signing_key_set SET version = version + 1").execute(pg)?;
+        Ok(())
+    })
+    .await;
+    within!(
+        Duration::from_secs(3),
+        "readiness reports the stale key set",
+        {
+            app.get("/readyz").await.body["checks"]["keys"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("stale") && s.contains("the database"))
+        }
+    );
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status, 200, "still ready: {}", ready.body);
+    assert_eq!(jwks_of(&app).await, good, "the last good JWKS is served");
+    let t = token(&app, &mut device).await;
+    verify_independently(&t, &good).expect("still signing with the good key");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_algorithm_verifies_with_an_independent_library() {
     for alg in ["ES256", "RS256", "EdDSA"] {
