@@ -199,6 +199,162 @@ pub fn no_store(mut res: HttpResponse) -> HttpResponse {
 }
 
 #[cfg(test)]
+mod documented {
+    //! `docs/api.md` and the router list the same endpoints: every route a handler declares
+    //! (`#[get("…")]`, `#[route("…", method = …)]`, …) is in a table of the docs, every endpoint
+    //! a table lists is served, and `configure` registers every declared handler.
+
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    const METHODS: [&str; 5] = ["GET", "POST", "PATCH", "DELETE", "PUT"];
+
+    /// `/account/credentials/{id}` → `/account/credentials/{}`; a query is dropped; the pages'
+    /// files are one route, `/static/{}`.
+    fn normal(path: &str) -> String {
+        let path = path.split(['?', ' ']).next().unwrap_or(path);
+        let mut out = String::new();
+        let mut depth = 0;
+        for c in path.chars() {
+            match c {
+                '{' => {
+                    if depth == 0 {
+                        out.push_str("{}");
+                    }
+                    depth += 1;
+                }
+                '}' => depth -= 1,
+                c if depth == 0 => out.push(c),
+                _ => {}
+            }
+        }
+        if out.starts_with("/static/") {
+            return "/static/{}".to_string();
+        }
+        out
+    }
+
+    /// The strings between double quotes in `text`.
+    fn quoted(text: &str) -> Vec<&str> {
+        text.split('"').skip(1).step_by(2).collect()
+    }
+
+    /// (method, path) of every route attribute under `dir`, and how many there are.
+    fn declared(dir: &Path, found: &mut BTreeSet<(String, String)>, count: &mut usize) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .expect("src/routes")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                declared(&path, found, count);
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).expect("source");
+            for line in source.lines().map(str::trim) {
+                let Some(rest) = line.strip_prefix("#[") else {
+                    continue;
+                };
+                let Some((macro_name, args)) = rest.split_once('(') else {
+                    continue;
+                };
+                let strings = quoted(args);
+                let methods: Vec<String> = match macro_name {
+                    "route" => strings[1..].iter().map(|m| m.to_string()).collect(),
+                    name if METHODS.contains(&name.to_uppercase().as_str()) => {
+                        vec![name.to_uppercase()]
+                    }
+                    _ => continue,
+                };
+                *count += 1;
+                for method in methods {
+                    found.insert((method, normal(strings[0])));
+                }
+            }
+        }
+    }
+
+    /// (method, path) of every endpoint in the first cell of a table row of `docs`:
+    /// "`GET, POST /userinfo`", "`POST /account/credentials/begin`, `/finish`" (the same
+    /// method, the last segment replaced), "`GET /static/brand.css`, `GET /static/logo.svg`".
+    fn documented(docs: &str) -> BTreeSet<(String, String)> {
+        let mut found = BTreeSet::new();
+        for line in docs.lines().filter(|l| l.starts_with("| `")) {
+            let cell = line[1..].split(" | ").next().unwrap_or("");
+            let mut last: Option<(Vec<String>, String)> = None;
+            for span in cell.split('`').skip(1).step_by(2) {
+                let (methods, path) = match span.split_once(" /") {
+                    Some((m, p)) if m.split(", ").all(|m| METHODS.contains(&m)) => (
+                        m.split(", ").map(str::to_string).collect::<Vec<_>>(),
+                        format!("/{p}"),
+                    ),
+                    _ if span.starts_with('/') => match &last {
+                        Some((methods, previous)) => {
+                            let base = previous.rsplit_once('/').map_or("", |(b, _)| b);
+                            (methods.clone(), format!("{base}{span}"))
+                        }
+                        None => continue,
+                    },
+                    _ => continue,
+                };
+                for method in &methods {
+                    found.insert((method.clone(), normal(&path)));
+                }
+                last = Some((methods, path));
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn the_docs_list_exactly_the_endpoints_the_router_serves() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut served = BTreeSet::new();
+        let mut handlers = 0;
+        declared(&root.join("src/routes"), &mut served, &mut handlers);
+        assert!(served.len() >= 40, "the scan finds the routes: {served:?}");
+        let configure = include_str!("mod.rs");
+        let configure = &configure[configure.find("pub fn configure").expect("configure")..];
+        let configure = &configure[..configure.find("\n}").expect("its end")];
+        assert_eq!(
+            configure.matches(".service(").count(),
+            handlers,
+            "configure registers every handler that declares a route"
+        );
+        let docs = std::fs::read_to_string(root.join("docs/api.md")).expect("docs/api.md");
+        let listed = documented(&docs);
+        let unlisted: Vec<_> = served.difference(&listed).collect();
+        let unserved: Vec<_> = listed.difference(&served).collect();
+        assert!(
+            unlisted.is_empty() && unserved.is_empty(),
+            "served but not in docs/api.md: {unlisted:?}; in docs/api.md but not served: {unserved:?}"
+        );
+    }
+
+    #[test]
+    fn the_scan_reads_the_shorthands_of_the_docs() {
+        let docs = "| `GET, POST /userinfo` | x |\n| `POST /a/b/begin`, `/finish` | x |\n\
+                    | `GET /login?next=…` | x |\n| `DELETE /c/{id}` | x |\n| `pkidp_lang` | x |";
+        let found: Vec<String> = documented(docs)
+            .into_iter()
+            .map(|(m, p)| format!("{m} {p}"))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "DELETE /c/{}",
+                "GET /login",
+                "GET /userinfo",
+                "POST /a/b/begin",
+                "POST /a/b/finish",
+                "POST /userinfo"
+            ]
+        );
+    }
+}
+
+#[cfg(test)]
 mod tests {
     #[test]
     fn the_not_found_page_has_no_text_outside_the_catalog() {

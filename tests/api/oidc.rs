@@ -1095,3 +1095,307 @@ async fn authorize_and_userinfo_also_take_post() {
     .await;
     assert_eq!(info.assert_ok()["preferred_username"], "alice");
 }
+
+/// A waiting request sealed into the sign-in page's URL is checked against its client's
+/// registration as it is when the person comes back: a redirect URI removed meanwhile gets the
+/// error page (never a redirect there), a scope removed meanwhile an `invalid_scope`, and a code
+/// issued before the change is refused at the token endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_request_meets_the_clients_registration_as_it_is_now() {
+    const OTHER: &str = "http://localhost:9/other";
+    let app = spawn_app(Backend::Postgres).await;
+    let clients = &app.app.oidc.clients;
+    let add = |redirects: &[&str], scopes: Option<&'static str>| {
+        let redirects: Vec<String> = redirects.iter().map(|r| r.to_string()).collect();
+        async move {
+            clients
+                .add(passkey_idp::oidc::clients::NewClient {
+                    client_id: "notes",
+                    name: Some("Notes"),
+                    redirect_uris: redirects,
+                    post_logout_redirect_uris: vec![],
+                    public: true,
+                    scopes,
+                    id_token_alg: None,
+                    audiences: vec![],
+                    allowed_groups: vec![],
+                })
+                .await
+                .expect("add the client");
+        }
+    };
+    add(&[REDIRECT, OTHER], None).await;
+    // Not signed in: each request waits behind the sign-in page.
+    let waiting = |overrides: &'static [(&'static str, Option<&'static str>)]| async {
+        let res = authorize(&app, "notes", overrides).await;
+        assert_eq!(res.status(), 303);
+        let location = res.headers()["location"]
+            .to_str()
+            .expect("ascii")
+            .to_string();
+        let login = url::Url::parse(&location).expect("url");
+        login
+            .query_pairs()
+            .find(|(k, _)| k == "next")
+            .map(|(_, v)| v.into_owned())
+            .expect("next")
+    };
+    let to_other = waiting(&[("redirect_uri", Some(OTHER))]).await;
+    let with_offline = waiting(&[]).await;
+    // The operator narrows the client: OTHER and offline_access are gone.
+    clients.remove("notes").await.expect("remove");
+    add(&[REDIRECT], Some("openid profile email")).await;
+    signed_in(&app, "alice").await;
+    let res = app
+        .client
+        .get(app.url(&to_other))
+        .send()
+        .await
+        .expect("continue");
+    assert_eq!(res.status(), 400, "the error page, never a redirect");
+    assert!(res.headers().get("location").is_none());
+    let page = res.text().await.expect("page");
+    assert!(page.contains("not registered for this service"), "{page}");
+    let res = app
+        .client
+        .get(app.url(&with_offline))
+        .send()
+        .await
+        .expect("continue");
+    let (base, params) = location_params(&res);
+    assert_eq!(base, REDIRECT);
+    assert_eq!(param(&params, "error"), Some("invalid_scope"), "{params:?}");
+    assert!(param(&params, "code").is_none());
+    // The login page no longer names a service for a request it will not answer.
+    let login = app
+        .client
+        .get(app.url(&format!("/login?next={}", urlencode(&to_other))));
+    let html = login
+        .send()
+        .await
+        .expect("login")
+        .text()
+        .await
+        .expect("html");
+    assert!(!html.contains("continue to Notes"), "{html}");
+
+    // A code issued, then the client narrowed before it is redeemed: refused.
+    let c = Registered {
+        id: "notes".into(),
+        secret: None,
+    };
+    let res = authorize(&app, "notes", &[("scope", Some("openid profile"))]).await;
+    let (_, params) = location_params(&res);
+    let code = param(&params, "code").expect("code").to_string();
+    clients.remove("notes").await.expect("remove");
+    add(&[OTHER], Some("openid profile")).await;
+    let refused = redeem(&app, &c, &code).await;
+    assert_oauth_error(&refused, 400, "invalid_grant");
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// `users disable` refuses the person's access tokens at `/userinfo`; `users enable` lets
+/// them sign in again, but what the disable ended stays ended: tokens issued before it stay
+/// refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_disable_ended_stays_ended() {
+    let app = spawn_app(Backend::Postgres).await;
+    let c = register(&app, "app", false, &[REDIRECT], &[]).await;
+    let mut device = SoftAuthenticator::synced();
+    app.sign_up("dora", &mut device).await;
+    let code = code(&app, &c.id).await;
+    let tokens = redeem(&app, &c, &code).await.assert_ok().clone();
+    let access = tokens["access_token"].as_str().expect("access").to_string();
+    userinfo(&app, &access).await.assert_ok();
+    let admin = passkey_idp::admin::Admin::new(app.app.db.clone(), &app.origin);
+    admin.disable("dora").await.expect("disable");
+    assert_oauth_error(&userinfo(&app, &access).await, 401, "invalid_token");
+    admin.enable("dora").await.expect("enable");
+    let after = userinfo(&app, &access).await;
+    assert_oauth_error(&after, 401, "invalid_token");
+    assert!(
+        after.body["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("before the account was disabled")),
+        "{}",
+        after.body
+    );
+    // Enabled again, the person signs in and gets tokens that work (a second later: the
+    // token's iat is in whole seconds).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.sign_in(Some("dora"), &mut device).await.assert_ok();
+    let code = crate::oidc::code(&app, &c.id).await;
+    let fresh = redeem(&app, &c, &code).await.assert_ok().clone();
+    userinfo(&app, fresh["access_token"].as_str().expect("access"))
+        .await
+        .assert_ok();
+}
+
+/// A removed client takes its tokens with it: its refresh tokens are revoked, and its access
+/// tokens are refused at `/userinfo`, also after a client with the same id is added again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_client_takes_its_tokens_with_it() {
+    let app = spawn_app(Backend::Postgres).await;
+    let c = register(&app, "app", true, &[REDIRECT], &[]).await;
+    signed_in(&app, "erin").await;
+    let code = code(&app, &c.id).await;
+    let tokens = redeem(&app, &c, &code).await.assert_ok().clone();
+    let access = tokens["access_token"].as_str().expect("access").to_string();
+    let refresh_token = tokens["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_string();
+    app.app.oidc.clients.remove("app").await.expect("remove");
+    assert_oauth_error(&userinfo(&app, &access).await, 401, "invalid_token");
+    // Back, with the same id: nothing of the old registration works.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let again = register(&app, "app", true, &[REDIRECT], &[]).await;
+    assert_oauth_error(&userinfo(&app, &access).await, 401, "invalid_token");
+    let refreshed = token(
+        &app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh_token),
+            ("client_id", &again.id),
+        ],
+        None,
+    )
+    .await;
+    assert_oauth_error(&refreshed, 400, "invalid_grant");
+    // The new registration's own tokens work.
+    let code = crate::oidc::code(&app, &again.id).await;
+    let fresh = redeem(&app, &again, &code).await.assert_ok().clone();
+    userinfo(&app, fresh["access_token"].as_str().expect("access"))
+        .await
+        .assert_ok();
+}
+
+/// What RFC 6749 §4.1.2.1 allows in `error_description`: printable ASCII without `"` and `\`.
+fn rfc6749_safe(text: &str) -> bool {
+    text.bytes()
+        .all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\')
+}
+
+/// The hidden field `name` of a form_post page, unescaped.
+fn posted_field(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(
+        html[start..end]
+            .replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// `error_description` is a fixed sentence that never quotes the request: prompt and scope
+/// values with quotes, backslashes and U+202E, repeated parameters and overlong values, in
+/// query and form_post modes alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_descriptions_never_quote_the_request() {
+    let app = spawn_app(Backend::Embedded).await;
+    let c = register(&app, "app", true, &[REDIRECT], &[]).await;
+    let hostile = format!("x\"\\\u{202e}{}", "evil".repeat(750));
+    let long_nonce = "n".repeat(513);
+    let long_state = "s".repeat(2049);
+    let cases: Vec<(&str, String)> = vec![
+        ("prompt", hostile.clone()),
+        ("scope", format!("openid {hostile}")),
+        ("nonce", long_nonce),
+        ("state", long_state),
+        ("max_age", hostile.clone()),
+        ("response_mode", hostile.clone()),
+    ];
+    for form_post in [false, true] {
+        for (name, value) in &cases {
+            let mut overrides: Vec<(&str, Option<&str>)> = vec![(name, Some(value.as_str()))];
+            if form_post && *name != "response_mode" {
+                overrides.push(("response_mode", Some("form_post")));
+            }
+            let res = authorize(&app, &c.id, &overrides).await;
+            let (error, description) = if form_post && *name != "response_mode" {
+                assert_eq!(res.status(), 200, "{name}");
+                let html = res.text().await.expect("page");
+                (
+                    posted_field(&html, "error").expect("error"),
+                    posted_field(&html, "error_description").expect("description"),
+                )
+            } else {
+                let (_, params) = location_params(&res);
+                (
+                    param(&params, "error").expect("error").to_string(),
+                    param(&params, "error_description")
+                        .expect("description")
+                        .to_string(),
+                )
+            };
+            assert!(error.starts_with("invalid_"), "{name}: {error}");
+            assert!(rfc6749_safe(&description), "{name}: {description:?}");
+            assert!(!description.contains("evil"), "{name}: {description}");
+        }
+    }
+    // A parameter sent twice, named by the request: not echoed either.
+    let query = format!(
+        "{}&x%22%5C%E2%80%AEevil=1&x%22%5C%E2%80%AEevil=2",
+        authorize_query(&c.id, &[])
+    );
+    let res = app
+        .client
+        .get(app.url(&format!("/authorize?{query}")))
+        .send()
+        .await
+        .expect("authorize");
+    let (_, params) = location_params(&res);
+    let description = param(&params, "error_description").expect("description");
+    assert!(
+        rfc6749_safe(description) && !description.contains("evil"),
+        "{description}"
+    );
+}
+
+/// Control bytes in a form body are a malformed form, refused as `invalid_request` (never a
+/// 500); percent-encoded ones are re-encoded into a valid address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_bytes_in_a_form_are_invalid_request() {
+    let app = spawn_app(Backend::Embedded).await;
+    let c = register(&app, "app", true, &[REDIRECT], &[]).await;
+    for path in ["/authorize", "/logout", "/token", "/revoke"] {
+        for control in ["\r\n", "\0", "\x1b", "\x7f", "\t"] {
+            let body = format!("{}&state=a{control}b", authorize_query(&c.id, &[]));
+            let reply = app
+                .post_raw(path, "application/x-www-form-urlencoded", body.into_bytes())
+                .await;
+            assert_eq!(
+                (reply.status.as_u16(), reply.error()),
+                (400, "invalid_request"),
+                "{path} {control:?}: {}",
+                reply.body
+            );
+        }
+    }
+    // Percent-encoded control characters are data: the request goes on as a GET with a valid
+    // Location.
+    let body = format!("{}&login_hint=a%0D%0Ab%00", authorize_query(&c.id, &[]));
+    let res = app
+        .client
+        .post(app.url("/authorize"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().expect("a valid header");
+    assert!(
+        location.starts_with(&format!("{}/authorize?", app.origin)),
+        "{location}"
+    );
+    assert!(location.contains("login_hint=a%0D%0Ab%00"), "{location}");
+}
