@@ -96,6 +96,9 @@ pub struct SessionView {
     pub browser: String,
     pub current: bool,
     /// A recovery session (a recovery code or link; its only power is adding a passkey).
+    /// Present (true) only on a recovery session, so other sessions keep their documented
+    /// shape.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub recovery: bool,
 }
 
