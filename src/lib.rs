@@ -16,6 +16,7 @@ pub mod maintenance;
 pub mod metadata;
 pub mod metrics;
 pub mod oidc;
+pub mod outage;
 pub mod proxy;
 pub mod random;
 pub mod rate_limit;

@@ -58,7 +58,7 @@ fn main() -> ExitCode {
             Command::Healthcheck => passkey_idp::cli::health::check(settings.listen),
             Command::Migrate => {
                 let pool =
-                    startup::connect_database(&settings, passkey_idp::db::Use::Command).await?;
+                    startup::connect_database(&settings, passkey_idp::db::PoolUse::Command).await?;
                 drop(pool);
                 println!("migrations applied to {}", describe(&settings));
                 Ok(())

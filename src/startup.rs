@@ -121,7 +121,7 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<Ephemeral> {
 }
 
 /// Connects the database (blocking, so off the async executor) and applies migrations.
-pub async fn connect_database(settings: &Settings, usage: db::Use) -> anyhow::Result<Db> {
+pub async fn connect_database(settings: &Settings, usage: db::PoolUse) -> anyhow::Result<Db> {
     let settings = settings.clone();
     tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
         let db = db::connect(&settings, usage)?;
@@ -216,7 +216,7 @@ async fn load_keys(
 }
 
 async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
-    let db = connect_database(&settings, db::Use::Server).await?;
+    let db = connect_database(&settings, db::PoolUse::Server).await?;
     let store = connect_store(&settings).await?;
     let declared = match &settings.clients_file {
         Some(path) => crate::oidc::clients::load_file(path).context("oidc.clients_file")?,

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::{AccountError, Accounts};
 use crate::ceremony::Username;
+use crate::db::invites::LinkUse;
 use crate::db::models::NewRecoveryCode;
 use crate::events::{Caller, EventKind};
 use crate::fault::Fault;
@@ -151,25 +152,9 @@ impl Accounts {
         let caller = caller.clone();
         let spent = self
             .db
-            .run(move |c| {
-                crate::db::transaction(c, |c| {
-                    let Some(user) =
-                        crate::db::invites::link_user(c, &hash, Utc::now().naive_utc())?
-                    else {
-                        return Ok(LinkUse::Refused);
-                    };
-                    if !user.is_active() {
-                        return Ok(LinkUse::Disabled);
-                    }
-                    let event = caller.event(EventKind::RecoveryLinkUsed, Some(&user.id), None);
-                    match crate::db::invites::spend_link(c, &hash, event.occurred_at)? {
-                        Some(_) => {
-                            crate::db::events::record(c, &event)?;
-                            Ok(LinkUse::Spent(user.id))
-                        }
-                        None => Ok(LinkUse::Refused),
-                    }
-                })
+            .invites()
+            .spend_link_of_active_user(&hash, Utc::now().naive_utc(), move |user_id| {
+                caller.event(EventKind::RecoveryLinkUsed, Some(user_id), None)
             })
             .await?;
         match spent {
@@ -257,13 +242,6 @@ impl Accounts {
         }
         Ok(user_id)
     }
-}
-
-/// How spending a recovery link ended.
-enum LinkUse {
-    Spent(String),
-    Refused,
-    Disabled,
 }
 
 /// The keyed hash a code is found by (hex HMAC-SHA256 of the normalised code).

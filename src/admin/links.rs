@@ -3,13 +3,11 @@
 
 use std::time::Duration;
 
-use anyhow::bail;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 
-use super::{check_group_name, Admin};
+use super::{group_name, Admin, AdminError};
 use crate::ceremony::Username;
-use crate::db::models::{InviteRow, NewEvent, RecoveryLinkRow};
-use crate::db::{self};
+use crate::db::models::{InviteRow, RecoveryLinkRow};
 use crate::events::EventKind;
 
 /// The longest a one-time URL may live.
@@ -32,11 +30,12 @@ pub struct InviteSpec {
     pub ttl: Duration,
 }
 
-fn expiry(ttl: Duration) -> anyhow::Result<DateTime<Utc>> {
+fn expiry(ttl: Duration) -> Result<DateTime<Utc>, AdminError> {
     if ttl.is_zero() || ttl > MAX_TTL {
-        bail!("--ttl must be between 1s and 90d");
+        return Err(AdminError::BadTtl);
     }
-    Ok(Utc::now() + chrono::Duration::from_std(ttl)?)
+    let ttl = chrono::Duration::from_std(ttl).map_err(|_| AdminError::BadTtl)?;
+    Ok(Utc::now() + ttl)
 }
 
 impl Admin {
@@ -46,117 +45,83 @@ impl Admin {
         &self,
         name_or_id: &str,
         ttl: Duration,
-    ) -> anyhow::Result<OneTimeUrl> {
+    ) -> Result<OneTimeUrl, AdminError> {
         let user = self.user(name_or_id).await?;
         if !user.is_active() {
-            bail!("user '{name_or_id}' is disabled; enable them first (passkey-idp users enable {name_or_id})");
+            return Err(AdminError::Disabled(name_or_id.to_string()));
         }
         let event = self
             .caller
             .event(EventKind::RecoveryLinkIssued, Some(&user.id), None);
-        self.issue(
-            "/recover?token=",
-            ttl,
-            event,
-            move |hash, created_at, expires_at| {
-                Stored::Link(RecoveryLinkRow {
-                    token_sha256: hash,
-                    user_id: user.id,
-                    created_at,
-                    expires_at,
-                    used_at: None,
-                })
-            },
-        )
-        .await
+        let (token, url, expires) = self.one_time_url("/recover?token=", ttl)?;
+        let row = RecoveryLinkRow {
+            token_sha256: token,
+            user_id: user.id,
+            created_at: event.occurred_at,
+            expires_at: expires.naive_utc(),
+            used_at: None,
+        };
+        let voided = self.db.invites().issue_link(row, event).await?;
+        Ok(OneTimeUrl {
+            url,
+            expires,
+            voided,
+        })
     }
 
     /// `ISSUER/register?invite=T`: one sign-up, with the preset username (pinned), email
     /// (prefilled) and groups (joined on sign-up).
-    pub async fn invite(&self, spec: InviteSpec) -> anyhow::Result<OneTimeUrl> {
+    pub async fn invite(&self, spec: InviteSpec) -> Result<OneTimeUrl, AdminError> {
         let username = match spec.username.as_deref() {
             Some(raw) => Some(
                 Username::parse(raw)
-                    .map_err(|e| anyhow::anyhow!("--username: {e}"))?
+                    .map_err(AdminError::BadUsername)?
                     .as_str()
                     .to_string(),
             ),
             None => None,
         };
-        let email = crate::ceremony::parse_email(spec.email.as_deref())
-            .map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+        let email =
+            crate::ceremony::parse_email(spec.email.as_deref()).map_err(AdminError::BadEmail)?;
         for group in &spec.groups {
-            check_group_name(group).map_err(anyhow::Error::msg)?;
+            group_name(group)?;
             self.group_must_exist(group).await?;
         }
         if let Some(name) = &username {
             if self.db.users().username_exists(name).await? {
-                bail!("the username '{name}' is taken");
+                return Err(AdminError::UsernameTaken(name.clone()));
             }
         }
         let event = self.caller.event(EventKind::InviteIssued, None, None);
-        let group_names = serde_json::to_string(&spec.groups)?;
-        self.issue(
-            "/register?invite=",
-            spec.ttl,
-            event,
-            move |hash, created_at, expires_at| {
-                Stored::Invite(InviteRow {
-                    token_sha256: hash,
-                    username,
-                    email,
-                    group_names,
-                    created_at,
-                    expires_at,
-                    used_at: None,
-                })
-            },
-        )
-        .await
+        let (token, url, expires) = self.one_time_url("/register?invite=", spec.ttl)?;
+        let row = InviteRow {
+            token_sha256: token,
+            username,
+            email,
+            group_names: serde_json::to_string(&spec.groups)
+                .map_err(crate::fault::Fault::internal)?,
+            created_at: event.occurred_at,
+            expires_at: expires.naive_utc(),
+            used_at: None,
+        };
+        self.db.invites().issue(row, event).await?;
+        Ok(OneTimeUrl {
+            url,
+            expires,
+            voided: 0,
+        })
     }
 
-    /// Makes a token, stores the row `make` builds from its hash (with its event, in one
-    /// transaction) and returns the URL `ISSUER{path}TOKEN`; the token itself is not stored.
-    async fn issue(
+    /// A new token for `ISSUER{path}TOKEN`: its SHA-256 (what is stored; the token itself is
+    /// not), the URL, and when it expires.
+    fn one_time_url(
         &self,
         path: &str,
         ttl: Duration,
-        event: NewEvent,
-        make: impl FnOnce(String, NaiveDateTime, NaiveDateTime) -> Stored + Send + 'static,
-    ) -> anyhow::Result<OneTimeUrl> {
+    ) -> Result<(String, String, DateTime<Utc>), AdminError> {
         let expires = expiry(ttl)?;
         let token = crate::random::token();
-        let row = make(
-            crate::random::sha256_hex(token.as_bytes()),
-            event.occurred_at,
-            expires.naive_utc(),
-        );
-        let voided = self
-            .db
-            .run(move |c| {
-                db::transaction(c, |c| {
-                    let voided = match &row {
-                        Stored::Link(link) => db::invites::insert_link(c, link)?,
-                        Stored::Invite(invite) => {
-                            db::invites::insert(c, invite)?;
-                            0
-                        }
-                    };
-                    db::events::record(c, &event)?;
-                    Ok(voided)
-                })
-            })
-            .await?;
-        Ok(OneTimeUrl {
-            url: format!("{}{path}{token}", self.issuer),
-            expires,
-            voided,
-        })
+        let hash = crate::random::sha256_hex(token.as_bytes());
+        Ok((hash, format!("{}{path}{token}", self.issuer), expires))
     }
-}
-
-/// The row behind a one-time URL.
-enum Stored {
-    Link(RecoveryLinkRow),
-    Invite(InviteRow),
 }

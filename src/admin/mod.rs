@@ -3,33 +3,36 @@
 //! that affects sessions takes effect on every instance at once, because a session is live
 //! only while its database record is and its user is active.
 
+mod error;
 pub mod links;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
 use chrono::Utc;
 use serde::Serialize;
 
+pub use error::AdminError;
+
 use crate::db::models::User;
-use crate::db::{self, Db};
+use crate::db::Db;
 use crate::events::{rfc3339, Caller, EventKind, EventView};
 
 /// A group name: 1 to 64 letters, digits and `. _ - : @ /` (what Kubernetes, Grafana and
 /// oauth2-proxy accept).
-pub fn check_group_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
+pub fn is_group_name(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= 64
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-:@/".contains(c));
-    if ok {
+            .all(|c| c.is_ascii_alphanumeric() || "._-:@/".contains(c))
+}
+
+fn group_name(name: &str) -> Result<(), AdminError> {
+    if is_group_name(name) {
         Ok(())
     } else {
-        Err(format!(
-            "'{name}' is not a group name: 1 to 64 letters, digits and . _ - : @ /"
-        ))
+        Err(AdminError::BadGroupName(name.to_string()))
     }
 }
 
@@ -76,6 +79,9 @@ pub struct SessionDetail {
     pub last_seen: String,
     pub browser: String,
     /// A recovery session (its only power is adding a passkey).
+    /// Present (true) only on a recovery session, so other sessions keep their documented
+    /// shape.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub recovery: bool,
 }
 
@@ -105,29 +111,24 @@ impl Admin {
     }
 
     /// USER as a username, or else as an id.
-    pub async fn user(&self, name_or_id: &str) -> anyhow::Result<User> {
-        let key = name_or_id.to_owned();
+    pub async fn user(&self, name_or_id: &str) -> Result<User, AdminError> {
         self.db
-            .run(move |c| db::admin::find_user(c, &key))
+            .admin()
+            .find_user(name_or_id)
             .await?
-            .with_context(|| format!("there is no user '{name_or_id}' (give a username or an id)"))
+            .ok_or_else(|| AdminError::NoSuchUser(name_or_id.to_string()))
     }
 
-    pub async fn list(&self, group: Option<&str>) -> anyhow::Result<Vec<UserSummary>> {
-        if let Some(g) = group {
-            self.group_must_exist(g).await?;
-        }
-        let group = group.map(str::to_owned);
-        let (users, groups, members) = self
-            .db
-            .run(move |c| {
-                let members = match &group {
-                    Some(g) => Some(db::groups::members_of(c, g)?),
-                    None => None,
-                };
-                Ok((db::admin::list_users(c)?, db::groups::by_user(c)?, members))
-            })
-            .await?;
+    pub async fn list(&self, group: Option<&str>) -> Result<Vec<UserSummary>, AdminError> {
+        let members = match group {
+            Some(g) => {
+                self.group_must_exist(g).await?;
+                Some(self.db.groups().members_of(g).await?)
+            }
+            None => None,
+        };
+        let users = self.db.admin().list_users().await?;
+        let groups = self.db.groups().by_user().await?;
         Ok(users
             .into_iter()
             .filter(|(u, _)| members.as_ref().is_none_or(|m| m.contains(&u.id)))
@@ -135,19 +136,14 @@ impl Admin {
             .collect())
     }
 
-    pub async fn show(&self, name_or_id: &str) -> anyhow::Result<UserDetail> {
+    pub async fn show(&self, name_or_id: &str) -> Result<UserDetail, AdminError> {
         let user = self.user(name_or_id).await?;
-        let id = user.id.clone();
-        let now = Utc::now().naive_utc();
-        let (creds, groups, sessions) = self
+        let creds = self.db.credentials().for_user(&user.id).await?;
+        let groups = self.db.groups().of_user(&user.id).await?;
+        let sessions = self
             .db
-            .run(move |c| {
-                Ok((
-                    db::credentials::for_user(c, &id)?,
-                    db::groups::of_user(c, &id)?,
-                    db::sessions::for_user(c, &id, now)?,
-                ))
-            })
+            .sessions()
+            .for_user(&user.id, Utc::now().naive_utc())
             .await?;
         Ok(UserDetail {
             status: status(&user),
@@ -182,63 +178,56 @@ impl Admin {
 
     /// Disables USER; their sessions and refresh tokens end in the same transaction. Returns
     /// false when they were disabled already.
-    pub async fn disable(&self, name_or_id: &str) -> anyhow::Result<(User, bool)> {
+    pub async fn disable(&self, name_or_id: &str) -> Result<(User, bool), AdminError> {
         let user = self.user(name_or_id).await?;
         let event = self
             .caller
             .event(EventKind::UserDisabled, Some(&user.id), None);
-        let id = user.id.clone();
-        let changed = self
-            .db
-            .run(move |c| db::admin::disable(c, &id, &event))
-            .await?;
+        let changed = self.db.admin().disable(&user.id, event).await?;
         Ok((user, changed))
     }
 
-    pub async fn enable(&self, name_or_id: &str) -> anyhow::Result<(User, bool)> {
+    pub async fn enable(&self, name_or_id: &str) -> Result<(User, bool), AdminError> {
         let user = self.user(name_or_id).await?;
         let event = self
             .caller
             .event(EventKind::UserEnabled, Some(&user.id), None);
-        let id = user.id.clone();
-        let changed = self
-            .db
-            .run(move |c| db::admin::enable(c, &id, &event))
-            .await?;
+        let changed = self.db.admin().enable(&user.id, event).await?;
         Ok((user, changed))
     }
 
     /// Erases USER and everything that hangs off them, in one transaction.
-    pub async fn delete(&self, name_or_id: &str) -> anyhow::Result<User> {
+    pub async fn delete(&self, name_or_id: &str) -> Result<User, AdminError> {
         let user = self.user(name_or_id).await?;
         let event = self
             .caller
             .event(EventKind::UserDeleted, Some(&user.id), None);
         if !self.db.admin().delete_user(&user.id, event).await? {
-            bail!("user '{name_or_id}' was deleted meanwhile");
+            return Err(AdminError::DeletedMeanwhile(name_or_id.to_string()));
         }
         Ok(user)
     }
 
-    /// Removes one of USER's passkeys; a passkey that is not theirs changes nothing.
+    /// Removes one of USER's passkeys, and the sessions it started; a passkey that is not
+    /// theirs changes nothing.
     pub async fn passkey_remove(
         &self,
         name_or_id: &str,
         credential_id: &str,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), AdminError> {
         let user = self.user(name_or_id).await?;
         let event = self.caller.event(
             EventKind::PasskeyRemoved,
             Some(&user.id),
             Some(credential_id),
         );
-        let (id, cred) = (user.id.clone(), credential_id.to_owned());
         if !self
             .db
-            .run(move |c| db::admin::remove_passkey(c, &id, &cred, &event))
+            .admin()
+            .remove_passkey(&user.id, credential_id, event)
             .await?
         {
-            bail!("user '{name_or_id}' has no passkey {credential_id}");
+            return Err(no_such_passkey(name_or_id, credential_id));
         }
         Ok(())
     }
@@ -248,76 +237,70 @@ impl Admin {
         &self,
         name_or_id: &str,
         credential_id: &str,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), AdminError> {
         let user = self.user(name_or_id).await?;
-        let (id, cred) = (user.id.clone(), credential_id.to_owned());
         if !self
             .db
-            .run(move |c| db::admin::unflag_passkey(c, &id, &cred))
+            .admin()
+            .unflag_passkey(&user.id, credential_id)
             .await?
         {
-            bail!("user '{name_or_id}' has no passkey {credential_id}");
+            return Err(no_such_passkey(name_or_id, credential_id));
         }
         Ok(())
     }
 
-    pub async fn add_to_group(&self, name_or_id: &str, group: &str) -> anyhow::Result<bool> {
+    pub async fn add_to_group(&self, name_or_id: &str, group: &str) -> Result<bool, AdminError> {
         let user = self.user(name_or_id).await?;
         self.group_must_exist(group).await?;
-        let (id, g) = (user.id, group.to_owned());
         Ok(self
             .db
-            .run(move |c| db::groups::add_member(c, &g, &id, Utc::now().naive_utc()))
+            .groups()
+            .add_member(group, &user.id, Utc::now().naive_utc())
             .await?)
     }
 
-    pub async fn remove_from_group(&self, name_or_id: &str, group: &str) -> anyhow::Result<()> {
+    pub async fn remove_from_group(&self, name_or_id: &str, group: &str) -> Result<(), AdminError> {
         let user = self.user(name_or_id).await?;
         self.group_must_exist(group).await?;
-        let (id, g) = (user.id, group.to_owned());
-        if !self
-            .db
-            .run(move |c| db::groups::remove_member(c, &g, &id))
-            .await?
-        {
-            bail!("user '{name_or_id}' is not in group '{group}'");
+        if !self.db.groups().remove_member(group, &user.id).await? {
+            return Err(AdminError::NotAMember {
+                user: name_or_id.to_string(),
+                group: group.to_string(),
+            });
         }
         Ok(())
     }
 
     /// Every group with its number of members.
-    pub async fn groups(&self) -> anyhow::Result<Vec<(String, i64)>> {
-        Ok(self.db.run(db::groups::all).await?)
+    pub async fn groups(&self) -> Result<Vec<(String, i64)>, AdminError> {
+        Ok(self.db.groups().all().await?)
     }
 
-    pub async fn group_add(&self, name: &str) -> anyhow::Result<()> {
-        check_group_name(name).map_err(anyhow::Error::msg)?;
-        let n = name.to_owned();
-        let created = self
+    pub async fn group_add(&self, name: &str) -> Result<(), AdminError> {
+        group_name(name)?;
+        if !self
             .db
-            .run(move |c| db::groups::create(c, &n, Utc::now().naive_utc()))
-            .await;
-        match created {
-            Ok(true) => Ok(()),
-            Ok(false) => bail!("group '{name}' exists already"),
-            Err(e) if e.is_unique_violation() => bail!("group '{name}' exists already"),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Removes a group and its memberships.
-    pub async fn group_remove(&self, name: &str) -> anyhow::Result<()> {
-        let n = name.to_owned();
-        if !self.db.run(move |c| db::groups::remove(c, &n)).await? {
-            bail!("there is no group '{name}'");
+            .groups()
+            .create(name, Utc::now().naive_utc())
+            .await?
+        {
+            return Err(AdminError::GroupExists(name.to_string()));
         }
         Ok(())
     }
 
-    async fn group_must_exist(&self, group: &str) -> anyhow::Result<()> {
-        let g = group.to_owned();
-        if !self.db.run(move |c| db::groups::exists(c, &g)).await? {
-            bail!("there is no group '{group}' (create it with: passkey-idp groups add {group})");
+    /// Removes a group and its memberships.
+    pub async fn group_remove(&self, name: &str) -> Result<(), AdminError> {
+        if !self.db.groups().remove(name).await? {
+            return Err(AdminError::NoSuchGroup(name.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn group_must_exist(&self, group: &str) -> Result<(), AdminError> {
+        if !self.db.groups().exists(group).await? {
+            return Err(AdminError::NoSuchGroup(group.to_string()));
         }
         Ok(())
     }
@@ -328,7 +311,7 @@ impl Admin {
         &self,
         user: Option<&str>,
         since: Option<Duration>,
-    ) -> anyhow::Result<Vec<EventView>> {
+    ) -> Result<Vec<EventView>, AdminError> {
         let user_id = match user {
             None => None,
             Some(u) => Some(match self.user(u).await {
@@ -337,11 +320,10 @@ impl Admin {
                 Err(_) => u.to_string(),
             }),
         };
-        let since = match since {
-            Some(d) => Some((Utc::now() - chrono::Duration::from_std(d)?).naive_utc()),
-            None => None,
-        };
-        let filter = db::events::Filter {
+        let since = since
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+            .map(|d| (Utc::now() - d).naive_utc());
+        let filter = crate::db::events::Filter {
             user_id,
             since,
             limit: 10_000,
@@ -354,6 +336,13 @@ impl Admin {
             .into_iter()
             .map(EventView::from)
             .collect())
+    }
+}
+
+fn no_such_passkey(user: &str, credential_id: &str) -> AdminError {
+    AdminError::NoSuchPasskey {
+        user: user.to_string(),
+        credential_id: credential_id.to_string(),
     }
 }
 

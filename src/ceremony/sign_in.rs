@@ -10,7 +10,7 @@ use webauthn_rs_core::proto::{AuthenticationState, PublicKeyCredential};
 use super::{
     policy, response, CeremonyError, CeremonyStarted, Passkeys, Phase, SignedIn, Username,
 };
-use crate::db::credentials::Use;
+use crate::db::credentials::CredentialUse;
 use crate::db::models::{StoredCredential, User};
 use crate::ephemeral::CeremonyKind;
 use crate::events::{Caller, EventKind};
@@ -325,7 +325,7 @@ impl Passkeys {
             tracing::info!(target: "security", event = "disabled_account_refused", user_id = %user.id, "a disabled account tried to sign in");
             return Err(CeremonyError::AccountDisabled);
         }
-        let use_ = Use {
+        let use_ = CredentialUse {
             counter: result.counter(),
             backup_eligible: result.backup_eligible(),
             backup_state: result.backup_state(),

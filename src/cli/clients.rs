@@ -10,7 +10,7 @@ use crate::signing::rotation;
 
 /// Runs a `clients` command against the configured database.
 pub async fn run_clients(cmd: ClientsCommand, settings: &Settings) -> anyhow::Result<()> {
-    let db = crate::startup::connect_database(settings, crate::db::Use::Command).await?;
+    let db = crate::startup::connect_database(settings, crate::db::PoolUse::Command).await?;
     let declared = match &settings.clients_file {
         Some(path) => clients::load_file(path)?,
         None => Default::default(),

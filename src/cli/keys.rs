@@ -32,7 +32,7 @@ fn after(at: DateTime<Utc>, wait: std::time::Duration) -> anyhow::Result<DateTim
 /// says the event is missing.
 pub async fn record_key_change(settings: &Settings) {
     let stored = async {
-        let db = crate::startup::connect_database(settings, crate::db::Use::Command).await?;
+        let db = crate::startup::connect_database(settings, crate::db::PoolUse::Command).await?;
         let event = crate::events::Caller::command_line().event(
             crate::events::EventKind::KeyChanged,
             None,
@@ -55,7 +55,7 @@ pub async fn run_keys(cmd: KeysCommand, settings: &Settings) -> anyhow::Result<(
     let db = match settings.keys_store {
         KeyStoreKind::Dir => None,
         KeyStoreKind::Database => {
-            Some(crate::startup::connect_database(settings, crate::db::Use::Command).await?)
+            Some(crate::startup::connect_database(settings, crate::db::PoolUse::Command).await?)
         }
     };
     let store = crate::startup::key_store(settings, db.as_ref())?;

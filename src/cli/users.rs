@@ -10,7 +10,7 @@ use crate::events::EventView;
 use crate::settings::{parse_duration, Settings};
 
 async fn admin(settings: &Settings) -> anyhow::Result<Admin> {
-    let db = crate::startup::connect_database(settings, crate::db::Use::Command).await?;
+    let db = crate::startup::connect_database(settings, crate::db::PoolUse::Command).await?;
     Ok(Admin::new(db, &settings.issuer))
 }
 

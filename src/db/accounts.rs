@@ -73,9 +73,9 @@ pub fn create_with_credential(
 }
 
 /// Users with their credentials, from async code.
-pub struct Accounts<'a>(pub(super) &'a Db);
+pub struct AccountRows<'a>(pub(super) &'a Db);
 
-impl Accounts<'_> {
+impl AccountRows<'_> {
     /// Creates the account; of two racing sign-ups for one name, the loser hits the unique
     /// index and is told the name is taken.
     pub async fn create_with_credential(&self, signup: Signup) -> Result<Created, DbError> {

@@ -165,12 +165,58 @@ pub fn unflag_passkey(
 }
 
 /// Account-wide changes, from async code.
-pub struct Admin<'a>(pub(super) &'a Db);
+pub struct AdminRows<'a>(pub(super) &'a Db);
 
-impl Admin<'_> {
-    /// The person deletes their own account.
+impl AdminRows<'_> {
+    /// A user named by username, or else by id.
+    pub async fn find_user(&self, name_or_id: &str) -> Result<Option<User>, DbError> {
+        let key = name_or_id.to_owned();
+        self.0.run(move |c| find_user(c, &key)).await
+    }
+
+    /// Every user with their number of passkeys, by username.
+    pub async fn list_users(&self) -> Result<Vec<(User, i64)>, DbError> {
+        self.0.run(list_users).await
+    }
+
+    /// See [`disable`].
+    pub async fn disable(&self, user_id: &str, event: NewEvent) -> Result<bool, DbError> {
+        let id = user_id.to_owned();
+        self.0.run(move |c| disable(c, &id, &event)).await
+    }
+
+    /// See [`enable`].
+    pub async fn enable(&self, user_id: &str, event: NewEvent) -> Result<bool, DbError> {
+        let id = user_id.to_owned();
+        self.0.run(move |c| enable(c, &id, &event)).await
+    }
+
+    /// Erases the user (an operator, or the person deleting their own account).
     pub async fn delete_user(&self, user_id: &str, event: NewEvent) -> Result<bool, DbError> {
         let id = user_id.to_owned();
         self.0.run(move |c| delete_user(c, &id, &event)).await
+    }
+
+    /// See [`remove_passkey`].
+    pub async fn remove_passkey(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        event: NewEvent,
+    ) -> Result<bool, DbError> {
+        let (id, cred) = (user_id.to_owned(), credential_id.to_owned());
+        self.0
+            .run(move |c| remove_passkey(c, &id, &cred, &event))
+            .await
+    }
+
+    /// See [`unflag_passkey`].
+    pub async fn unflag_passkey(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+    ) -> Result<bool, DbError> {
+        let (id, cred) = (user_id.to_owned(), credential_id.to_owned());
+        self.0.run(move |c| unflag_passkey(c, &id, &cred)).await
     }
 }

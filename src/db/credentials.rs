@@ -70,7 +70,7 @@ pub fn record_use(
 pub fn record_sign_in(
     conn: &mut AnyConnection,
     credential_id: &str,
-    use_: &Use,
+    use_: &CredentialUse,
     event: &NewEvent,
     session: Option<&SessionRow>,
 ) -> Result<bool, DbError> {
@@ -85,7 +85,7 @@ pub fn record_sign_in(
 fn record_sign_in_transaction(
     conn: &mut AnyConnection,
     credential_id: &str,
-    use_: &Use,
+    use_: &CredentialUse,
     event: &NewEvent,
     session: Option<&SessionRow>,
 ) -> Result<bool, DbError> {
@@ -117,7 +117,7 @@ fn record_sign_in_transaction(
 
 /// What an assertion says about its credential.
 #[derive(Debug, Clone, Copy)]
-pub struct Use {
+pub struct CredentialUse {
     pub counter: u32,
     pub backup_eligible: bool,
     pub backup_state: bool,
@@ -215,9 +215,9 @@ pub fn delete_unless_last(
 }
 
 /// The `webauthn_credentials` table, from async code.
-pub struct Credentials<'a>(pub(super) &'a Db);
+pub struct CredentialRows<'a>(pub(super) &'a Db);
 
-impl Credentials<'_> {
+impl CredentialRows<'_> {
     pub async fn for_user(&self, user_id: &str) -> Result<Vec<StoredCredential>, DbError> {
         let id = user_id.to_owned();
         self.0.run(move |c| for_user(c, &id)).await
@@ -249,7 +249,7 @@ impl Credentials<'_> {
     pub async fn record_sign_in(
         &self,
         credential_id: &str,
-        use_: Use,
+        use_: CredentialUse,
         event: NewEvent,
         session: Option<SessionRow>,
     ) -> Result<bool, DbError> {

@@ -43,9 +43,9 @@ pub fn delete_before(conn: &mut AnyConnection, cutoff: NaiveDateTime) -> Result<
 }
 
 /// The `security_events` table, from async code.
-pub struct Events<'a>(pub(super) &'a Db);
+pub struct EventRows<'a>(pub(super) &'a Db);
 
-impl Events<'_> {
+impl EventRows<'_> {
     pub async fn record(&self, event: NewEvent) -> Result<(), DbError> {
         self.0.run(move |c| record(c, &event)).await
     }

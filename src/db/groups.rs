@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{group_members as members, user_groups as groups};
-use super::{AnyConnection, DbError};
+use super::{AnyConnection, Db, DbError};
 
 pub fn exists(conn: &mut AnyConnection, name: &str) -> Result<bool, DbError> {
     Ok(groups::table
@@ -118,4 +118,61 @@ pub fn remove_member(conn: &mut AnyConnection, name: &str, user_id: &str) -> Res
     )
     .execute(conn)?
         == 1)
+}
+
+/// Groups and memberships, from async code.
+pub struct GroupRows<'a>(pub(super) &'a Db);
+
+impl GroupRows<'_> {
+    pub async fn exists(&self, name: &str) -> Result<bool, DbError> {
+        let name = name.to_owned();
+        self.0.run(move |c| exists(c, &name)).await
+    }
+
+    /// Creates a group; false when it exists already (also when another creation won a race).
+    pub async fn create(&self, name: &str, now: NaiveDateTime) -> Result<bool, DbError> {
+        let name = name.to_owned();
+        match self.0.run(move |c| create(c, &name, now)).await {
+            Err(e) if e.is_unique_violation() => Ok(false),
+            other => other,
+        }
+    }
+
+    pub async fn remove(&self, name: &str) -> Result<bool, DbError> {
+        let name = name.to_owned();
+        self.0.run(move |c| remove(c, &name)).await
+    }
+
+    pub async fn all(&self) -> Result<Vec<(String, i64)>, DbError> {
+        self.0.run(all).await
+    }
+
+    pub async fn of_user(&self, user_id: &str) -> Result<Vec<String>, DbError> {
+        let id = user_id.to_owned();
+        self.0.run(move |c| of_user(c, &id)).await
+    }
+
+    pub async fn by_user(&self) -> Result<HashMap<String, Vec<String>>, DbError> {
+        self.0.run(by_user).await
+    }
+
+    pub async fn members_of(&self, name: &str) -> Result<Vec<String>, DbError> {
+        let name = name.to_owned();
+        self.0.run(move |c| members_of(c, &name)).await
+    }
+
+    pub async fn add_member(
+        &self,
+        name: &str,
+        user_id: &str,
+        now: NaiveDateTime,
+    ) -> Result<bool, DbError> {
+        let (name, id) = (name.to_owned(), user_id.to_owned());
+        self.0.run(move |c| add_member(c, &name, &id, now)).await
+    }
+
+    pub async fn remove_member(&self, name: &str, user_id: &str) -> Result<bool, DbError> {
+        let (name, id) = (name.to_owned(), user_id.to_owned());
+        self.0.run(move |c| remove_member(c, &name, &id)).await
+    }
 }

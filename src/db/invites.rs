@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::models::{InviteRow, RecoveryLinkRow};
+use super::models::{InviteRow, NewEvent, RecoveryLinkRow};
 use super::schema::{invites, recovery_links as links};
 use super::{AnyConnection, Db, DbError};
 
@@ -116,10 +116,81 @@ pub fn delete_expired(conn: &mut AnyConnection, now: NaiveDateTime) -> Result<us
     )
 }
 
-/// Invites and recovery links, from async code.
-pub struct Invites<'a>(pub(super) &'a Db);
+/// How spending a recovery link ended.
+pub enum LinkUse {
+    /// Spent now, by this caller: the user's id.
+    Spent(String),
+    /// Spent, expired or unknown (or spent by a concurrent use).
+    Refused,
+    /// A valid link of a disabled user (not spent).
+    Disabled,
+}
 
-impl Invites<'_> {
+/// Invites and recovery links, from async code.
+pub struct InviteRows<'a>(pub(super) &'a Db);
+
+impl InviteRows<'_> {
+    /// Spends a recovery link of an active user (of two concurrent uses one wins), with the
+    /// event `event_for(user_id)` makes, in one transaction.
+    pub async fn spend_link_of_active_user(
+        &self,
+        token_sha256: &str,
+        now: NaiveDateTime,
+        event_for: impl FnOnce(&str) -> NewEvent + Send + 'static,
+    ) -> Result<LinkUse, DbError> {
+        let hash = token_sha256.to_owned();
+        self.0
+            .run(move |c| {
+                super::transaction(c, |c| {
+                    let Some(user) = link_user(c, &hash, now)? else {
+                        return Ok(LinkUse::Refused);
+                    };
+                    if !user.is_active() {
+                        return Ok(LinkUse::Disabled);
+                    }
+                    let event = event_for(&user.id);
+                    match spend_link(c, &hash, event.occurred_at)? {
+                        Some(_) => {
+                            super::events::record(c, &event)?;
+                            Ok(LinkUse::Spent(user.id))
+                        }
+                        None => Ok(LinkUse::Refused),
+                    }
+                })
+            })
+            .await
+    }
+
+    /// Stores an invite with the event that records it, in one transaction.
+    pub async fn issue(&self, row: InviteRow, event: NewEvent) -> Result<(), DbError> {
+        self.0
+            .run(move |c| {
+                super::transaction(c, |c| {
+                    insert(c, &row)?;
+                    super::events::record(c, &event)
+                })
+            })
+            .await
+    }
+
+    /// Stores a recovery link with the event that records it, in one transaction, voiding the
+    /// person's older unused links; returns how many were voided.
+    pub async fn issue_link(
+        &self,
+        row: RecoveryLinkRow,
+        event: NewEvent,
+    ) -> Result<usize, DbError> {
+        self.0
+            .run(move |c| {
+                super::transaction(c, |c| {
+                    let voided = insert_link(c, &row)?;
+                    super::events::record(c, &event)?;
+                    Ok(voided)
+                })
+            })
+            .await
+    }
+
     pub async fn usable(
         &self,
         token_sha256: &str,

@@ -32,7 +32,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::fault::Outage;
+use crate::outage::Outage;
 use crate::settings::{DatabaseBackend, Settings};
 
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -92,44 +92,48 @@ impl Db {
         }
     }
 
-    pub fn accounts(&self) -> accounts::Accounts<'_> {
-        accounts::Accounts(self)
+    pub fn accounts(&self) -> accounts::AccountRows<'_> {
+        accounts::AccountRows(self)
     }
 
-    pub fn users(&self) -> users::Users<'_> {
-        users::Users(self)
+    pub fn users(&self) -> users::UserRows<'_> {
+        users::UserRows(self)
     }
 
-    pub fn credentials(&self) -> credentials::Credentials<'_> {
-        credentials::Credentials(self)
+    pub fn credentials(&self) -> credentials::CredentialRows<'_> {
+        credentials::CredentialRows(self)
     }
 
-    pub fn recovery_codes(&self) -> recovery_codes::RecoveryCodes<'_> {
-        recovery_codes::RecoveryCodes(self)
+    pub fn recovery_codes(&self) -> recovery_codes::RecoveryCodeRows<'_> {
+        recovery_codes::RecoveryCodeRows(self)
     }
 
-    pub fn refresh_tokens(&self) -> refresh_tokens::RefreshTokens<'_> {
-        refresh_tokens::RefreshTokens(self)
+    pub fn refresh_tokens(&self) -> refresh_tokens::RefreshTokenRows<'_> {
+        refresh_tokens::RefreshTokenRows(self)
     }
 
     pub fn clients(&self) -> clients::ClientRows<'_> {
         clients::ClientRows(self)
     }
 
-    pub fn events(&self) -> events::Events<'_> {
-        events::Events(self)
+    pub fn events(&self) -> events::EventRows<'_> {
+        events::EventRows(self)
     }
 
-    pub fn sessions(&self) -> sessions::Sessions<'_> {
-        sessions::Sessions(self)
+    pub fn sessions(&self) -> sessions::SessionRows<'_> {
+        sessions::SessionRows(self)
     }
 
-    pub fn invites(&self) -> invites::Invites<'_> {
-        invites::Invites(self)
+    pub fn invites(&self) -> invites::InviteRows<'_> {
+        invites::InviteRows(self)
     }
 
-    pub fn admin(&self) -> admin::Admin<'_> {
-        admin::Admin(self)
+    pub fn admin(&self) -> admin::AdminRows<'_> {
+        admin::AdminRows(self)
+    }
+
+    pub fn groups(&self) -> groups::GroupRows<'_> {
+        groups::GroupRows(self)
     }
 
     /// The pool itself, for blocking callers that are already off the async executor (the key
@@ -329,14 +333,14 @@ impl Manager {
 /// How the pool is used: a server keeps a connection ready; a command opens what it needs when
 /// it needs it, so no pool thread is still opening a connection when the process exits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Use {
+pub enum PoolUse {
     Server,
     Command,
 }
 
 /// Builds the pool after one direct connection attempt, so that start-up reports the
 /// database's own reason (with the setting to fix) rather than a generic pool timeout.
-pub fn connect(settings: &Settings, usage: Use) -> anyhow::Result<Db> {
+pub fn connect(settings: &Settings, usage: PoolUse) -> anyhow::Result<Db> {
     use r2d2::ManageConnection;
     if let DatabaseBackend::Sqlite { path } = &settings.database {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -361,7 +365,7 @@ pub fn connect(settings: &Settings, usage: Use) -> anyhow::Result<Db> {
         r2d2::Pool::builder()
             .max_size(settings.db_pool_size)
             .connection_timeout(settings.db_connect_timeout.min(settings.db_query_timeout))
-            .min_idle(Some(u32::from(usage == Use::Server)))
+            .min_idle(Some(u32::from(usage == PoolUse::Server)))
             .build_unchecked(manager),
         settings.db_query_timeout,
     ))

@@ -58,9 +58,9 @@ pub struct Candidates {
 }
 
 /// The `recovery_codes` table, from async code.
-pub struct RecoveryCodes<'a>(pub(super) &'a Db);
+pub struct RecoveryCodeRows<'a>(pub(super) &'a Db);
 
-impl RecoveryCodes<'_> {
+impl RecoveryCodeRows<'_> {
     pub async fn replace(&self, user_id: &str, new: Vec<NewRecoveryCode>) -> Result<(), DbError> {
         let id = user_id.to_owned();
         self.0.run(move |c| replace(c, &id, &new)).await

@@ -68,9 +68,9 @@ pub fn rotate(
 }
 
 /// The `refresh_tokens` table, from async code. Tokens are known only by their SHA-256.
-pub struct RefreshTokens<'a>(pub(super) &'a Db);
+pub struct RefreshTokenRows<'a>(pub(super) &'a Db);
 
-impl RefreshTokens<'_> {
+impl RefreshTokenRows<'_> {
     pub async fn find(&self, token_sha256: &str) -> Result<Option<RefreshTokenRow>, DbError> {
         let hash = token_sha256.to_owned();
         self.0.run(move |c| find(c, &hash)).await

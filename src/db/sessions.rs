@@ -112,9 +112,9 @@ pub fn delete_expired(conn: &mut AnyConnection, now: NaiveDateTime) -> Result<us
 }
 
 /// The `user_sessions` table, from async code.
-pub struct Sessions<'a>(pub(super) &'a Db);
+pub struct SessionRows<'a>(pub(super) &'a Db);
 
-impl Sessions<'_> {
+impl SessionRows<'_> {
     pub async fn insert(&self, row: SessionRow) -> Result<(), DbError> {
         self.0.run(move |c| insert(c, &row)).await
     }

@@ -10,7 +10,7 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 use diesel::{QueryResult, RunQueryDsl};
 
-use super::credentials::Use;
+use super::credentials::CredentialUse;
 use super::models::{NewEvent, SessionRow};
 use super::DbError;
 
@@ -94,7 +94,7 @@ impl QueryFragment<Pg> for RecordSignIn {
 pub fn record_in_one_statement(
     pg: &mut PgConnection,
     credential_id: &str,
-    use_: &Use,
+    use_: &CredentialUse,
     event: &NewEvent,
     session: &SessionRow,
 ) -> Result<bool, DbError> {

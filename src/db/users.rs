@@ -32,9 +32,9 @@ pub fn insert(conn: &mut AnyConnection, user: &NewUser) -> Result<(), DbError> {
 }
 
 /// The `users` table, from async code.
-pub struct Users<'a>(pub(super) &'a Db);
+pub struct UserRows<'a>(pub(super) &'a Db);
 
-impl Users<'_> {
+impl UserRows<'_> {
     pub async fn find_by_username(&self, username: &str) -> Result<Option<User>, DbError> {
         let username = username.to_owned();
         self.0.run(move |c| find_by_username(c, &username)).await
@@ -48,5 +48,26 @@ impl Users<'_> {
     pub async fn username_exists(&self, username: &str) -> Result<bool, DbError> {
         let username = username.to_owned();
         self.0.run(move |c| username_exists(c, &username)).await
+    }
+
+    /// The user with their group names (when `with_groups`), in one trip to the database.
+    pub async fn find_with_groups(
+        &self,
+        id: &str,
+        with_groups: bool,
+    ) -> Result<Option<(User, Option<Vec<String>>)>, DbError> {
+        let id = id.to_owned();
+        self.0
+            .run(move |c| {
+                let Some(user) = find_by_id(c, &id)? else {
+                    return Ok(None);
+                };
+                let groups = match with_groups {
+                    true => Some(super::groups::of_user(c, &id)?),
+                    false => None,
+                };
+                Ok(Some((user, groups)))
+            })
+            .await
     }
 }

@@ -21,7 +21,7 @@ pub use self::keys::{CeremonyKind, Key};
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
 pub use self::topology::RedisMode;
-use crate::fault::Outage;
+use crate::outage::Outage;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -336,11 +336,7 @@ impl Provider {
         session: &Session,
     ) -> Result<Outcome, Fault> {
         if !client.allowed_groups.is_empty() {
-            let user = session.user_id.clone();
-            let groups = self
-                .db
-                .run(move |c| crate::db::groups::of_user(c, &user))
-                .await?;
+            let groups = self.db.groups().of_user(&session.user_id).await?;
             if !client.admits(&groups) {
                 tracing::info!(target: "security", event = "access_denied", client_id = %client.client_id, user_id = %session.user_id, "signed-in user is in none of the client's allowed groups");
                 return Ok(Outcome::ErrorRedirect {

@@ -45,19 +45,10 @@ impl Provider {
     /// Claims about the user for a verified access token, per its scopes.
     pub async fn userinfo(&self, claims: &AccessClaims) -> Result<serde_json::Value, OAuthError> {
         let scopes: Vec<&str> = claims.scope.split_whitespace().collect();
-        let (id, want_groups) = (claims.sub.clone(), scopes.contains(&"groups"));
         let (user, groups) = self
             .db
-            .run(move |c| {
-                let Some(user) = crate::db::users::find_by_id(c, &id)? else {
-                    return Ok(None);
-                };
-                let groups = match want_groups {
-                    true => Some(crate::db::groups::of_user(c, &id)?),
-                    false => None,
-                };
-                Ok(Some((user, groups)))
-            })
+            .users()
+            .find_with_groups(&claims.sub, scopes.contains(&"groups"))
             .await?
             .ok_or(OAuthError::InvalidToken("The account no longer exists."))?;
         // Access tokens of a disabled user stay valid elsewhere until they expire; here,

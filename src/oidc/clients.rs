@@ -213,7 +213,7 @@ fn build(
     } = new;
     if let Some(bad) = allowed_groups
         .iter()
-        .find(|g| crate::admin::check_group_name(g).is_err())
+        .find(|g| !crate::admin::is_group_name(g))
     {
         bail!("'{bad}' is not a group name: 1 to 64 letters, digits and . _ - : @ /");
     }

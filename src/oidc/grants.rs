@@ -304,21 +304,13 @@ impl Provider {
     ) -> Result<Option<Vec<String>>, OAuthError> {
         let gated = !client.allowed_groups.is_empty();
         let want_groups = scope.iter().any(|s| s == "groups");
-        let id = user_id.to_owned();
         let found = self
             .db
-            .run(move |c| {
-                match crate::db::users::find_by_id(c, &id)? {
-                    Some(user) if user.is_active() => {}
-                    _ => return Ok(None),
-                }
-                let groups = match want_groups || gated {
-                    true => Some(crate::db::groups::of_user(c, &id)?),
-                    false => None,
-                };
-                Ok(Some(groups))
-            })
-            .await?;
+            .users()
+            .find_with_groups(user_id, want_groups || gated)
+            .await?
+            .filter(|(user, _)| user.is_active())
+            .map(|(_, groups)| groups);
         let groups = found.ok_or(OAuthError::InvalidGrant(
             "The account is disabled or no longer exists; sign in again.",
         ))?;
