@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod blocking;
 pub mod ceremony;
 pub mod cli;
 pub mod db;

@@ -66,9 +66,7 @@ fn code_matches(code: &str, stored: &str) -> bool {
 
 /// Runs CPU-heavy hashing off the async executor.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Fault> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(Fault::internal)
+    crate::blocking::spawn(f).await.map_err(Fault::internal)
 }
 
 impl Accounts {

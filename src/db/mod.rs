@@ -177,7 +177,7 @@ impl Db {
     {
         let pool = self.pool.clone();
         let deadline = std::time::Instant::now() + timeout;
-        let task = tokio::task::spawn_blocking(move || {
+        let task = crate::blocking::spawn(move || {
             DEADLINE.set(Some(deadline));
             let result = f(&pool);
             DEADLINE.set(None);

@@ -13,7 +13,7 @@ const SWEEP_EVERY: u64 = 256;
 /// What an entry costs besides its key and value (map slot, expiry, allocations).
 const ENTRY_OVERHEAD: usize = 64;
 
-struct Inner {
+struct Entries {
     entries: HashMap<String, (String, Instant)>,
     writes: u64,
     bytes: usize,
@@ -25,7 +25,7 @@ fn cost(key: &str, value: &str) -> usize {
     key.len() + value.len() + ENTRY_OVERHEAD
 }
 
-impl Inner {
+impl Entries {
     fn insert(&mut self, key: &str, value: String, expires: Instant) {
         let added = cost(key, &value);
         if let Some((old, _)) = self.entries.insert(key.to_string(), (value, expires)) {
@@ -89,13 +89,13 @@ impl Inner {
 
 #[derive(Clone)]
 pub struct MemoryStore {
-    inner: Arc<Mutex<Inner>>,
+    inner: Arc<Mutex<Entries>>,
 }
 
 impl MemoryStore {
     pub fn new(max_entries: usize, max_bytes: usize) -> Self {
         MemoryStore {
-            inner: Arc::new(Mutex::new(Inner {
+            inner: Arc::new(Mutex::new(Entries {
                 entries: HashMap::new(),
                 writes: 0,
                 bytes: 0,
@@ -109,13 +109,13 @@ impl MemoryStore {
         self.lock().entries.len()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    fn lock(&self) -> MutexGuard<'_, Entries> {
         // A panic while holding the lock cannot leave the map inconsistent (every operation
         // is a single insert or remove), so a poisoned lock is still safe to use.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn written(inner: &mut Inner) {
+    fn written(inner: &mut Entries) {
         inner.writes += 1;
         let now = Instant::now();
         if inner.writes.is_multiple_of(SWEEP_EVERY) {

@@ -7,7 +7,7 @@ use base64::Engine;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use super::authorize::is_pkce_value;
+use super::request::is_pkce_value;
 use super::{Client, CodeGrant, OAuthError, Provider, CODE};
 use crate::db::models::RefreshTokenRow;
 use crate::ephemeral::Key;

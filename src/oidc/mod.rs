@@ -14,16 +14,18 @@ pub mod clients;
 mod error;
 pub mod grants;
 pub mod logout;
+mod request;
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use self::authorize::{AuthorizeParams, Outcome, Refused};
+pub use self::authorize::{Outcome, Refused};
 pub use self::clients::{Client, Clients};
 pub use self::error::{AuthorizeError, OAuthError};
 pub use self::grants::{ClientCredentials, TokenResponse};
 pub use self::logout::{EndSession, LogoutParams};
+pub use self::request::AuthorizeParams;
 
 use crate::db::Db;
 use crate::ephemeral::Ephemeral;

@@ -36,7 +36,7 @@ pub enum KeyStatus {
     },
 }
 
-struct Inner {
+struct Loaded {
     set: Arc<KeySet>,
     fingerprint: String,
     status: KeyStatus,
@@ -47,7 +47,7 @@ struct Inner {
 pub struct KeyRing {
     store: Arc<KeyStore>,
     required: KeyAlg,
-    inner: Arc<RwLock<Inner>>,
+    inner: Arc<RwLock<Loaded>>,
 }
 
 impl KeyRing {
@@ -57,7 +57,7 @@ impl KeyRing {
         KeyRing {
             store,
             required,
-            inner: Arc::new(RwLock::new(Inner {
+            inner: Arc::new(RwLock::new(Loaded {
                 set: Arc::new(set),
                 fingerprint,
                 status: KeyStatus::Current,

@@ -18,7 +18,7 @@ use super::store::{Change, KeyStore};
 /// A refusal: the one-line reason, and when the step will be allowed (if time is the reason).
 #[derive(Debug, thiserror::Error)]
 #[error("{reason}")]
-pub struct Refused {
+pub struct TransitionRefused {
     pub reason: String,
     pub allowed_at: Option<DateTime<Utc>>,
 }
@@ -37,7 +37,7 @@ fn refuse(
         reason = %reason,
         "key change refused"
     );
-    Refused { reason, allowed_at }.into()
+    TransitionRefused { reason, allowed_at }.into()
 }
 
 fn audit(action: &str, entry: &ManifestEntry, by: &str) {
@@ -383,7 +383,7 @@ mod tests {
         )
         .err()
         .expect("refused");
-        let refused = err.downcast_ref::<Refused>().expect("a refusal");
+        let refused = err.downcast_ref::<TransitionRefused>().expect("a refusal");
         assert_eq!(
             refused.allowed_at,
             Some(t0 + chrono::Duration::seconds(600))

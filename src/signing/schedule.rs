@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::keyset::{KeyAlg, KeyState};
 use super::policy::{chrono, Policy};
-use super::rotation::{generate, retire, rotate, Refused};
+use super::rotation::{generate, retire, rotate, TransitionRefused};
 use super::store::KeyStore;
 
 /// One step of scheduled rotation: whatever the rules allow now, for every algorithm that has
@@ -70,7 +70,7 @@ pub fn scheduled_step(
 fn unless_refused<T>(result: anyhow::Result<T>) -> anyhow::Result<Option<T>> {
     match result {
         Ok(v) => Ok(Some(v)),
-        Err(e) if e.downcast_ref::<Refused>().is_some() => Ok(None),
+        Err(e) if e.downcast_ref::<TransitionRefused>().is_some() => Ok(None),
         Err(e) => Err(e),
     }
 }
