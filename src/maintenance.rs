@@ -10,7 +10,7 @@ use chrono::Utc;
 
 use crate::db::{self, Db};
 use crate::ephemeral::{Ephemeral, Key};
-use crate::events::{Caller, EventKind};
+use crate::events::Event;
 use crate::settings::Settings;
 use crate::signing::schedule::scheduled_step;
 use crate::signing::KeyStore;
@@ -63,16 +63,20 @@ async fn rotate(settings: &Settings, db: &Db, keys: &Arc<KeyStore>, me: &str) {
     match step {
         Ok(Ok(done)) => {
             for change in done {
-                tracing::info!(target: "audit", event = "scheduled_rotation", change = %change, "scheduled key rotation step");
-                let event = Caller::default().event(EventKind::KeyChanged, None, None);
-                if let Err(e) = db.events().record(event).await {
+                Event::ScheduledRotation
+                    .now()
+                    .detail(change.to_string())
+                    .report();
+                // The change itself was reported where it was made: stored here.
+                if let Err(e) = db.events().record(Event::KeyChanged.now().row()).await {
                     tracing::warn!(error = %e, "a key change could not be stored as an event");
                 }
             }
         }
-        Ok(Err(e)) => {
-            tracing::error!(target: "audit", event = "scheduled_rotation_failed", error = %format!("{e:#}"), "scheduled key rotation failed")
-        }
+        Ok(Err(e)) => Event::ScheduledRotationFailed
+            .now()
+            .detail(format!("{e:#}"))
+            .report(),
         Err(e) => tracing::error!(error = %e, "scheduled key rotation task failed"),
     }
 }

@@ -1,6 +1,7 @@
 //! Prometheus counters, rendered as text at `/metrics`. Deliberately small: counters keyed by
 //! name and labels; label values come from fixed sets (route patterns, status codes, error
-//! codes), never from user input.
+//! codes, event names), never from user input. Security events are counted where they are
+//! reported ([`crate::events`]), per process.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -49,6 +50,14 @@ impl Metrics {
                     let _ = writeln!(out, "{name}{{{labels}}} {value}");
                 }
             }
+        }
+        let name = "passkey_idp_security_events_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Security and audit events this process reported, by event.\n# TYPE {name} counter"
+        );
+        for (event, count) in crate::events::counts() {
+            let _ = writeln!(out, "{name}{{event=\"{}\"}} {count}", event.name());
         }
         out
     }

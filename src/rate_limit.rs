@@ -87,7 +87,7 @@ impl RateLimits {
         }
         let allowed = self.store.incr(key, window).await? <= limit;
         if !allowed {
-            tracing::warn!(target: "security", event = "rate_limited", "rate limit reached");
+            crate::events::Event::RateLimited.now().report();
         }
         Ok(allowed)
     }

@@ -197,20 +197,11 @@ async fn load_keys(
     .await?
     .with_context(|| format!("cannot load the key set from {}", store.describe()))?;
     for kid in &created {
-        tracing::info!(
-            target: "audit",
-            event = "key_changed",
-            action = "generate",
-            kid = %kid,
-            store = %store.describe(),
-            "a signing key was made, active from now"
-        );
-        let event = crate::events::Caller::default().event(
-            crate::events::EventKind::KeyChanged,
-            None,
-            None,
-        );
-        db.events().record(event).await?;
+        let event = crate::events::Event::KeyChanged.now().detail(format!(
+            "start-up made {kid} in {}, active from now",
+            store.describe()
+        ));
+        crate::events::store(db, event).await?;
     }
     Ok(KeyRing::new(store, required, keys))
 }

@@ -12,7 +12,7 @@ pub use error::AccountError;
 
 use crate::db::credentials::Deleted;
 use crate::db::Db;
-use crate::events::{Caller, EventKind, EventView};
+use crate::events::{Caller, Event, EventView};
 use crate::metadata::{Authenticator, AuthenticatorNames};
 use crate::rate_limit::RateLimits;
 use crate::session::Sessions;
@@ -108,17 +108,14 @@ impl Accounts {
         caller: &Caller,
     ) -> Result<String, AccountError> {
         let name = parse_credential_name(name)?;
-        let event = caller.event(
-            EventKind::PasskeyRenamed,
-            Some(user_id),
-            Some(credential_id),
-        );
+        let event = caller.event(Event::PasskeyRenamed, Some(user_id), Some(credential_id));
         if self
             .db
             .credentials()
-            .rename(user_id, credential_id, &name, event)
+            .rename(user_id, credential_id, &name, event.row())
             .await?
         {
+            event.report();
             Ok(name)
         } else {
             Err(AccountError::PasskeyNotFound)
@@ -134,19 +131,15 @@ impl Accounts {
         current: &str,
         caller: &Caller,
     ) -> Result<(), AccountError> {
-        let event = caller.event(
-            EventKind::PasskeyRemoved,
-            Some(user_id),
-            Some(credential_id),
-        );
+        let event = caller.event(Event::PasskeyRemoved, Some(user_id), Some(credential_id));
         match self
             .db
             .credentials()
-            .delete_unless_last(user_id, credential_id, current, event)
+            .delete_unless_last(user_id, credential_id, current, event.row())
             .await?
         {
             Deleted::Yes => {
-                tracing::info!(target: "security", event = "passkey_deleted", user_id = %user_id, credential_id = %credential_id, "passkey deleted");
+                event.report();
                 Ok(())
             }
             Deleted::NotFound => Err(AccountError::PasskeyNotFound),
@@ -168,11 +161,13 @@ impl Accounts {
     /// The person deletes their account: everything goes in one transaction (the event that
     /// records it keeps only the user id), and with the session records every session ends.
     pub async fn delete_account(&self, user_id: &str, caller: &Caller) -> Result<(), AccountError> {
-        let event = caller.event(EventKind::UserDeleted, Some(user_id), None);
-        if !self.db.admin().delete_user(user_id, event).await? {
+        let event = caller
+            .event(Event::UserDeleted, Some(user_id), None)
+            .detail("by its owner");
+        if !self.db.admin().delete_user(user_id, event.row()).await? {
             return Err(AccountError::AccountGone);
         }
-        tracing::info!(target: "security", event = "user_deleted", user_id = %user_id, by = "self", "account deleted by its owner");
+        event.report();
         Ok(())
     }
 }

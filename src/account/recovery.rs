@@ -11,7 +11,7 @@ use super::{AccountError, Accounts};
 use crate::ceremony::Username;
 use crate::db::invites::LinkUse;
 use crate::db::models::NewRecoveryCode;
-use crate::events::{Caller, EventKind};
+use crate::events::{Caller, Event};
 use crate::fault::Fault;
 use crate::session::Session;
 
@@ -98,7 +98,7 @@ impl Accounts {
             .await??
         };
         self.db.recovery_codes().replace(user_id, hashed).await?;
-        tracing::info!(target: "security", event = "recovery_codes_issued", user_id = %user_id, "new recovery codes issued");
+        Event::RecoveryCodesIssued.now().user(user_id).report();
         Ok(codes)
     }
 
@@ -147,17 +147,20 @@ impl Accounts {
             return Err(AccountError::RecoveryLinkRefused);
         }
         let hash = crate::random::sha256_hex(token.as_bytes());
-        let caller = caller.clone();
+        let used = caller.clone();
         let spent = self
             .db
             .invites()
             .spend_link_of_active_user(&hash, Utc::now().naive_utc(), move |user_id| {
-                caller.event(EventKind::RecoveryLinkUsed, Some(user_id), None)
+                used.event(Event::RecoveryLinkUsed, Some(user_id), None)
+                    .row()
             })
             .await?;
         match spent {
             LinkUse::Spent(user_id) => {
-                tracing::info!(target: "security", event = "recovery_link_used", user_id = %user_id, "recovery link used");
+                caller
+                    .event(Event::RecoveryLinkUsed, Some(&user_id), None)
+                    .report();
                 Ok(user_id)
             }
             LinkUse::Refused => Err(AccountError::RecoveryLinkRefused),
@@ -185,9 +188,7 @@ impl Accounts {
         if code.len() != CODE_LEN {
             return Err(AccountError::RecoveryRefused);
         }
-        let user_id = self.spend_code(username.as_str(), code, caller).await?;
-        tracing::info!(target: "security", event = "recovery_success", user_id = %user_id, "recovery code used");
-        Ok(user_id)
+        self.spend_code(username.as_str(), code, caller).await
     }
 
     /// Finds the unused code of `username` that matches `code` and spends it (of two
@@ -228,16 +229,22 @@ impl Accounts {
         })
         .await?;
         let Some(code_id) = matched else {
-            tracing::info!(target: "security", event = "recovery_failure", "recovery code refused");
+            Event::RecoveryFailure.now().report();
             return Err(AccountError::RecoveryRefused);
         };
         if !active {
             return Err(AccountError::AccountDisabled);
         }
-        let event = caller.event(EventKind::RecoveryUsed, Some(&user_id), None);
-        if !self.db.recovery_codes().spend(&code_id, event).await? {
+        let event = caller.event(Event::RecoveryUsed, Some(&user_id), None);
+        if !self
+            .db
+            .recovery_codes()
+            .spend(&code_id, event.row())
+            .await?
+        {
             return Err(AccountError::RecoveryRefused);
         }
+        event.report();
         Ok(user_id)
     }
 }

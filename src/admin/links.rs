@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::{group_name, Admin, AdminError};
 use crate::ceremony::Username;
 use crate::db::models::{InviteRow, RecoveryLinkRow};
-use crate::events::EventKind;
+use crate::events::Event;
 
 /// The longest a one-time URL may live.
 const MAX_TTL: Duration = Duration::from_secs(90 * 86_400);
@@ -52,7 +52,7 @@ impl Admin {
         }
         let event = self
             .caller
-            .event(EventKind::RecoveryLinkIssued, Some(&user.id), None);
+            .event(Event::RecoveryLinkIssued, Some(&user.id), None);
         let (token, url, expires) = self.one_time_url("/recover?token=", ttl)?;
         let row = RecoveryLinkRow {
             token_sha256: token,
@@ -61,7 +61,8 @@ impl Admin {
             expires_at: expires.naive_utc(),
             used_at: None,
         };
-        let voided = self.db.invites().issue_link(row, event).await?;
+        let voided = self.db.invites().issue_link(row, event.row()).await?;
+        event.report();
         Ok(OneTimeUrl {
             url,
             expires,
@@ -92,7 +93,7 @@ impl Admin {
                 return Err(AdminError::UsernameTaken(name.clone()));
             }
         }
-        let event = self.caller.event(EventKind::InviteIssued, None, None);
+        let event = self.caller.event(Event::InviteIssued, None, None);
         let (token, url, expires) = self.one_time_url("/register?invite=", spec.ttl)?;
         let row = InviteRow {
             token_sha256: token,
@@ -104,7 +105,8 @@ impl Admin {
             expires_at: expires.naive_utc(),
             used_at: None,
         };
-        self.db.invites().issue(row, event).await?;
+        self.db.invites().issue(row, event.row()).await?;
+        event.report();
         Ok(OneTimeUrl {
             url,
             expires,

@@ -16,7 +16,7 @@ pub use error::AdminError;
 
 use crate::db::models::User;
 use crate::db::Db;
-use crate::events::{rfc3339, Caller, EventKind, EventView};
+use crate::events::{rfc3339, Caller, Event, EventView};
 
 /// A group name: 1 to 64 letters, digits and `. _ - : @ /` (what Kubernetes, Grafana and
 /// oauth2-proxy accept).
@@ -180,31 +180,32 @@ impl Admin {
     /// false when they were disabled already.
     pub async fn disable(&self, name_or_id: &str) -> Result<(User, bool), AdminError> {
         let user = self.user(name_or_id).await?;
-        let event = self
-            .caller
-            .event(EventKind::UserDisabled, Some(&user.id), None);
-        let changed = self.db.admin().disable(&user.id, event).await?;
+        let event = self.caller.event(Event::UserDisabled, Some(&user.id), None);
+        let changed = self.db.admin().disable(&user.id, event.row()).await?;
+        if changed {
+            event.report();
+        }
         Ok((user, changed))
     }
 
     pub async fn enable(&self, name_or_id: &str) -> Result<(User, bool), AdminError> {
         let user = self.user(name_or_id).await?;
-        let event = self
-            .caller
-            .event(EventKind::UserEnabled, Some(&user.id), None);
-        let changed = self.db.admin().enable(&user.id, event).await?;
+        let event = self.caller.event(Event::UserEnabled, Some(&user.id), None);
+        let changed = self.db.admin().enable(&user.id, event.row()).await?;
+        if changed {
+            event.report();
+        }
         Ok((user, changed))
     }
 
     /// Erases USER and everything that hangs off them, in one transaction.
     pub async fn delete(&self, name_or_id: &str) -> Result<User, AdminError> {
         let user = self.user(name_or_id).await?;
-        let event = self
-            .caller
-            .event(EventKind::UserDeleted, Some(&user.id), None);
-        if !self.db.admin().delete_user(&user.id, event).await? {
+        let event = self.caller.event(Event::UserDeleted, Some(&user.id), None);
+        if !self.db.admin().delete_user(&user.id, event.row()).await? {
             return Err(AdminError::DeletedMeanwhile(name_or_id.to_string()));
         }
+        event.report();
         Ok(user)
     }
 
@@ -216,19 +217,18 @@ impl Admin {
         credential_id: &str,
     ) -> Result<(), AdminError> {
         let user = self.user(name_or_id).await?;
-        let event = self.caller.event(
-            EventKind::PasskeyRemoved,
-            Some(&user.id),
-            Some(credential_id),
-        );
+        let event = self
+            .caller
+            .event(Event::PasskeyRemoved, Some(&user.id), Some(credential_id));
         if !self
             .db
             .admin()
-            .remove_passkey(&user.id, credential_id, event)
+            .remove_passkey(&user.id, credential_id, event.row())
             .await?
         {
             return Err(no_such_passkey(name_or_id, credential_id));
         }
+        event.report();
         Ok(())
     }
 

@@ -18,7 +18,7 @@ use super::{policy, CeremonyError, CeremonyStarted, Passkeys, Phase, SignedIn, U
 use crate::db::accounts::{Created, Signup};
 use crate::db::models::{InviteRow, NewCredential, NewUser};
 use crate::ephemeral::CeremonyKind;
-use crate::events::{BrowserFamily, Caller, EventKind};
+use crate::events::{BrowserFamily, Caller, Event, Happened};
 use crate::fault::Fault;
 use crate::settings::{RegistrationMode, ResidentKey};
 
@@ -47,17 +47,27 @@ struct PendingRegistration {
 
 impl PendingRegistration {
     /// The account to create from this sign-up and its verified first passkey, with the
-    /// events that record it.
-    fn into_signup(self, credential: NewCredential, now: NaiveDateTime, caller: &Caller) -> Signup {
-        let mut events = vec![caller.event(
-            EventKind::PasskeyAdded,
-            Some(&self.user_id),
-            Some(&credential.credential_id),
-        )];
+    /// events that record it (stored with it, reported once it is created).
+    fn into_signup(
+        self,
+        credential: NewCredential,
+        now: NaiveDateTime,
+        caller: &Caller,
+    ) -> (Signup, Vec<Happened>) {
+        let mut events = vec![caller
+            .event(
+                Event::PasskeyAdded,
+                Some(&self.user_id),
+                Some(&credential.credential_id),
+            )
+            .detail(format!(
+                "sign-up, aaguid {}, synced {}",
+                credential.aaguid, credential.backup_eligible
+            ))];
         if self.invite_sha256.is_some() {
-            events.push(caller.event(EventKind::InviteUsed, Some(&self.user_id), None));
+            events.push(caller.event(Event::InviteUsed, Some(&self.user_id), None));
         }
-        Signup {
+        let signup = Signup {
             user: NewUser {
                 id: self.user_id,
                 username: self.username,
@@ -68,8 +78,9 @@ impl PendingRegistration {
             },
             credential,
             invite_sha256: self.invite_sha256,
-            events,
-        }
+            events: events.iter().map(Happened::row).collect(),
+        };
+        (signup, events)
     }
 }
 
@@ -178,9 +189,8 @@ impl Passkeys {
             synced: credential.backup_eligible,
             authenticator: self.authenticators.lookup(&row.aaguid),
         };
-        let aaguid = row.aaguid.clone();
         let (user_id, username) = (pending.user_id.clone(), pending.username.clone());
-        let signup = pending.into_signup(row, now, caller);
+        let (signup, events) = pending.into_signup(row, now, caller);
         match self.db.accounts().create_with_credential(signup).await? {
             Created::Yes => {}
             Created::UsernameTaken => return Err(CeremonyError::UsernameTaken),
@@ -188,15 +198,7 @@ impl Passkeys {
             Created::InviteGone => return Err(CeremonyError::RegistrationClosed),
         }
         self.count("register");
-        tracing::info!(
-            target: "security",
-            event = "registration",
-            user_id = %user_id,
-            credential_id = %passkey.id,
-            aaguid = %aaguid,
-            synced = passkey.synced,
-            "account created with a passkey"
-        );
+        events.iter().for_each(Happened::report);
         let amr = policy::amr(credential.backup_eligible, credential.user_verified);
         let signed_in = self
             .start_session(&user_id, &passkey.id, amr, old_session, caller)
@@ -315,17 +317,11 @@ impl Passkeys {
             synced: credential.backup_eligible,
             authenticator: self.authenticators.lookup(&row.aaguid),
         };
-        let event = caller.event(EventKind::PasskeyAdded, Some(user_id), Some(&passkey.id));
-        if !self.db.credentials().add(row, event).await? {
+        let event = caller.event(Event::PasskeyAdded, Some(user_id), Some(&passkey.id));
+        if !self.db.credentials().add(row, event.row()).await? {
             return Err(CeremonyError::CredentialExists);
         }
-        tracing::info!(
-            target: "security",
-            event = "passkey_added",
-            user_id = %user_id,
-            credential_id = %passkey.id,
-            "passkey added to an account"
-        );
+        event.report();
         if let Some(session_id) = recovery_session {
             self.sessions.end(session_id).await?;
         }

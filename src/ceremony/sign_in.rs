@@ -13,7 +13,7 @@ use super::{
 use crate::db::credentials::CredentialUse;
 use crate::db::models::{StoredCredential, User};
 use crate::ephemeral::CeremonyKind;
-use crate::events::{Caller, EventKind};
+use crate::events::{Caller, Event};
 use crate::fault::Fault;
 use crate::session::{Prepared, Session};
 use crate::settings::ClonedCredentials;
@@ -143,8 +143,9 @@ impl Passkeys {
     }
 
     /// Stores a `signin_failure` event for a refused assertion whose ceremony was real (so the
-    /// number of events is bounded by the rate limit of `begin`). Counter regressions have
-    /// their own event; faults are not the person's doing. A failure to store is logged only.
+    /// number of events is bounded by the rate limit of `begin`); the HTTP layer, which knows
+    /// the refusal's code, reports it. Counter regressions have their own event; faults are
+    /// not the person's doing. A failure to store is logged only.
     async fn record_refusal(&self, e: &CeremonyError, attempt: &Attempt, caller: &Caller) {
         if !attempt.taken
             || matches!(
@@ -155,11 +156,11 @@ impl Passkeys {
             return;
         }
         let event = caller.event(
-            EventKind::SigninFailure,
+            Event::SigninFailure,
             attempt.user_id.as_deref(),
             attempt.credential_id.as_deref(),
         );
-        if let Err(e) = self.db.events().record(event).await {
+        if let Err(e) = self.db.events().record(event.row()).await {
             tracing::warn!(error = %e, "a refused sign-in could not be stored as an event");
         }
     }
@@ -274,14 +275,6 @@ impl Passkeys {
         let prepared = self
             .verify_assertion(&rsp, &mut pending, &row, &user, caller)
             .await?;
-        tracing::info!(
-            target: "security",
-            event = "signin_success",
-            user_id = %user.id,
-            credential_id = %credential_id,
-            discoverable = pending.discoverable,
-            "signed in with a passkey"
-        );
         Ok((user, prepared))
     }
 
@@ -310,19 +303,27 @@ impl Passkeys {
         // A genuine signature from a passkey flagged as possibly copied: refused until an
         // operator clears the flag (unless webauthn.cloned_credentials = "flag").
         if row.clone_suspected && self.settings.cloned_credentials == ClonedCredentials::Block {
-            tracing::warn!(target: "security", event = "cloned_credential_refused", user_id = %user.id, credential_id = %row.credential_id, "a passkey flagged as possibly cloned tried to sign in");
+            caller
+                .event(
+                    Event::ClonedCredentialRefused,
+                    Some(&user.id),
+                    Some(&row.credential_id),
+                )
+                .report();
             let event = caller.event(
-                EventKind::SigninFailure,
+                Event::SigninFailure,
                 Some(&user.id),
                 Some(&row.credential_id),
             );
-            self.db.events().record(event).await?;
+            self.db.events().record(event.row()).await?;
             return Err(CeremonyError::CounterRegression);
         }
         // A genuine assertion of a disabled account: refused, and said so (403), since the
         // person proved who they are.
         if !user.is_active() {
-            tracing::info!(target: "security", event = "disabled_account_refused", user_id = %user.id, "a disabled account tried to sign in");
+            caller
+                .event(Event::DisabledAccountRefused, Some(&user.id), None)
+                .report();
             return Err(CeremonyError::AccountDisabled);
         }
         let use_ = CredentialUse {
@@ -330,11 +331,17 @@ impl Passkeys {
             backup_eligible: result.backup_eligible(),
             backup_state: result.backup_state(),
         };
-        let event = caller.event(
-            EventKind::SigninSuccess,
-            Some(&user.id),
-            Some(&row.credential_id),
-        );
+        let event = caller
+            .event(
+                Event::SigninSuccess,
+                Some(&user.id),
+                Some(&row.credential_id),
+            )
+            .detail(if pending.discoverable {
+                "discoverable"
+            } else {
+                "username-first"
+            });
         let session = Session {
             user_id: user.id.clone(),
             auth_time: chrono::Utc::now().timestamp(),
@@ -347,12 +354,18 @@ impl Passkeys {
         let recorded = self
             .db
             .credentials()
-            .record_sign_in(&row.credential_id, use_, event, Some(prepared.row.clone()))
+            .record_sign_in(
+                &row.credential_id,
+                use_,
+                event.row(),
+                Some(prepared.row.clone()),
+            )
             .await?;
         if !recorded {
             // Another sign-in presented the same (or a higher) count between our read and write.
             return Err(self.flag_clone(&row.credential_id, &user.id, caller).await);
         }
+        event.report();
         Ok(prepared)
     }
 
@@ -363,21 +376,16 @@ impl Passkeys {
         user_id: &str,
         caller: &Caller,
     ) -> CeremonyError {
-        let event = caller.event(
-            EventKind::CounterRegression,
-            Some(user_id),
-            Some(credential_id),
-        );
-        if let Err(e) = self.db.credentials().flag_clone(credential_id, event).await {
+        let event = caller.event(Event::CounterRegression, Some(user_id), Some(credential_id));
+        if let Err(e) = self
+            .db
+            .credentials()
+            .flag_clone(credential_id, event.row())
+            .await
+        {
             return e.into();
         }
-        tracing::warn!(
-            target: "security",
-            event = "counter_regression",
-            user_id = %user_id,
-            credential_id = %credential_id,
-            "sign count went backwards; credential flagged as possibly cloned"
-        );
+        event.report();
         CeremonyError::CounterRegression
     }
 }

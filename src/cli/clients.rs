@@ -4,6 +4,7 @@ use chrono::Utc;
 
 use super::ClientsCommand;
 use crate::db::Db;
+use crate::events::Event;
 use crate::oidc::clients::{self, Client, Clients, NewClient};
 use crate::settings::Settings;
 use crate::signing::rotation;
@@ -45,7 +46,7 @@ pub async fn run_clients(cmd: ClientsCommand, settings: &Settings) -> anyhow::Re
         ClientsCommand::Remove { client_id } => {
             registry.remove(&client_id).await?;
             println!("removed client {client_id}: its codes and refresh tokens are refused from now on (access tokens run out within their lifetime).");
-            tracing::info!(target: "audit", event = "client_removed", client_id = %client_id, "client removed");
+            Event::ClientRemoved.now().client(&client_id).report();
             Ok(())
         }
     }
@@ -76,7 +77,11 @@ async fn add(
         Some(secret) => println!("client secret (shown once, store it now): {secret}"),
         None => println!("public client: no secret; the client must use PKCE (S256)."),
     }
-    tracing::info!(target: "audit", event = "client_added", client_id = %client.client_id, public = client.public, "client registered");
+    Event::ClientAdded
+        .now()
+        .client(&client.client_id)
+        .detail(kind(&client))
+        .report();
     Ok(())
 }
 

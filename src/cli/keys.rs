@@ -33,12 +33,13 @@ fn after(at: DateTime<Utc>, wait: std::time::Duration) -> anyhow::Result<DateTim
 pub async fn record_key_change(settings: &Settings) {
     let stored = async {
         let db = crate::startup::connect_database(settings, crate::db::PoolUse::Command).await?;
+        // Reported (logged) where the change was made: stored here only.
         let event = crate::events::Caller::command_line().event(
-            crate::events::EventKind::KeyChanged,
+            crate::events::Event::KeyChanged,
             None,
             None,
         );
-        db.events().record(event).await?;
+        db.events().record(event.row()).await?;
         anyhow::Ok(())
     };
     if let Err(e) = stored.await {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::request::{check, check_allowed_scopes, AuthorizeParams, MAX_STATE};
 use super::{AuthorizeError, Client, CodeGrant, Provider, CODE};
 use crate::ephemeral::Key;
+use crate::events::Event;
 use crate::fault::Fault;
 use crate::session::Session;
 
@@ -163,7 +164,10 @@ impl Provider {
             return Ok(Err(Outcome::ErrorPage(Refused::NoRedirectUri)));
         };
         if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
-            tracing::warn!(target: "security", event = "redirect_uri_mismatch", client_id = %client.client_id, "unregistered redirect_uri refused");
+            Event::RedirectUriMismatch
+                .now()
+                .client(&client.client_id)
+                .report();
             return Ok(Err(Outcome::ErrorPage(Refused::UnregisteredRedirectUri)));
         }
         Ok(Ok((client, redirect_uri.to_string())))
@@ -260,7 +264,11 @@ impl Provider {
             return Ok(Err(Refused::ClientGone));
         };
         if !client.redirect_uris.contains(&request.redirect_uri) {
-            tracing::warn!(target: "security", event = "redirect_uri_mismatch", client_id = %client.client_id, "a waiting request's redirect_uri is no longer registered");
+            Event::RedirectUriMismatch
+                .now()
+                .client(&client.client_id)
+                .detail("a waiting request's redirect_uri is no longer registered")
+                .report();
             return Ok(Err(Refused::UnregisteredRedirectUri));
         }
         Ok(Ok(client))
@@ -277,7 +285,11 @@ impl Provider {
         if !client.allowed_groups.is_empty() {
             let groups = self.db.groups().of_user(&session.user_id).await?;
             if !client.admits(&groups) {
-                tracing::info!(target: "security", event = "access_denied", client_id = %client.client_id, user_id = %session.user_id, "signed-in user is in none of the client's allowed groups");
+                Event::AccessDenied
+                    .now()
+                    .client(&client.client_id)
+                    .user(&session.user_id)
+                    .report();
                 return Ok(Outcome::ErrorRedirect {
                     redirect_uri: request.redirect_uri.clone(),
                     state: request.state.clone(),
@@ -309,7 +321,11 @@ impl Provider {
         self.store
             .put_json(Key::Code(&code), &grant, self.settings.code_ttl)
             .await?;
-        tracing::info!(target: "security", event = "code_issued", client_id = %request.client_id, user_id = %session.user_id, "authorization code issued");
+        Event::CodeIssued
+            .now()
+            .client(&request.client_id)
+            .user(&session.user_id)
+            .report();
         let mut params = vec![("code", code)];
         if let Some(state) = &request.state {
             params.push(("state", state.clone()));

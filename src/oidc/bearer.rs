@@ -2,6 +2,7 @@
 
 use super::{Client, OAuthError, Provider};
 use crate::ephemeral::Key;
+use crate::events::Event;
 use crate::signing::AccessClaims;
 
 impl Provider {
@@ -107,7 +108,11 @@ impl Provider {
             return Ok(false);
         };
         self.revoke_family(&row.family_id).await?;
-        tracing::info!(target: "security", event = "token_revoked", kind = "refresh_token", client_id = %client.client_id, "refresh token family revoked");
+        Event::TokenRevoked
+            .now()
+            .client(&client.client_id)
+            .detail("refresh_token")
+            .report();
         Ok(true)
     }
 
@@ -120,7 +125,11 @@ impl Provider {
             return Ok(false);
         }
         self.revoke_jti(&claims.jti, claims.exp).await?;
-        tracing::info!(target: "security", event = "token_revoked", kind = "access_token", client_id = %client.client_id, "access token revoked");
+        Event::TokenRevoked
+            .now()
+            .client(&client.client_id)
+            .detail("access_token")
+            .report();
         Ok(true)
     }
 }

@@ -11,6 +11,7 @@ use super::request::is_pkce_value;
 use super::{Client, CodeGrant, OAuthError, Provider, CODE};
 use crate::db::models::RefreshTokenRow;
 use crate::ephemeral::Key;
+use crate::events::Event;
 use crate::fault::Fault;
 use crate::signing::{AccessGrant, IdGrant};
 
@@ -111,7 +112,10 @@ impl Provider {
             )),
             (false, Some(s)) if client.secret_matches(&s) => Ok(client),
             (false, _) => {
-                tracing::warn!(target: "security", event = "client_auth_failed", client_id = %client.client_id, "client authentication failed");
+                Event::ClientAuthFailed
+                    .now()
+                    .client(&client.client_id)
+                    .report();
                 Err(OAuthError::InvalidClient(WRONG_CREDENTIALS))
             }
         }
@@ -179,7 +183,12 @@ impl Provider {
             family_id,
         };
         self.remember_redemption(code, &redeemed).await?;
-        tracing::info!(target: "security", event = "tokens_issued", client_id = %client.client_id, user_id = %grant.user_id, grant = "authorization_code", "tokens issued");
+        Event::TokensIssued
+            .now()
+            .client(&client.client_id)
+            .user(&grant.user_id)
+            .detail("authorization_code")
+            .report();
         Ok(self.response(minted, refresh_token, &grant.scope))
     }
 
@@ -194,7 +203,10 @@ impl Provider {
             // Of concurrent redemptions this one won the code, but another arrived before the
             // marker above existed and could not revoke what is issued here: do it now. The
             // response still carries the tokens (one redemption wins); they are dead on arrival.
-            tracing::warn!(target: "security", event = "code_reuse", "authorization code reused during redemption; revoking what it issued");
+            Event::CodeReuse
+                .now()
+                .detail("during its redemption")
+                .report();
             self.revoke_redeemed(redeemed).await?;
         }
         Ok(())
@@ -209,7 +221,7 @@ impl Provider {
             .get_json::<Redeemed>(Key::CodeRedeemed(code))
             .await?
         {
-            tracing::warn!(target: "security", event = "code_reuse", "authorization code reused; revoking what it issued");
+            Event::CodeReuse.now().report();
             self.revoke_redeemed(&redeemed).await?;
         }
         Ok(())
@@ -284,7 +296,11 @@ impl Provider {
         if !self.db.refresh_tokens().rotate(&hash, new_row, now).await? {
             // Replay of a rotated token: someone else holds a copy. End the whole family.
             self.revoke_family(&row.family_id).await?;
-            tracing::warn!(target: "security", event = "refresh_reuse", client_id = %client.client_id, user_id = %row.user_id, "used refresh token presented again; family revoked");
+            Event::RefreshReuse
+                .now()
+                .client(&client.client_id)
+                .user(&row.user_id)
+                .report();
             return Err(OAuthError::InvalidGrant(
                 "The refresh token was already used; this session is revoked, sign in again.",
             ));
@@ -336,7 +352,10 @@ impl Provider {
             .await?
             .ok_or(OAuthError::InvalidGrant("The refresh token is invalid."))?;
         if row.client_id != client.client_id {
-            tracing::warn!(target: "security", event = "refresh_client_mismatch", client_id = %client.client_id, "refresh token presented by another client");
+            Event::RefreshClientMismatch
+                .now()
+                .client(&client.client_id)
+                .report();
             return Err(OAuthError::InvalidGrant(
                 "The refresh token was issued to another client.",
             ));
@@ -465,7 +484,10 @@ fn check_code(
     verifier: &str,
 ) -> Result<(), OAuthError> {
     if grant.client_id != client.client_id {
-        tracing::warn!(target: "security", event = "code_client_mismatch", client_id = %client.client_id, "code presented by another client");
+        Event::CodeClientMismatch
+            .now()
+            .client(&client.client_id)
+            .report();
         return Err(OAuthError::InvalidGrant(
             "The authorization code was issued to another client.",
         ));

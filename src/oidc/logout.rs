@@ -3,6 +3,7 @@
 use serde::Deserialize;
 
 use super::{redirect_with, OAuthError, Provider};
+use crate::events::Event;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct LogoutParams {
@@ -77,7 +78,10 @@ impl Provider {
             return Ok(EndSession::Page);
         };
         if !client.post_logout_redirect_uris.iter().any(|r| r == uri) {
-            tracing::warn!(target: "security", event = "logout_redirect_refused", client_id = %client_id, "unregistered post_logout_redirect_uri");
+            Event::LogoutRedirectRefused
+                .now()
+                .client(&client_id)
+                .report();
             return Ok(EndSession::Page);
         }
         let mut params = Vec::new();

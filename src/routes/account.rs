@@ -11,6 +11,7 @@ use super::error::ApiError;
 use super::webauthn::{begun, ceremony_of, signed_in};
 use super::{caller, client_addr, no_store, require_session};
 use crate::account::recovery::RecoverRequest;
+use crate::events::Event;
 use crate::session::{Need, RECOVERY_LIFETIME};
 use crate::state::AppState;
 
@@ -245,7 +246,11 @@ pub async fn end_other_sessions(
         .sessions
         .end_others(&s.session.user_id, &s.session.sid)
         .await?;
-    tracing::info!(target: "security", event = "sessions_ended", user_id = %s.session.user_id, ended, "signed out everywhere else");
+    Event::SessionsEnded
+        .now()
+        .user(&s.session.user_id)
+        .detail(format!("{ended} ended"))
+        .report();
     Ok(no_store(
         HttpResponse::Ok().json(json!({ "status": "ok", "ended": ended })),
     ))

@@ -48,7 +48,10 @@ pub async fn check_origin(
         let foreign_origin = origin.as_deref().is_some_and(|o| o != issuer);
         let cross_site = header("sec-fetch-site").is_some_and(|s| s == "cross-site");
         if (foreign_origin || cross_site) && !allowed_app {
-            tracing::warn!(target: "security", event = "csrf_refused", route = %path, "cross-site request refused");
+            crate::events::Event::CsrfRefused
+                .now()
+                .detail(path.to_string())
+                .report();
             let err = ApiError::Request(RequestError::CrossSite);
             let res = actix_web::ResponseError::error_response(&err);
             return Ok(req.into_response(res).map_into_right_body());

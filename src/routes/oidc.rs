@@ -12,6 +12,7 @@ use super::cookies::{self, SESSION};
 use super::error::{self, ApiError};
 use super::pages::{page, Chrome};
 use super::{client_addr, current_session, see_other};
+use crate::events::Event;
 use crate::fault::Fault;
 use crate::oidc::{self, OAuthError, Outcome};
 use crate::signing::KeyAlg;
@@ -103,7 +104,7 @@ fn answer(app: &AppState, req: &HttpRequest, outcome: Outcome) -> Result<HttpRes
             form_post,
         } => {
             let (code, description) = error::authorize(&error);
-            tracing::info!(target: "security", event = "authorize_refused", error = code, "authorization request refused");
+            Event::AuthorizeRefused.now().reason(code).report();
             let mut params = vec![("error", code), ("error_description", description)];
             if let Some(state) = state.as_deref() {
                 params.push(("state", state));
@@ -431,7 +432,7 @@ async fn end_session_with(
     if let Some(id) = cookies::read(req, &app.settings, SESSION) {
         app.sessions.end(&id).await?;
     }
-    tracing::info!(target: "security", event = "logout", "session ended by RP-initiated logout");
+    Event::Logout.now().report();
     let removal = cookies::removal(&app.settings, SESSION);
     let mut res = match outcome {
         oidc::EndSession::Redirect(to) => see_other(&to),

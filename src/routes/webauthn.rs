@@ -11,6 +11,7 @@ use super::{caller, client_addr, no_store};
 use crate::ceremony::{
     CeremonyError, CeremonyStarted, RegistrationRequest, SignInRequest, SignedIn,
 };
+use crate::events::Event;
 use crate::state::AppState;
 
 /// The answer to every `begin`: the options, and the ceremony id in a Strict cookie.
@@ -39,14 +40,15 @@ pub(super) fn ceremony_of(
     Ok(crate::ceremony::bound_ceremony(cookie.as_deref(), field.as_deref())?.map(str::to_string))
 }
 
-/// Records a refused ceremony (metric and security event) under its stable code.
-fn refused(app: &AppState, kind: &str, event: &str, e: ApiError) -> ApiError {
+/// Reports a refused ceremony (the security event, with its stable code, and the ceremony
+/// metric).
+fn refused(app: &AppState, kind: &str, event: Event, e: ApiError) -> ApiError {
     let code = e.code();
     app.metrics.inc(
         "passkey_idp_ceremonies_total",
         &[("kind", kind), ("outcome", code)],
     );
-    tracing::info!(target: "security", event, reason = code, "passkey ceremony refused");
+    event.now().reason(code).report();
     e
 }
 
@@ -78,7 +80,7 @@ pub async fn register_finish(
         refused(
             &app,
             "register",
-            "registration_failure",
+            Event::RegistrationFailure,
             ApiError::Registration(e),
         )
     })?;
@@ -91,7 +93,7 @@ pub async fn register_finish(
             refused(
                 &app,
                 "register",
-                "registration_failure",
+                Event::RegistrationFailure,
                 ApiError::Registration(e),
             )
         })?;
@@ -153,12 +155,12 @@ pub async fn login_finish(
 ) -> Result<HttpResponse, ApiError> {
     let body = read_raw_json(&req, payload, &app.settings).await?;
     let ceremony_id = ceremony_of(&req, &app, &body)
-        .map_err(|e| refused(&app, "login", "signin_failure", ApiError::SignIn(e)))?;
+        .map_err(|e| refused(&app, "login", Event::SigninFailure, ApiError::SignIn(e)))?;
     let old = cookies::read(&req, &app.settings, SESSION);
     let signed = app
         .passkeys
         .sign_in(ceremony_id.as_deref(), &body, old.as_deref(), &caller(&req))
         .await
-        .map_err(|e| refused(&app, "login", "signin_failure", ApiError::SignIn(e)))?;
+        .map_err(|e| refused(&app, "login", Event::SigninFailure, ApiError::SignIn(e)))?;
     Ok(signed_in(&app, signed, json!({ "status": "ok" })))
 }

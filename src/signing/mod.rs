@@ -19,6 +19,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use jsonwebtoken::Header;
+
+use crate::events::Event;
 use serde::Serialize;
 
 pub use claims::{AccessClaims, AccessGrant, Audience, IdGrant, IssuerConfig, TokenIssuer};
@@ -118,17 +120,18 @@ impl KeyRing {
                             .collect()
                     })
                     .unwrap_or_default();
-                tracing::info!(target: "audit", event = "keys_reloaded", published = ?kids, "key set reloaded");
+                Event::KeysReloaded
+                    .now()
+                    .detail(format!("published: {}", kids.join(" ")))
+                    .report();
                 inner.set = Arc::new(set);
                 inner.status = KeyStatus::Current;
             }
             Err(e) => {
-                tracing::error!(
-                    target: "audit",
-                    event = "keys_reload_failed",
-                    error = %format!("{e:#}"),
-                    "the stored key set is not usable; still serving the last good set"
-                );
+                Event::KeysReloadFailed
+                    .now()
+                    .detail(format!("{e:#}"))
+                    .report();
                 inner.status = KeyStatus::Stale {
                     error: format!("{e:#}"),
                 };

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use super::keyset::{KeyAlg, KeyState, ManifestEntry};
 use super::policy::{chrono, human, Policy};
 use super::store::{Change, KeyStore};
+use crate::events::Event;
 
 /// A refusal: the one-line reason, and when the step will be allowed (if time is the reason).
 #[derive(Debug, thiserror::Error)]
@@ -29,28 +30,23 @@ fn refuse(
     reason: String,
     allowed_at: Option<DateTime<Utc>>,
 ) -> anyhow::Error {
-    tracing::warn!(
-        target: "audit",
-        event = "key_refused",
-        action,
-        kid = kid.unwrap_or("-"),
-        reason = %reason,
-        "key change refused"
-    );
+    Event::KeyRefused
+        .now()
+        .detail(format!("{action} {}: {reason}", kid.unwrap_or("-")))
+        .report();
     TransitionRefused { reason, allowed_at }.into()
 }
 
 fn audit(action: &str, entry: &ManifestEntry, by: &str) {
-    tracing::info!(
-        target: "audit",
-        event = "key_changed",
-        action,
-        kid = %entry.kid,
-        alg = entry.alg.name(),
-        state = entry.state.name(),
-        by,
-        "key set changed"
-    );
+    Event::KeyChanged
+        .now()
+        .detail(format!(
+            "{action} kid={} alg={} state={} by={by}",
+            entry.kid,
+            entry.alg.name(),
+            entry.state.name()
+        ))
+        .report();
 }
 
 /// `keys generate`: a new key in state `next`. At most one `next` key per algorithm.
@@ -100,7 +96,13 @@ pub fn rotate(
 ) -> anyhow::Result<Rotated> {
     let rotated = store.change(|c| rotate_in(c, alg, force, policy, by, now))?;
     if force && now < rotated.allowed_at && !rotated.first_of_alg {
-        tracing::warn!(target: "audit", event = "key_forced", action = "rotate", kid = %rotated.activated.kid, "rotation forced before the JWKS cache lifetime passed");
+        Event::KeyForced
+            .now()
+            .detail(format!(
+                "rotate kid={}: before the JWKS cache lifetime passed",
+                rotated.activated.kid
+            ))
+            .report();
     }
     audit("rotate", &rotated.activated, by);
     if let Some(r) = &rotated.retiring {
@@ -252,7 +254,7 @@ pub fn revoke(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Revoked> {
     let revoked = store.change(|c| revoke_in(c, kid, by, now))?;
-    tracing::warn!(target: "audit", event = "key_changed", action = "revoke", kid = %kid, alg = revoked.revoked.alg.name(), by, "key revoked");
+    audit("revoke", &revoked.revoked, by);
     if let Some(r) = &revoked.replacement {
         audit("revoke-replacement", r, by);
     }

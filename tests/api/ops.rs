@@ -92,6 +92,18 @@ async fn metrics_count_requests_and_ceremonies(backend: Backend) {
         text.contains(r#"route="/webauthn/register/begin",status="200""#),
         "{text}"
     );
+    // Security events are counted under the names they are logged and stored with (per
+    // process: other tests' servers count too).
+    let count = |event: &str| -> u64 {
+        let prefix = format!("passkey_idp_security_events_total{{event=\"{event}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {event} count in {text}"))
+    };
+    assert!(count("passkey_added") >= 1);
+    assert!(count("registration_failure") + count("signin_failure") >= 1);
+    count("key_changed");
 }
 on_both_backends!(metrics_count_requests_and_ceremonies);
 

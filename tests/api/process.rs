@@ -268,7 +268,7 @@ async fn logs_have_security_events_and_no_secrets() {
             .iter()
             .any(|e| e["event"] == event && reason.is_none_or(|r| e["reason"] == r))
     };
-    assert!(has("registration", None), "registration event:\n{log}");
+    assert!(has("passkey_added", None), "sign-up event:\n{log}");
     assert!(
         has("signin_failure", Some("invalid_signature")),
         "failure event with its reason:\n{log}"

@@ -1,55 +1,10 @@
-//! Stored security and audit events: what happened to an account, kept for
-//! `events.retention_days`. Each names its time, kind, user, credential, client and request
-//! id, and never a secret, token, cookie, recovery code or client address. Where an event
-//! records a change, it is written in the same transaction as the change.
+//! Who caused an event: the request's id and a coarse browser family, never the address.
 
 use std::fmt;
 
-use chrono::{NaiveDateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use chrono::Utc;
 
-use crate::db::models::{EventRow, NewEvent};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    SigninSuccess,
-    SigninFailure,
-    CounterRegression,
-    PasskeyAdded,
-    PasskeyRenamed,
-    PasskeyRemoved,
-    RecoveryUsed,
-    UserDisabled,
-    UserEnabled,
-    UserDeleted,
-    InviteIssued,
-    InviteUsed,
-    RecoveryLinkIssued,
-    RecoveryLinkUsed,
-    KeyChanged,
-}
-
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::SigninSuccess => "signin_success",
-            EventKind::SigninFailure => "signin_failure",
-            EventKind::CounterRegression => "counter_regression",
-            EventKind::PasskeyAdded => "passkey_added",
-            EventKind::PasskeyRenamed => "passkey_renamed",
-            EventKind::PasskeyRemoved => "passkey_removed",
-            EventKind::RecoveryUsed => "recovery_used",
-            EventKind::UserDisabled => "user_disabled",
-            EventKind::UserEnabled => "user_enabled",
-            EventKind::UserDeleted => "user_deleted",
-            EventKind::InviteIssued => "invite_issued",
-            EventKind::InviteUsed => "invite_used",
-            EventKind::RecoveryLinkIssued => "recovery_link_issued",
-            EventKind::RecoveryLinkUsed => "recovery_link_used",
-            EventKind::KeyChanged => "key_changed",
-        }
-    }
-}
+use super::{Event, Happened};
 
 /// Who caused a change, as far as the stored events and the session list need to know: the
 /// request's id (as in the request log) and a coarse browser family. Never the address.
@@ -73,46 +28,19 @@ impl Caller {
         }
     }
 
-    /// An event of `kind` caused by this caller.
-    pub fn event(&self, kind: EventKind, user: Option<&str>, credential: Option<&str>) -> NewEvent {
-        NewEvent {
+    /// An event of `kind` caused by this caller, now.
+    pub fn event(&self, kind: Event, user: Option<&str>, credential: Option<&str>) -> Happened {
+        Happened {
+            kind,
             occurred_at: Utc::now().naive_utc(),
-            kind: kind.as_str().to_string(),
             user_id: user.map(str::to_string),
             credential_id: credential.map(str::to_string),
             client_id: None,
             request_id: self.request_id.clone(),
+            reason: None,
+            detail: None,
         }
     }
-}
-
-/// An event as `events --json` and `GET /account/events` show it.
-#[derive(Debug, Clone, Serialize)]
-pub struct EventView {
-    pub time: String,
-    pub kind: String,
-    pub user: Option<String>,
-    pub credential: Option<String>,
-    pub client: Option<String>,
-    pub request_id: Option<String>,
-}
-
-impl From<EventRow> for EventView {
-    fn from(row: EventRow) -> EventView {
-        EventView {
-            time: rfc3339(row.occurred_at),
-            kind: row.kind,
-            user: row.user_id,
-            credential: row.credential_id,
-            client: row.client_id,
-            request_id: row.request_id,
-        }
-    }
-}
-
-/// A stored (UTC) time as RFC 3339, `2026-11-30T12:00:00Z`.
-pub fn rfc3339(t: NaiveDateTime) -> String {
-    t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// A coarse browser and system family from a User-Agent ("Chrome on Android"): enough for a
