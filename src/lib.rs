@@ -6,8 +6,10 @@
 pub mod account;
 pub mod admin;
 pub mod blocking;
+pub mod brand;
 pub mod ceremony;
 pub mod cli;
+pub mod config;
 pub mod db;
 pub mod ephemeral;
 pub mod events;
@@ -22,6 +24,7 @@ pub mod proxy;
 pub mod random;
 pub mod rate_limit;
 pub mod routes;
+pub mod server;
 pub mod session;
 pub mod settings;
 pub mod signed;

@@ -33,7 +33,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&settings);
+    telemetry::init(&settings.log);
     let result = actix_web::rt::System::new().block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => Application::build(settings)
@@ -55,10 +55,13 @@ fn main() -> ExitCode {
             Command::Events { user, since, json } => {
                 passkey_idp::cli::run_events(user, since, json, &settings).await
             }
-            Command::Healthcheck => passkey_idp::cli::health::check(settings.listen),
+            Command::Healthcheck => passkey_idp::cli::health::check(settings.server.listen),
             Command::Migrate => {
-                let pool =
-                    startup::connect_database(&settings, passkey_idp::db::PoolUse::Command).await?;
+                let pool = startup::connect_database(
+                    &settings.database,
+                    passkey_idp::db::PoolUse::Command,
+                )
+                .await?;
                 drop(pool);
                 println!("migrations applied to {}", describe(&settings));
                 Ok(())
@@ -76,7 +79,7 @@ fn main() -> ExitCode {
 }
 
 fn describe(settings: &Settings) -> String {
-    match &settings.database {
+    match &settings.database.backend {
         passkey_idp::settings::DatabaseBackend::Postgres { url } => db::redact(url),
         passkey_idp::settings::DatabaseBackend::Sqlite { path } => path.display().to_string(),
     }

@@ -5,25 +5,81 @@
 //! instances run) does the work, and sweeps at most once per `events.sweep_interval_secs`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
+use serde::Deserialize;
 
+use crate::config::{bad, secs, Section, SettingsError};
 use crate::db::{self, Db};
 use crate::ephemeral::{Ephemeral, Key};
 use crate::events::Event;
-use crate::settings::Settings;
+use crate::signing::policy::Policy;
 use crate::signing::schedule::scheduled_step;
 use crate::signing::KeyStore;
 
+/// `[events]`: how long stored events are kept, and how often the sweep runs.
+#[derive(Debug, Clone, Copy)]
+pub struct EventsSettings {
+    pub retention: Duration,
+    pub sweep_interval: Duration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsRaw {
+    retention_days: u64,
+    sweep_interval_secs: u64,
+}
+
+impl Default for EventsRaw {
+    fn default() -> Self {
+        EventsRaw {
+            retention_days: 90,
+            sweep_interval_secs: 3600,
+        }
+    }
+}
+
+impl Section for EventsSettings {
+    const NAME: &'static str = "events";
+    type Raw = EventsRaw;
+
+    fn check(raw: EventsRaw) -> Result<EventsSettings, SettingsError> {
+        let retention = raw
+            .retention_days
+            .checked_mul(86_400)
+            .filter(|s| *s > 0)
+            .ok_or_else(|| bad("events.retention_days", "must be at least 1"))?;
+        Ok(EventsSettings {
+            retention: Duration::from_secs(retention),
+            sweep_interval: secs(
+                "events.sweep_interval_secs",
+                raw.sweep_interval_secs,
+                1,
+                7 * 86_400,
+            )?,
+        })
+    }
+}
+
+/// What the periodic work needs: when keys rotate (the rotation rules), how often to wake (the
+/// key reload interval), and the events' retention.
+pub struct Schedule {
+    pub policy: Policy,
+    pub interval: Duration,
+    pub events: EventsSettings,
+}
+
 pub fn start(
-    settings: Arc<Settings>,
+    schedule: Schedule,
     store: Ephemeral,
     db: Db,
     keys: Arc<KeyStore>,
     instance_id: String,
 ) {
     tokio::spawn(async move {
-        let interval = settings.keys_reload_interval;
+        let interval = schedule.interval;
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -39,14 +95,14 @@ pub fn start(
                     continue;
                 }
             }
-            if settings.keys_rotate_every.is_some() {
-                rotate(&settings, &db, &keys, &instance_id).await;
+            if schedule.policy.rotate_every.is_some() {
+                rotate(&schedule.policy, &db, &keys, &instance_id).await;
             }
             match store
-                .try_lock(Key::SweepDone, &instance_id, settings.sweep_interval)
+                .try_lock(Key::SweepDone, &instance_id, schedule.events.sweep_interval)
                 .await
             {
-                Ok(true) => sweep(&settings, &db).await,
+                Ok(true) => sweep(schedule.events.retention, &db).await,
                 Ok(false) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "housekeeping skipped: the lock store does not answer")
@@ -56,8 +112,8 @@ pub fn start(
     });
 }
 
-async fn rotate(settings: &Settings, db: &Db, keys: &Arc<KeyStore>, me: &str) {
-    let (keys, policy, me) = (keys.clone(), settings.rotation_policy(), me.to_string());
+async fn rotate(policy: &Policy, db: &Db, keys: &Arc<KeyStore>, me: &str) {
+    let (keys, policy, me) = (keys.clone(), policy.clone(), me.to_string());
     let step =
         tokio::task::spawn_blocking(move || scheduled_step(&keys, &policy, &me, Utc::now())).await;
     match step {
@@ -81,9 +137,9 @@ async fn rotate(settings: &Settings, db: &Db, keys: &Arc<KeyStore>, me: &str) {
     }
 }
 
-/// One housekeeping sweep; failures are logged and retried at the next interval.
-pub async fn sweep(settings: &Settings, db: &Db) {
-    let retention = settings.events_retention;
+/// One housekeeping sweep (events older than `retention` go); failures are logged and retried
+/// at the next interval.
+pub async fn sweep(retention: Duration, db: &Db) {
     let result = db
         .run(move |c| {
             let now = Utc::now();

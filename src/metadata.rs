@@ -10,6 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::{optional_path, Section, SettingsError};
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Authenticator {
     pub name: String,
@@ -249,5 +251,28 @@ mod tests {
             names.lookup("bada5566-a7aa-401f-bd96-45619a55120d").name,
             "Renamed"
         );
+    }
+}
+
+/// `[metadata]`: the operator's AAGUID metadata file, if any.
+#[derive(Debug, Clone, Default)]
+pub struct MetadataSettings {
+    pub aaguid_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetadataRaw {
+    aaguid_file: String,
+}
+
+impl Section for MetadataSettings {
+    const NAME: &'static str = "metadata";
+    type Raw = MetadataRaw;
+
+    fn check(raw: MetadataRaw) -> Result<MetadataSettings, SettingsError> {
+        Ok(MetadataSettings {
+            aaguid_file: optional_path(&raw.aaguid_file),
+        })
     }
 }

@@ -4,28 +4,58 @@
 
 use std::time::Duration;
 
+use serde::Deserialize;
+
+use crate::config::{Section, SettingsError};
 use crate::ephemeral::{Ephemeral, Key, StoreError};
 
 /// Recovery attempts are counted per user and per client address in this window.
 pub const RECOVERY_WINDOW: Duration = Duration::from_secs(15 * 60);
 const MINUTE: Duration = Duration::from_secs(60);
 
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
+/// `[rate_limit]`: every limit counts per client address (behind `server.trusted_proxies`, the
+/// address they forward); 0 turns a limit off.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Ceremony starts (`register/begin`, `login/begin`) per minute.
     pub ceremonies_per_minute: u64,
+    /// Requests to `/authorize`, `/token`, `/revoke` and `/userinfo` per minute.
     pub oauth_per_minute: u64,
+    /// Recovery attempts per username, and per address, in [`RECOVERY_WINDOW`].
     pub recovery_per_user: u64,
     pub recovery_per_address: u64,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings {
+            ceremonies_per_minute: 300,
+            oauth_per_minute: 600,
+            recovery_per_user: 5,
+            recovery_per_address: 50,
+        }
+    }
+}
+
+impl Section for RateLimitSettings {
+    const NAME: &'static str = "rate_limit";
+    type Raw = RateLimitSettings;
+
+    /// Any count is a limit; 0 turns it off.
+    fn check(raw: RateLimitSettings) -> Result<RateLimitSettings, SettingsError> {
+        Ok(raw)
+    }
 }
 
 #[derive(Clone)]
 pub struct RateLimits {
     store: Ephemeral,
-    limits: Limits,
+    limits: RateLimitSettings,
 }
 
 impl RateLimits {
-    pub fn new(store: Ephemeral, limits: Limits) -> RateLimits {
+    pub fn new(store: Ephemeral, limits: RateLimitSettings) -> RateLimits {
         RateLimits { store, limits }
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
+use crate::config::{secs, Section, SettingsError};
 use crate::db::models::SessionRow;
 use crate::db::Db;
 use crate::ephemeral::{Ephemeral, Key};
@@ -16,6 +17,47 @@ use crate::random;
 
 /// A recovery session lasts long enough to create one passkey.
 pub const RECOVERY_LIFETIME: Duration = Duration::from_secs(10 * 60);
+
+/// `[session]`.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionSettings {
+    pub lifetime: Duration,
+    /// How recent a sign-in sensitive account actions need.
+    pub reauth_max_age: Duration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionRaw {
+    lifetime_secs: u64,
+    reauth_max_age_secs: u64,
+}
+
+impl Default for SessionRaw {
+    fn default() -> Self {
+        SessionRaw {
+            lifetime_secs: 43_200,
+            reauth_max_age_secs: 300,
+        }
+    }
+}
+
+impl Section for SessionSettings {
+    const NAME: &'static str = "session";
+    type Raw = SessionRaw;
+
+    fn check(raw: SessionRaw) -> Result<SessionSettings, SettingsError> {
+        Ok(SessionSettings {
+            lifetime: secs("session.lifetime_secs", raw.lifetime_secs, 60, 90 * 86400)?,
+            reauth_max_age: secs(
+                "session.reauth_max_age_secs",
+                raw.reauth_max_age_secs,
+                10,
+                86400,
+            )?,
+        })
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {

@@ -1,6 +1,7 @@
 //! Building the application: connect and migrate the database, connect the challenge store,
 //! load the signing keys, bind the listener (port 0 works, for tests), then serve.
 
+use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -14,13 +15,19 @@ use crate::account::Accounts;
 use crate::ceremony::Passkeys;
 use crate::db::{self, Db};
 use crate::ephemeral::{Ephemeral, MemoryStore, RedisStore};
+use crate::ephemeral::{MemoryStoreSettings, RedisSettings};
+use crate::maintenance::Schedule;
+use crate::metadata::AuthenticatorNames;
 use crate::metrics::Metrics;
+use crate::oidc::Client;
 use crate::oidc::{Clients, Provider};
 use crate::rate_limit::RateLimits;
+use crate::server::Site;
 use crate::session::Sessions;
-use crate::settings::{KeyStoreKind, Settings};
+use crate::settings::{DatabaseSettings, Settings, WebauthnSettings};
 use crate::signing::sealed::Kek;
 use crate::signing::{rotation, KeyAlg, KeyRing, KeyStore, TokenIssuer};
+use crate::signing::{KeySettings, KeyStoreKind};
 use crate::state::AppState;
 
 pub struct Application {
@@ -31,10 +38,10 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let listener = TcpListener::bind(settings.listen).with_context(|| {
+        let listener = TcpListener::bind(settings.server.listen).with_context(|| {
             format!(
                 "PASSKEY_IDP_LISTEN: cannot bind {} (in use, or not an address of this machine)",
-                settings.listen
+                settings.server.listen
             )
         })?;
         Self::build_on(settings, listener).await
@@ -50,7 +57,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let server = serve(listener, state.clone())?;
         tracing::info!(
-            issuer = %state.settings.issuer,
+            issuer = %state.settings.server.site.issuer,
             port,
             store = state.store.backend_name(),
             "passkey-idp is listening"
@@ -79,11 +86,15 @@ impl Application {
 /// Redis 7.0 brought `PEXPIRE … NX`, which the rate limits rely on.
 const MIN_REDIS: (u32, u32) = (7, 0);
 
-pub async fn connect_store(settings: &Settings) -> anyhow::Result<Ephemeral> {
-    let Some(url) = &settings.redis_url else {
+/// Redis when `REDIS_URL` names one, else the in-process store.
+pub async fn connect_store(
+    redis: &RedisSettings,
+    memory: &MemoryStoreSettings,
+) -> anyhow::Result<Ephemeral> {
+    let Some(url) = &redis.url else {
         return Ok(Ephemeral::memory(MemoryStore::new(
-            settings.memory_store_max_entries,
-            settings.memory_store_max_bytes,
+            memory.max_entries,
+            memory.max_bytes,
         )));
     };
     let unreachable = |e: crate::ephemeral::StoreError| {
@@ -94,13 +105,13 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<Ephemeral> {
     };
     let urls: Vec<String> = url.split(',').map(str::to_string).collect();
     let store = RedisStore::connect(
-        &settings.redis_mode,
+        &redis.mode,
         &urls,
-        &settings.redis_key_prefix,
+        &redis.key_prefix,
         (
-            settings.redis_connect_timeout,
-            settings.redis_command_timeout,
-            settings.redis_replica_ack_timeout,
+            redis.connect_timeout,
+            redis.command_timeout,
+            redis.replica_ack_timeout,
         ),
     )
     .await
@@ -117,11 +128,14 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<Ephemeral> {
             MIN_REDIS.1
         ),
     }
-    Ok(Ephemeral::redis(store, settings.redis_command_timeout))
+    Ok(Ephemeral::redis(store, redis.command_timeout))
 }
 
 /// Connects the database (blocking, so off the async executor) and applies migrations.
-pub async fn connect_database(settings: &Settings, usage: db::PoolUse) -> anyhow::Result<Db> {
+pub async fn connect_database(
+    settings: &DatabaseSettings,
+    usage: db::PoolUse,
+) -> anyhow::Result<Db> {
     let settings = settings.clone();
     tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
         let db = db::connect(&settings, usage)?;
@@ -135,14 +149,14 @@ pub async fn connect_database(settings: &Settings, usage: db::PoolUse) -> anyhow
     .context("database start-up task failed")?
 }
 
-pub fn webauthn(settings: &Settings) -> anyhow::Result<WebauthnCore> {
-    let mut origins = vec![url::Url::parse(&settings.issuer).context("PASSKEY_IDP_ISSUER")?];
+pub fn webauthn(site: &Site, settings: &WebauthnSettings) -> anyhow::Result<WebauthnCore> {
+    let mut origins = vec![url::Url::parse(&site.issuer).context("PASSKEY_IDP_ISSUER")?];
     for origin in &settings.allowed_origins {
         origins.push(url::Url::parse(origin).context("webauthn.allowed_origins")?);
     }
     Ok(WebauthnCore::new_unsafe_experts_only(
-        &settings.rp_name,
-        &settings.rp_id,
+        &site.rp_name,
+        &site.rp_id,
         origins,
         settings.challenge_ttl,
         Some(false),
@@ -152,17 +166,17 @@ pub fn webauthn(settings: &Settings) -> anyhow::Result<WebauthnCore> {
 
 /// The key set's store (`keys.store`). The database store gets the KEK if one is given; what
 /// needs it and finds none says so in one line.
-pub fn key_store(settings: &Settings, db: Option<&Db>) -> anyhow::Result<KeyStore> {
-    match settings.keys_store {
-        KeyStoreKind::Dir => Ok(KeyStore::Dir(settings.keys_dir.clone())),
+pub fn key_store(settings: &KeySettings, db: Option<&Db>) -> anyhow::Result<KeyStore> {
+    match settings.store {
+        KeyStoreKind::Dir => Ok(KeyStore::Dir(settings.dir.clone())),
         KeyStoreKind::Database => {
             let db =
                 db.ok_or_else(|| anyhow::anyhow!("keys.store = \"database\" needs the database"))?;
-            let kek = Kek::from_env_or_file(settings.keys_kek_file.as_deref())?;
+            let kek = Kek::from_env_or_file(settings.kek_file.as_deref())?;
             Ok(KeyStore::database(
                 db.pool(),
                 kek,
-                settings.keys_kek_file.clone(),
+                settings.kek_file.clone(),
             ))
         }
     }
@@ -171,12 +185,12 @@ pub fn key_store(settings: &Settings, db: Option<&Db>) -> anyhow::Result<KeyStor
 /// Loads the key set (creating the first key on a fresh start), makes sure every algorithm in
 /// use has an active key, and keeps it current: reloads, and scheduled rotation if configured.
 async fn load_keys(
-    settings: &Settings,
-    declared: &std::collections::HashMap<String, crate::oidc::Client>,
+    settings: &KeySettings,
+    required: KeyAlg,
+    declared: &HashMap<String, Client>,
     db: &Db,
 ) -> anyhow::Result<KeyRing> {
     let store = Arc::new(key_store(settings, Some(db))?);
-    let required = settings.access_token_alg;
     // ID tokens are RS256 unless a client asks for another algorithm (OpenID Connect's
     // default); every algorithm a client uses needs an active key.
     let mut algs = vec![required, KeyAlg::RS256];
@@ -206,53 +220,99 @@ async fn load_keys(
     Ok(KeyRing::new(store, required, keys))
 }
 
-async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
-    let db = connect_database(&settings, db::PoolUse::Server).await?;
-    let store = connect_store(&settings).await?;
-    let declared = match &settings.clients_file {
-        Some(path) => crate::oidc::clients::load_file(path).context("oidc.clients_file")?,
-        None => Default::default(),
-    };
-    let keys = load_keys(&settings, &declared, &db).await?;
-    keys.watch(settings.keys_reload_interval);
-    let key_store = keys.store().clone();
-    let (enumeration_secret, request_secret, recovery_secret) =
-        tokio::task::spawn_blocking(move || {
-            let secret = |name: &str| {
-                key_store.secret(name).with_context(|| {
-                    format!(
-                        "cannot read the secret {name} from {}",
-                        key_store.describe()
-                    )
-                })
-            };
-            anyhow::Ok((
-                secret("enumeration.secret")?,
-                secret("request.secret")?,
-                secret("recovery.secret")?,
-            ))
-        })
-        .await??;
-    let signer = crate::signed::Signer::new(request_secret);
-    let instance_id = format!("instance-{}", &crate::random::token()[..10]);
-    let authenticators = crate::metadata::AuthenticatorNames::new(settings.aaguid_file.clone())?;
-    authenticators.watch(std::time::Duration::from_secs(10));
+/// What the services stand on: the database, the challenge store, the declared clients, the
+/// key set (kept current) and the secrets every instance shares.
+struct Foundation {
+    db: Db,
+    store: Ephemeral,
+    declared: HashMap<String, Client>,
+    keys: KeyRing,
+    secrets: SharedSecrets,
+}
 
-    let settings = Arc::new(settings);
-    let metrics = Arc::new(Metrics::default());
+/// HMAC secrets every instance shares, kept with the key set.
+struct SharedSecrets {
+    /// Keys the made-up credential ids answered for unknown usernames.
+    enumeration: Vec<u8>,
+    /// Seals waiting authorization requests and tags codes.
+    request: Vec<u8>,
+    /// Keys the lookup hash of recovery codes.
+    recovery: Vec<u8>,
+}
+
+async fn foundation(settings: &Settings) -> anyhow::Result<Foundation> {
+    let db = connect_database(&settings.database, db::PoolUse::Server).await?;
+    let store = connect_store(&settings.redis, &settings.memory_store).await?;
+    let declared = match &settings.oidc.clients_file {
+        Some(path) => crate::oidc::clients::load_file(path).context("oidc.clients_file")?,
+        None => HashMap::new(),
+    };
+    let keys = load_keys(
+        &settings.keys,
+        settings.tokens.access_token_alg,
+        &declared,
+        &db,
+    )
+    .await?;
+    keys.watch(settings.keys.reload_interval);
+    let key_store = keys.store().clone();
+    let secrets = tokio::task::spawn_blocking(move || {
+        let secret = |name: &str| {
+            key_store.secret(name).with_context(|| {
+                format!(
+                    "cannot read the secret {name} from {}",
+                    key_store.describe()
+                )
+            })
+        };
+        anyhow::Ok(SharedSecrets {
+            enumeration: secret("enumeration.secret")?,
+            request: secret("request.secret")?,
+            recovery: secret("recovery.secret")?,
+        })
+    })
+    .await??;
+    Ok(Foundation {
+        db,
+        store,
+        declared,
+        keys,
+        secrets,
+    })
+}
+
+/// The services, each with its own section of the settings.
+async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    let Foundation {
+        db,
+        store,
+        declared,
+        keys,
+        secrets,
+    } = foundation(&settings).await?;
+    let instance_id = format!("instance-{}", &crate::random::token()[..10]);
+    let authenticators = AuthenticatorNames::new(settings.metadata.aaguid_file.clone())?;
+    authenticators.watch(std::time::Duration::from_secs(10));
+    let schedule = Schedule {
+        policy: settings.rotation_policy(),
+        interval: settings.keys.reload_interval,
+        events: settings.events,
+    };
     crate::maintenance::start(
-        settings.clone(),
+        schedule,
         store.clone(),
         db.clone(),
         keys.store().clone(),
         instance_id.clone(),
     );
-    let sessions = Sessions::new(store.clone(), db.clone(), settings.session_lifetime);
-    let limits = RateLimits::new(store.clone(), settings.rate_limits());
+    let metrics = Arc::new(Metrics::default());
+    let sessions = Sessions::new(store.clone(), db.clone(), settings.session.lifetime);
+    let limits = RateLimits::new(store.clone(), settings.rate_limit);
     let tokens = TokenIssuer::new(keys.clone(), settings.issuer_config());
     let passkeys = Passkeys {
-        webauthn: Arc::new(webauthn(&settings)?),
-        settings: settings.clone(),
+        webauthn: Arc::new(webauthn(settings.site(), &settings.webauthn)?),
+        settings: Arc::new(settings.webauthn.clone()),
+        registration: settings.registration.mode,
         db: db.clone(),
         store: store.clone(),
         sessions: sessions.clone(),
@@ -260,26 +320,27 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         limits: limits.clone(),
         metrics: metrics.clone(),
         authenticators: authenticators.clone(),
-        enumeration_secret: Arc::new(enumeration_secret),
+        enumeration_secret: Arc::new(secrets.enumeration),
     };
     let accounts = Accounts {
         db: db.clone(),
         sessions: sessions.clone(),
         limits: limits.clone(),
         authenticators,
-        recovery_key: Arc::new(recovery_secret),
+        recovery_key: Arc::new(secrets.recovery),
     };
     let oidc = Provider {
-        settings: settings.clone(),
+        settings: Arc::new(settings.oidc.clone()),
+        issuer: settings.site().issuer.clone(),
         clients: Clients::new(declared, db.clone()),
         db: db.clone(),
         store: store.clone(),
         tokens,
         limits,
-        signer,
+        signer: crate::signed::Signer::new(secrets.request),
     };
     Ok(AppState {
-        settings,
+        settings: Arc::new(settings),
         db,
         store,
         keys,
@@ -306,7 +367,7 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                 "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                  frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
             ));
-        if data.settings.secure_cookies() {
+        if data.settings.server.site.secure_cookies() {
             headers = headers.add((
                 "Strict-Transport-Security",
                 "max-age=31536000; includeSubDomains",
@@ -333,13 +394,13 @@ fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .configure(crate::routes::configure)
             .default_service(web::to(crate::routes::not_found))
     })
-    .shutdown_timeout(settings.shutdown_timeout.as_secs())
-    .client_request_timeout(settings.request_timeout)
+    .shutdown_timeout(settings.server.shutdown_timeout.as_secs())
+    .client_request_timeout(settings.server.request_timeout)
     .client_disconnect_timeout(std::time::Duration::from_secs(1))
-    .max_connections(settings.max_connections_per_worker)
+    .max_connections(settings.server.max_connections_per_worker)
     .listen(listener)?;
-    if settings.workers > 0 {
-        server = server.workers(settings.workers);
+    if settings.server.workers > 0 {
+        server = server.workers(settings.server.workers);
     }
     Ok(server.run())
 }

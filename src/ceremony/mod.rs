@@ -10,6 +10,7 @@ mod error;
 mod policy;
 mod registration;
 mod response;
+mod settings;
 mod sign_in;
 mod username;
 
@@ -22,6 +23,10 @@ use webauthn_rs_core::WebauthnCore;
 pub use error::{CeremonyError, Phase};
 pub use registration::{NewPasskey, Registered, RegistrationRequest};
 pub use response::ceremony_field;
+pub use settings::{
+    Attachment, Attestation, ClonedCredentials, RegistrationMode, RegistrationSettings,
+    ResidentKey, UserVerification, WebauthnSettings,
+};
 pub use sign_in::SignInRequest;
 pub use username::{parse_email, InputError, Username};
 
@@ -33,14 +38,16 @@ use crate::metadata::AuthenticatorNames;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimits;
 use crate::session::{Prepared, Session, Sessions};
-use crate::settings::Settings;
 use crate::signing::{AccessGrant, TokenIssuer};
 
 /// Everything the ceremonies need, and nothing else.
 #[derive(Clone)]
 pub struct Passkeys {
     pub webauthn: Arc<WebauthnCore>,
-    pub settings: Arc<Settings>,
+    /// `[webauthn]`.
+    pub settings: Arc<WebauthnSettings>,
+    /// `registration.mode`.
+    pub registration: RegistrationMode,
     pub db: Db,
     pub store: Ephemeral,
     pub sessions: Sessions,

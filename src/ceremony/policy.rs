@@ -7,26 +7,26 @@ use webauthn_rs_core::proto::{
     AttestationConveyancePreference, AuthenticatorAttachment, Credential, UserVerificationPolicy,
 };
 
+use super::settings::{Attachment, Attestation, UserVerification, WebauthnSettings};
 use crate::db::models::StoredCredential;
 use crate::fault::Fault;
-use crate::settings::{Attachment, Attestation, Settings, UserVerification};
 
 /// User verification, for creating and for using a credential alike.
-pub fn user_verification(settings: &Settings) -> UserVerificationPolicy {
+pub fn user_verification(settings: &WebauthnSettings) -> UserVerificationPolicy {
     match settings.user_verification {
         UserVerification::Required => UserVerificationPolicy::Required,
         UserVerification::Preferred => UserVerificationPolicy::Preferred,
     }
 }
 
-pub fn attachment(settings: &Settings) -> Option<AuthenticatorAttachment> {
+pub fn attachment(settings: &WebauthnSettings) -> Option<AuthenticatorAttachment> {
     settings.authenticator_attachment.map(|a| match a {
         Attachment::Platform => AuthenticatorAttachment::Platform,
         Attachment::CrossPlatform => AuthenticatorAttachment::CrossPlatform,
     })
 }
 
-pub fn attestation(settings: &Settings) -> AttestationConveyancePreference {
+pub fn attestation(settings: &WebauthnSettings) -> AttestationConveyancePreference {
     match settings.attestation {
         Attestation::None => AttestationConveyancePreference::None,
         Attestation::Indirect => AttestationConveyancePreference::Indirect,

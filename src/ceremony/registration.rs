@@ -13,6 +13,7 @@ use webauthn_rs_core::proto::{
 };
 
 use super::response::{self, AttestedDetails, LibraryUser};
+use super::settings::{RegistrationMode, ResidentKey};
 use super::username::{parse_display_name, parse_email};
 use super::{policy, CeremonyError, CeremonyStarted, Passkeys, Phase, SignedIn, Username};
 use crate::db::accounts::{Created, Signup};
@@ -20,7 +21,6 @@ use crate::db::models::{InviteRow, NewCredential, NewUser};
 use crate::ephemeral::CeremonyKind;
 use crate::events::{BrowserFamily, Caller, Event, Happened};
 use crate::fault::Fault;
-use crate::settings::{RegistrationMode, ResidentKey};
 
 #[derive(Debug, Deserialize)]
 pub struct RegistrationRequest {
@@ -218,7 +218,7 @@ impl Passkeys {
         username: &Username,
     ) -> Result<Option<InviteRow>, CeremonyError> {
         let invite = invite.map(str::trim).filter(|t| !t.is_empty());
-        match (self.settings.registration_mode, invite) {
+        match (self.registration, invite) {
             (RegistrationMode::Closed, _) | (RegistrationMode::Invite, None) => {
                 Err(CeremonyError::RegistrationClosed)
             }

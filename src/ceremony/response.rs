@@ -6,8 +6,8 @@ use base64::Engine;
 use serde::de::DeserializeOwned;
 use webauthn_rs_core::proto::{PublicKeyCredential, RegisterPublicKeyCredential};
 
+use super::settings::WebauthnSettings;
 use super::CeremonyError;
-use crate::settings::Settings;
 
 /// A response whose `id`, `rawId` and `type` can be checked against each other.
 pub trait CredentialJson: DeserializeOwned {
@@ -301,7 +301,10 @@ fn what_is_wrong(e: &serde_json::Error) -> &'static str {
 /// Where the browser says the ceremony ran (clientDataJSON), which webauthn-rs does not check:
 /// inside a frame on another site (`crossOrigin: true`, `topOrigin`) only when
 /// `webauthn.allow_cross_origin` says so, and then only under a listed top origin.
-pub fn check_embedding(client_data_json: &[u8], settings: &Settings) -> Result<(), CeremonyError> {
+pub fn check_embedding(
+    client_data_json: &[u8],
+    settings: &WebauthnSettings,
+) -> Result<(), CeremonyError> {
     #[derive(serde::Deserialize)]
     struct Embedding {
         #[serde(rename = "crossOrigin", default)]

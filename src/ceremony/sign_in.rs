@@ -7,6 +7,7 @@ use serde_json::json;
 use webauthn_rs_core::error::WebauthnError;
 use webauthn_rs_core::proto::{AuthenticationState, PublicKeyCredential};
 
+use super::settings::ClonedCredentials;
 use super::{
     policy, response, CeremonyError, CeremonyStarted, Passkeys, Phase, SignedIn, Username,
 };
@@ -16,7 +17,6 @@ use crate::ephemeral::CeremonyKind;
 use crate::events::{Caller, Event};
 use crate::fault::Fault;
 use crate::session::{Prepared, Session};
-use crate::settings::ClonedCredentials;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct SignInRequest {
@@ -300,32 +300,7 @@ impl Passkeys {
             }
             Err(e) => return Err(CeremonyError::from_webauthn(&e, Phase::SignIn)),
         };
-        // A genuine signature from a passkey flagged as possibly copied: refused until an
-        // operator clears the flag (unless webauthn.cloned_credentials = "flag").
-        if row.clone_suspected && self.settings.cloned_credentials == ClonedCredentials::Block {
-            caller
-                .event(
-                    Event::ClonedCredentialRefused,
-                    Some(&user.id),
-                    Some(&row.credential_id),
-                )
-                .report();
-            let event = caller.event(
-                Event::SigninFailure,
-                Some(&user.id),
-                Some(&row.credential_id),
-            );
-            self.db.events().record(event.row()).await?;
-            return Err(CeremonyError::CounterRegression);
-        }
-        // A genuine assertion of a disabled account: refused, and said so (403), since the
-        // person proved who they are.
-        if !user.is_active() {
-            caller
-                .event(Event::DisabledAccountRefused, Some(&user.id), None)
-                .report();
-            return Err(CeremonyError::AccountDisabled);
-        }
+        self.may_sign_in(row, user, caller).await?;
         let use_ = CredentialUse {
             counter: result.counter(),
             backup_eligible: result.backup_eligible(),
@@ -367,6 +342,33 @@ impl Passkeys {
         }
         event.report();
         Ok(prepared)
+    }
+
+    /// After a genuine signature: a passkey flagged as possibly copied is refused until an
+    /// operator clears the flag (unless `webauthn.cloned_credentials = "flag"`), and a disabled
+    /// account is refused and told so (403), since the person proved who they are.
+    async fn may_sign_in(
+        &self,
+        row: &StoredCredential,
+        user: &User,
+        caller: &Caller,
+    ) -> Result<(), CeremonyError> {
+        let (user_id, credential_id) = (Some(user.id.as_str()), Some(row.credential_id.as_str()));
+        if row.clone_suspected && self.settings.cloned_credentials == ClonedCredentials::Block {
+            caller
+                .event(Event::ClonedCredentialRefused, user_id, credential_id)
+                .report();
+            let event = caller.event(Event::SigninFailure, user_id, credential_id);
+            self.db.events().record(event.row()).await?;
+            return Err(CeremonyError::CounterRegression);
+        }
+        if !user.is_active() {
+            caller
+                .event(Event::DisabledAccountRefused, user_id, None)
+                .report();
+            return Err(CeremonyError::AccountDisabled);
+        }
+        Ok(())
     }
 
     /// Flags a credential whose counter went backwards; the refusal to answer.

@@ -11,8 +11,9 @@ use crate::signing::rotation;
 
 /// Runs a `clients` command against the configured database.
 pub async fn run_clients(cmd: ClientsCommand, settings: &Settings) -> anyhow::Result<()> {
-    let db = crate::startup::connect_database(settings, crate::db::PoolUse::Command).await?;
-    let declared = match &settings.clients_file {
+    let db =
+        crate::startup::connect_database(&settings.database, crate::db::PoolUse::Command).await?;
+    let declared = match &settings.oidc.clients_file {
         Some(path) => clients::load_file(path)?,
         None => Default::default(),
     };
@@ -59,7 +60,7 @@ async fn add(
     db: &Db,
 ) -> anyhow::Result<()> {
     let (client, secret) = registry.add(new).await?;
-    let store = crate::startup::key_store(settings, Some(db))?;
+    let store = crate::startup::key_store(&settings.keys, Some(db))?;
     if rotation::ensure_active(&store, client.id_token_alg, "cli", Utc::now())?.is_some() {
         super::record_key_change(settings).await;
     }

@@ -3,11 +3,12 @@
 use chrono::{DateTime, Utc};
 
 use super::KeysCommand;
-use crate::settings::{KeyStoreKind, Settings};
+use crate::settings::Settings;
 use crate::signing::listing::{self, KeyInfo};
 use crate::signing::policy::{self, Policy};
 use crate::signing::rotation;
 use crate::signing::sealed::{Kek, KEK_ENV};
+use crate::signing::KeyStoreKind;
 use crate::signing::{KeyAlg, KeyStore};
 
 fn when(at: DateTime<Utc>) -> String {
@@ -32,7 +33,8 @@ fn after(at: DateTime<Utc>, wait: std::time::Duration) -> anyhow::Result<DateTim
 /// says the event is missing.
 pub async fn record_key_change(settings: &Settings) {
     let stored = async {
-        let db = crate::startup::connect_database(settings, crate::db::PoolUse::Command).await?;
+        let db = crate::startup::connect_database(&settings.database, crate::db::PoolUse::Command)
+            .await?;
         // Reported (logged) where the change was made: stored here only.
         let event = crate::events::Caller::command_line().event(
             crate::events::Event::KeyChanged,
@@ -53,19 +55,20 @@ pub async fn record_key_change(settings: &Settings) {
 /// Runs a `keys` command against the configured key store.
 pub async fn run_keys(cmd: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
     // The folder store needs no database (the commands work without one).
-    let db = match settings.keys_store {
+    let db = match settings.keys.store {
         KeyStoreKind::Dir => None,
-        KeyStoreKind::Database => {
-            Some(crate::startup::connect_database(settings, crate::db::PoolUse::Command).await?)
-        }
+        KeyStoreKind::Database => Some(
+            crate::startup::connect_database(&settings.database, crate::db::PoolUse::Command)
+                .await?,
+        ),
     };
-    let store = crate::startup::key_store(settings, db.as_ref())?;
+    let store = crate::startup::key_store(&settings.keys, db.as_ref())?;
     if !matches!(cmd, KeysCommand::ExportPublic) {
         store.check_kek()?;
     }
     let store = &store;
     let policy = settings.rotation_policy();
-    let reload = settings.keys_reload_interval.as_secs();
+    let reload = settings.keys.reload_interval.as_secs();
     let now = Utc::now();
     match cmd {
         KeysCommand::List { json } => list(&listing::list(store, &policy)?, json)?,
@@ -105,7 +108,7 @@ pub async fn run_keys(cmd: KeysCommand, settings: &Settings) -> anyhow::Result<(
             }
         }
         KeysCommand::ImportDir { path } => {
-            let count = store.import_dir(&path, settings.access_token_alg)?;
+            let count = store.import_dir(&path, settings.tokens.access_token_alg)?;
             println!(
                 "imported {count} keys from {} into the database, kids and states unchanged; running instances with keys.store = \"database\" load them within {reload}s.",
                 path.display()
@@ -113,7 +116,7 @@ pub async fn run_keys(cmd: KeysCommand, settings: &Settings) -> anyhow::Result<(
         }
         KeysCommand::ExportPublic => println!(
             "{}",
-            serde_json::to_string_pretty(&store.public_jwks(settings.access_token_alg)?)?
+            serde_json::to_string_pretty(&store.public_jwks(settings.tokens.access_token_alg)?)?
         ),
         KeysCommand::Rekek { new_kek } => {
             let new = Kek::parse(&new_kek, "--new-kek")?;

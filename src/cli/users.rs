@@ -10,8 +10,9 @@ use crate::events::EventView;
 use crate::settings::{parse_duration, Settings};
 
 async fn admin(settings: &Settings) -> anyhow::Result<Admin> {
-    let db = crate::startup::connect_database(settings, crate::db::PoolUse::Command).await?;
-    Ok(Admin::new(db, &settings.issuer))
+    let db =
+        crate::startup::connect_database(&settings.database, crate::db::PoolUse::Command).await?;
+    Ok(Admin::new(db, &settings.server.site.issuer))
 }
 
 /// "24h", "7d", "90m", "45s".
@@ -42,39 +43,6 @@ pub async fn run_users(cmd: UsersCommand, settings: &Settings) -> anyhow::Result
             }
             print_user(&detail);
         }
-        UsersCommand::Disable { user } => {
-            let (found, changed) = admin.disable(&user).await?;
-            let already = if changed { "" } else { " (already disabled)" };
-            println!("disabled {}{already}: their sessions and refresh tokens have ended; access tokens already issued run out within their lifetime and /userinfo refuses them.", found.username);
-        }
-        UsersCommand::Enable { user } => {
-            let (found, changed) = admin.enable(&user).await?;
-            let already = if changed { "" } else { " (already active)" };
-            println!(
-                "enabled {}{already}: they can sign in again (ended sessions stay ended).",
-                found.username
-            );
-        }
-        UsersCommand::Delete { user } => {
-            let found = admin.delete(&user).await?;
-            println!("deleted {} ({}) with their passkeys, sessions, refresh tokens and recovery codes; the username is free again.", found.username, found.id);
-        }
-        UsersCommand::PasskeyRemove {
-            user,
-            credential_id,
-        } => {
-            admin.passkey_remove(&user, &credential_id).await?;
-            println!("removed passkey {credential_id} of {user}.");
-        }
-        UsersCommand::PasskeyUnflag {
-            user,
-            credential_id,
-        } => {
-            admin.passkey_unflag(&user, &credential_id).await?;
-            println!(
-                "cleared the clone flag of passkey {credential_id} of {user}: it signs in again."
-            );
-        }
         UsersCommand::RecoveryLink { user, ttl } => {
             let link = admin.recovery_link(&user, ttl).await?;
             print_link(&link, &format!("one-time recovery link for {user} (it lets the holder add a passkey to this account)"));
@@ -85,27 +53,69 @@ pub async fn run_users(cmd: UsersCommand, settings: &Settings) -> anyhow::Result
             groups,
             ttl,
         } => {
-            let link = admin
-                .invite(InviteSpec {
-                    username,
-                    email,
-                    groups,
-                    ttl,
-                })
-                .await?;
-            print_link(&link, "one-time sign-up invite");
+            let spec = InviteSpec {
+                username,
+                email,
+                groups,
+                ttl,
+            };
+            print_link(&admin.invite(spec).await?, "one-time sign-up invite");
+        }
+        change => println!("{}", change_user(&admin, change).await?),
+    }
+    Ok(())
+}
+
+/// A command that changes a user, and what it says it did.
+async fn change_user(admin: &Admin, cmd: UsersCommand) -> anyhow::Result<String> {
+    Ok(match cmd {
+        UsersCommand::Disable { user } => {
+            let (found, changed) = admin.disable(&user).await?;
+            let already = if changed { "" } else { " (already disabled)" };
+            format!("disabled {}{already}: their sessions and refresh tokens have ended; access tokens already issued run out within their lifetime and /userinfo refuses them.", found.username)
+        }
+        UsersCommand::Enable { user } => {
+            let (found, changed) = admin.enable(&user).await?;
+            let already = if changed { "" } else { " (already active)" };
+            format!(
+                "enabled {}{already}: they can sign in again (ended sessions stay ended).",
+                found.username
+            )
+        }
+        UsersCommand::Delete { user } => {
+            let found = admin.delete(&user).await?;
+            format!("deleted {} ({}) with their passkeys, sessions, refresh tokens and recovery codes; the username is free again.", found.username, found.id)
+        }
+        UsersCommand::PasskeyRemove {
+            user,
+            credential_id,
+        } => {
+            admin.passkey_remove(&user, &credential_id).await?;
+            format!("removed passkey {credential_id} of {user}, and the sessions it started.")
+        }
+        UsersCommand::PasskeyUnflag {
+            user,
+            credential_id,
+        } => {
+            admin.passkey_unflag(&user, &credential_id).await?;
+            format!(
+                "cleared the clone flag of passkey {credential_id} of {user}: it signs in again."
+            )
         }
         UsersCommand::AddToGroup { user, group } => {
             let added = admin.add_to_group(&user, &group).await?;
             let already = if added { "" } else { " (already a member)" };
-            println!("{user} is in group {group}{already}.");
+            format!("{user} is in group {group}{already}.")
         }
         UsersCommand::RemoveFromGroup { user, group } => {
             admin.remove_from_group(&user, &group).await?;
-            println!("{user} is no longer in group {group}.");
+            format!("{user} is no longer in group {group}.")
         }
-    }
-    Ok(())
+        UsersCommand::List { .. }
+        | UsersCommand::Show { .. }
+        | UsersCommand::RecoveryLink { .. }
+        | UsersCommand::Invite { .. } => String::new(),
+    })
 }
 
 /// The URL alone on stdout (for scripts), what it is on stderr.

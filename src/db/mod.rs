@@ -19,6 +19,7 @@ pub mod recovery_codes;
 pub mod refresh_tokens;
 pub mod schema;
 pub mod sessions;
+pub mod settings;
 mod sign_in;
 pub mod signing_keys;
 pub mod users;
@@ -32,8 +33,8 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+pub use self::settings::{DatabaseBackend, DatabaseSettings};
 use crate::outage::Outage;
-use crate::settings::{DatabaseBackend, Settings};
 
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -340,9 +341,9 @@ pub enum PoolUse {
 
 /// Builds the pool after one direct connection attempt, so that start-up reports the
 /// database's own reason (with the setting to fix) rather than a generic pool timeout.
-pub fn connect(settings: &Settings, usage: PoolUse) -> anyhow::Result<Db> {
+pub fn connect(settings: &DatabaseSettings, usage: PoolUse) -> anyhow::Result<Db> {
     use r2d2::ManageConnection;
-    if let DatabaseBackend::Sqlite { path } = &settings.database {
+    if let DatabaseBackend::Sqlite { path } = &settings.backend {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 anyhow::anyhow!("DATABASE_URL: cannot create {}: {e}", dir.display())
@@ -350,9 +351,9 @@ pub fn connect(settings: &Settings, usage: PoolUse) -> anyhow::Result<Db> {
         }
     }
     let manager = Manager {
-        backend: settings.database.clone(),
-        connect_timeout: settings.db_connect_timeout,
-        statement_timeout: settings.db_query_timeout,
+        backend: settings.backend.clone(),
+        connect_timeout: settings.connect_timeout,
+        statement_timeout: settings.query_timeout,
     };
     manager
         .connect()
@@ -363,16 +364,16 @@ pub fn connect(settings: &Settings, usage: PoolUse) -> anyhow::Result<Db> {
         .map_err(|e| anyhow::anyhow!("{}", describe_connect_error(settings, &e)))?;
     Ok(Db::new(
         r2d2::Pool::builder()
-            .max_size(settings.db_pool_size)
-            .connection_timeout(settings.db_connect_timeout.min(settings.db_query_timeout))
+            .max_size(settings.pool_size)
+            .connection_timeout(settings.connect_timeout.min(settings.query_timeout))
             .min_idle(Some(u32::from(usage == PoolUse::Server)))
             .build_unchecked(manager),
-        settings.db_query_timeout,
+        settings.query_timeout,
     ))
 }
 
-fn describe_connect_error(settings: &Settings, e: &diesel::ConnectionError) -> String {
-    match &settings.database {
+fn describe_connect_error(settings: &DatabaseSettings, e: &diesel::ConnectionError) -> String {
+    match &settings.backend {
         DatabaseBackend::Postgres { url } => format!(
             "DATABASE_URL: cannot connect to {} ({}); check the URL and that Postgres is running",
             redact(url),

@@ -10,6 +10,7 @@
 pub mod keys;
 mod memory;
 mod redis;
+mod settings;
 pub mod topology;
 
 use std::time::Duration;
@@ -20,6 +21,7 @@ use serde::Serialize;
 pub use self::keys::{CeremonyKind, Key};
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
+pub use self::settings::{MemoryStoreSettings, RedisSettings};
 pub use self::topology::RedisMode;
 use crate::outage::Outage;
 

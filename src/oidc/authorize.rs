@@ -192,7 +192,7 @@ impl Provider {
         }
         Ok(Outcome::SignIn(format!(
             "{}/login?{}",
-            self.settings.issuer,
+            self.issuer,
             login.finish()
         )))
     }
@@ -330,7 +330,7 @@ impl Provider {
         if let Some(state) = &request.state {
             params.push(("state", state.clone()));
         }
-        params.push(("iss", self.settings.issuer.clone()));
+        params.push(("iss", self.issuer.clone()));
         Ok(Response {
             redirect_uri: request.redirect_uri.clone(),
             params,

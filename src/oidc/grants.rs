@@ -15,14 +15,6 @@ use crate::events::Event;
 use crate::fault::Fault;
 use crate::signing::{AccessGrant, IdGrant};
 
-/// How the client presented itself: HTTP Basic (already decoded by the handler), or fields of
-/// the form body.
-pub struct ClientCredentials {
-    pub basic: Option<(String, String)>,
-    pub form_id: Option<String>,
-    pub form_secret: Option<String>,
-}
-
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
@@ -66,8 +58,6 @@ struct Minted {
     exp: i64,
 }
 
-const WRONG_CREDENTIALS: &str = "Unknown client or wrong credentials.";
-
 fn verifier_matches(verifier: &str, challenge: &str) -> bool {
     is_pkce_value(verifier) && {
         let computed = URL_SAFE_NO_PAD.encode(openssl::sha::sha256(verifier.as_bytes()));
@@ -76,51 +66,6 @@ fn verifier_matches(verifier: &str, challenge: &str) -> bool {
 }
 
 impl Provider {
-    /// RFC 6749 §2.3: exactly one way of authenticating; a confidential client proves its
-    /// secret, a public client sends only its id (PKCE then carries the proof).
-    pub async fn authenticate(&self, creds: ClientCredentials) -> Result<Client, OAuthError> {
-        let (client_id, secret) = match (creds.basic, creds.form_id, creds.form_secret) {
-            (Some(_), _, Some(_)) => {
-                return Err(OAuthError::InvalidClient(
-                    "Use one client authentication method, not two.",
-                ))
-            }
-            (Some((id, secret)), form_id, None) => {
-                if form_id.is_some_and(|f| f != id) {
-                    return Err(OAuthError::InvalidClient(
-                        "client_id in the body differs from the one in the Authorization header.",
-                    ));
-                }
-                (id, Some(secret))
-            }
-            (None, Some(id), secret) => (id, secret),
-            (None, None, _) => {
-                return Err(OAuthError::InvalidClient(
-                    "Client authentication is required.",
-                ))
-            }
-        };
-        let client = self
-            .clients
-            .find(&client_id)
-            .await?
-            .ok_or(OAuthError::InvalidClient(WRONG_CREDENTIALS))?;
-        match (client.public, secret) {
-            (true, None) => Ok(client),
-            (true, Some(_)) => Err(OAuthError::InvalidClient(
-                "This is a public client; it has no secret to send.",
-            )),
-            (false, Some(s)) if client.secret_matches(&s) => Ok(client),
-            (false, _) => {
-                Event::ClientAuthFailed
-                    .now()
-                    .client(&client.client_id)
-                    .report();
-                Err(OAuthError::InvalidClient(WRONG_CREDENTIALS))
-            }
-        }
-    }
-
     /// The authorization_code grant.
     pub async fn redeem_code(
         &self,
@@ -195,7 +140,7 @@ impl Provider {
     /// Remembers what this code issued; if a second redemption raced this one, revokes it all
     /// now.
     async fn remember_redemption(&self, code: &str, redeemed: &Redeemed) -> Result<(), Fault> {
-        let marker_ttl = self.settings.longest_token_lifetime() + Duration::from_secs(60);
+        let marker_ttl = self.tokens.longest_lifetime() + Duration::from_secs(60);
         self.store
             .put_json(Key::CodeRedeemed(code), redeemed, marker_ttl)
             .await?;
@@ -237,8 +182,9 @@ impl Provider {
 
     /// Access tokens cannot be recalled, so a revoked one is remembered until it expires.
     pub(super) async fn revoke_jti(&self, jti: &str, exp: i64) -> Result<(), Fault> {
-        let left =
-            (exp - Utc::now().timestamp()).max(0) as u64 + self.settings.clock_skew.as_secs() + 1;
+        let left = (exp - Utc::now().timestamp()).max(0) as u64
+            + self.tokens.config().clock_skew.as_secs()
+            + 1;
         self.store
             .put(Key::RevokedToken(jti), "1", Duration::from_secs(left))
             .await?;
@@ -376,7 +322,8 @@ impl Provider {
             .refresh_tokens()
             .revoke_family(family, Utc::now().naive_utc())
             .await?;
-        let ttl = self.settings.access_token_lifetime + self.settings.clock_skew;
+        let config = self.tokens.config();
+        let ttl = config.access_token_lifetime + config.clock_skew;
         self.store
             .put(
                 Key::RevokedFamily(family),

@@ -10,27 +10,30 @@
 
 pub mod authorize;
 pub mod bearer;
+pub mod client_auth;
 pub mod clients;
 mod error;
 pub mod grants;
 pub mod logout;
 mod request;
+mod settings;
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 pub use self::authorize::{Outcome, Refused};
+pub use self::client_auth::ClientCredentials;
 pub use self::clients::{Client, Clients};
 pub use self::error::{AuthorizeError, OAuthError};
-pub use self::grants::{ClientCredentials, TokenResponse};
+pub use self::grants::TokenResponse;
 pub use self::logout::{EndSession, LogoutParams};
 pub use self::request::AuthorizeParams;
+pub use self::settings::OidcSettings;
 
 use crate::db::Db;
 use crate::ephemeral::Ephemeral;
 use crate::rate_limit::RateLimits;
-use crate::settings::Settings;
 use crate::signed::Signer;
 use crate::signing::TokenIssuer;
 
@@ -40,7 +43,10 @@ const CODE: &str = "authorization-code";
 /// Everything the OAuth endpoints need, and nothing else.
 #[derive(Clone)]
 pub struct Provider {
-    pub settings: Arc<Settings>,
+    /// `[oidc]`.
+    pub settings: Arc<OidcSettings>,
+    /// The issuer (`iss`, and where every URL built here starts).
+    pub issuer: String,
     pub clients: Clients,
     pub db: Db,
     pub store: Ephemeral,

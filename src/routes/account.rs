@@ -17,11 +17,11 @@ use crate::state::AppState;
 
 /// Sensitive actions need a sign-in no older than `session.reauth_max_age_secs`.
 fn recent(app: &AppState) -> Need {
-    Need::Recent(app.settings.reauth_max_age.as_secs())
+    Need::Recent(app.settings.session.reauth_max_age.as_secs())
 }
 
 fn recent_or_recovery(app: &AppState) -> Need {
-    Need::RecentOrRecovery(app.settings.reauth_max_age.as_secs())
+    Need::RecentOrRecovery(app.settings.session.reauth_max_age.as_secs())
 }
 
 #[get("/account/credentials")]

@@ -15,8 +15,8 @@ pub async fn read_body(
     payload: web::Payload,
     settings: &Settings,
 ) -> Result<web::Bytes, RequestError> {
-    let limit = settings.max_body_bytes;
-    tokio::time::timeout(settings.request_timeout, read_within(payload, limit))
+    let limit = settings.server.max_body_bytes;
+    tokio::time::timeout(settings.server.request_timeout, read_within(payload, limit))
         .await
         .map_err(|_| RequestError::TooSlow)?
 }

@@ -16,7 +16,7 @@ pub const SESSION: &str = "pkidp_session";
 pub const LANGUAGE: &str = "pkidp_lang";
 
 pub fn name(settings: &Settings, base: &str) -> String {
-    if settings.secure_cookies() {
+    if settings.server.site.secure_cookies() {
         format!("__Host-{base}")
     } else {
         base.to_string()
@@ -33,7 +33,7 @@ pub fn make(
     Cookie::build(name(settings, base), value)
         .path("/")
         .http_only(true)
-        .secure(settings.secure_cookies())
+        .secure(settings.server.site.secure_cookies())
         .same_site(same_site)
         .max_age(actix_web::cookie::time::Duration::seconds(
             max_age.as_secs() as i64,

@@ -30,7 +30,7 @@ pub async fn check_origin(
     if state_changing && cookie_authorised && !rp_logout {
         let issuer = req
             .app_data::<web::Data<AppState>>()
-            .map(|a| a.settings.issuer.clone())
+            .map(|a| a.settings.server.site.issuer.clone())
             .unwrap_or_default();
         let header = |name: &str| {
             req.headers()
@@ -106,8 +106,12 @@ pub async fn log_request(
 }
 
 fn is_allowed_web_origin(req: &ServiceRequest, origin: &str) -> bool {
-    req.app_data::<web::Data<AppState>>()
-        .is_some_and(|a| a.settings.allowed_web_origins().any(|o| o == origin))
+    req.app_data::<web::Data<AppState>>().is_some_and(|a| {
+        a.settings
+            .webauthn
+            .allowed_web_origins()
+            .any(|o| o == origin)
+    })
 }
 
 /// CORS for the ceremony endpoints (`/webauthn/*`), for the allowed web origins only: the

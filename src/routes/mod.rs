@@ -174,7 +174,7 @@ pub fn client_addr(req: &HttpRequest, settings: &Settings) -> String {
     let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
         return String::new();
     };
-    if settings.trusted_proxies.is_empty() {
+    if settings.server.trusted_proxies.is_empty() {
         return peer.to_string();
     }
     let values = |name: header::HeaderName| -> Vec<&str> {
@@ -185,7 +185,7 @@ pub fn client_addr(req: &HttpRequest, settings: &Settings) -> String {
     };
     crate::proxy::client_address(
         peer,
-        &settings.trusted_proxies,
+        &settings.server.trusted_proxies,
         &values(header::FORWARDED),
         &values(header::HeaderName::from_static("x-forwarded-for")),
     )

@@ -28,7 +28,7 @@ pub async fn discovery(app: web::Data<AppState>) -> HttpResponse {
         .collect();
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .json(oidc::discovery(&app.settings.issuer, &algs))
+        .json(oidc::discovery(&app.settings.server.site.issuer, &algs))
 }
 
 #[derive(Template)]
@@ -109,7 +109,7 @@ fn answer(app: &AppState, req: &HttpRequest, outcome: Outcome) -> Result<HttpRes
             if let Some(state) = state.as_deref() {
                 params.push(("state", state));
             }
-            params.push(("iss", &app.settings.issuer));
+            params.push(("iss", &app.settings.server.site.issuer));
             back_to_client(app, req, &redirect_uri, &params, form_post)
         }
         Outcome::ErrorPage(message) => {
@@ -398,7 +398,10 @@ fn again_as_get(
         let query = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(url::form_urlencoded::parse(form))
             .finish();
-        see_other(&format!("{}{path}?{query}", app.settings.issuer))
+        see_other(&format!(
+            "{}{path}?{query}",
+            app.settings.server.site.issuer
+        ))
     })
 }
 

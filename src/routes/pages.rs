@@ -12,10 +12,10 @@ use super::cookies;
 use super::error::{ApiError, RequestError};
 use super::{current_session, see_other};
 use crate::account::AccountError;
+use crate::ceremony::RegistrationMode;
 use crate::fault::Fault;
 use crate::i18n::{self, Catalog};
-use crate::settings::RegistrationMode;
-use crate::settings::{Settings, Ui};
+use crate::settings::{Settings, UiSettings as Ui};
 use crate::state::AppState;
 
 /// What every page shows around its content: the operator's brand, and the words of the
@@ -189,7 +189,7 @@ struct Index<'a> {
 
 /// Whether pages offer a sign-up link: only when anyone may sign up.
 fn signup_link(app: &AppState) -> bool {
-    app.settings.registration_mode == RegistrationMode::Open
+    app.settings.registration.mode == RegistrationMode::Open
 }
 
 #[get("/")]
@@ -199,7 +199,7 @@ pub async fn index(app: web::Data<AppState>, req: HttpRequest) -> Result<HttpRes
         &p,
         Index {
             p,
-            issuer: &app.settings.issuer,
+            issuer: &app.settings.server.site.issuer,
             signup_link: signup_link(&app),
         },
     )
@@ -279,7 +279,7 @@ pub async fn language(
     };
     let next = match query.next.as_deref() {
         None => "/".to_string(),
-        next => safe_next(next, &app.settings.issuer_url),
+        next => safe_next(next, &app.settings.server.site.issuer_url),
     };
     let mut res = see_other(&next);
     let cookie = cookies::make(
@@ -311,7 +311,7 @@ pub async fn login(
     req: HttpRequest,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let next = safe_next(query.next.as_deref(), &app.settings.issuer_url);
+    let next = safe_next(query.next.as_deref(), &app.settings.server.site.issuer_url);
     let waiting = app.oidc.waiting(&next).await?;
     let fresh_enough = |auth_time: i64| {
         waiting
@@ -342,7 +342,7 @@ pub async fn login(
         &p,
         Login {
             p,
-            rp_id: &app.settings.rp_id,
+            rp_id: &app.settings.server.site.rp_id,
             next: &next,
             login_hint: query.login_hint.as_deref().unwrap_or(""),
             signup_link: signup_link(&app),
@@ -387,7 +387,7 @@ pub async fn register(
         None => None,
     };
     let closed = matches!(
-        (app.settings.registration_mode, token, &invite),
+        (app.settings.registration.mode, token, &invite),
         (RegistrationMode::Closed, _, _) | (_, Some(_), None) | (RegistrationMode::Invite, None, _)
     );
     let (invite_username, invite_email) = invite
@@ -540,7 +540,7 @@ pub async fn account(
         &p,
         Account {
             p,
-            rp_id: &app.settings.rp_id,
+            rp_id: &app.settings.server.site.rp_id,
             user_handle,
             username: overview.username,
             display_name: overview.display_name,

@@ -20,7 +20,7 @@ pub(super) fn begun(app: &AppState, started: CeremonyStarted) -> HttpResponse {
         &app.settings,
         CEREMONY,
         started.ceremony_id,
-        app.settings.challenge_ttl,
+        app.settings.webauthn.challenge_ttl,
         SameSite::Strict,
     );
     let mut options = started.options;

@@ -13,7 +13,10 @@ use crate::state::AppState;
 pub async fn jwks(app: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let body = app.keys.current().jwks().to_string();
     let etag = format!("\"{}\"", &crate::random::sha256_hex(body.as_bytes())[..32]);
-    let cache = format!("public, max-age={}", app.settings.jwks_max_age.as_secs());
+    let cache = format!(
+        "public, max-age={}",
+        app.settings.tokens.jwks_max_age.as_secs()
+    );
     let matches = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -35,8 +38,8 @@ pub async fn jwks(app: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
 
 #[get("/.well-known/webauthn")]
 pub async fn related_origins(app: web::Data<AppState>) -> HttpResponse {
-    let mut origins = vec![app.settings.issuer.as_str()];
-    origins.extend(app.settings.allowed_web_origins());
+    let mut origins = vec![app.settings.server.site.issuer.as_str()];
+    origins.extend(app.settings.webauthn.allowed_web_origins());
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .json(serde_json::json!({ "origins": origins }))

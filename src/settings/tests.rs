@@ -12,12 +12,12 @@ fn load(env: &[(&str, &str)]) -> Result<Settings, SettingsError> {
 #[test]
 fn defaults_are_valid_and_embedded() {
     let s = load(&[]).expect("defaults");
-    assert_eq!(s.issuer, "http://localhost:8080");
-    assert_eq!(s.rp_id, "localhost");
-    assert_eq!(s.challenge_ttl, Duration::from_secs(300));
-    assert!(matches!(s.database, DatabaseBackend::Sqlite { .. }));
-    assert!(s.redis_url.is_none());
-    assert!(!s.secure_cookies());
+    assert_eq!(s.server.site.issuer, "http://localhost:8080");
+    assert_eq!(s.server.site.rp_id, "localhost");
+    assert_eq!(s.webauthn.challenge_ttl, Duration::from_secs(300));
+    assert!(matches!(s.database.backend, DatabaseBackend::Sqlite { .. }));
+    assert!(s.redis.url.is_none());
+    assert!(!s.server.site.secure_cookies());
 }
 
 #[test]
@@ -30,10 +30,10 @@ fn fixed_and_generic_env_overrides() {
         ("PASSKEY_IDP__SESSION__LIFETIME_SECS", "3600"),
     ])
     .expect("valid");
-    assert_eq!(s.rp_id, "example.com");
-    assert!(s.secure_cookies());
-    assert_eq!(s.session_lifetime, Duration::from_secs(3600));
-    assert_eq!(s.redis_url.as_deref(), Some("redis://cache:6379"));
+    assert_eq!(s.server.site.rp_id, "example.com");
+    assert!(s.server.site.secure_cookies());
+    assert_eq!(s.session.lifetime, Duration::from_secs(3600));
+    assert_eq!(s.redis.url.as_deref(), Some("redis://cache:6379"));
 }
 
 #[test]
@@ -79,7 +79,7 @@ fn durations_and_rotation_settings() {
         assert_eq!(parse_duration(bad), None, "{bad}");
     }
     let s = load(&[("PASSKEY_IDP__KEYS__ROTATE_EVERY", "30d")]).expect("valid");
-    assert_eq!(s.keys_rotate_every, Some(Duration::from_secs(30 * 86400)));
+    assert_eq!(s.keys.rotate_every, Some(Duration::from_secs(30 * 86400)));
     let err =
         load(&[("PASSKEY_IDP__KEYS__ROTATE_EVERY", "60s")]).expect_err("too short for the cache");
     assert!(err.to_string().starts_with("keys.rotate_every"), "{err}");
@@ -118,7 +118,7 @@ fn allowed_origins_are_normalised_and_checked() {
     )])
     .expect("valid");
     assert_eq!(
-        s.allowed_origins,
+        s.webauthn.allowed_origins,
         [
             "https://app.example.com",
             "http://localhost:3000",
@@ -126,7 +126,7 @@ fn allowed_origins_are_normalised_and_checked() {
         ]
     );
     assert_eq!(
-        s.allowed_web_origins().collect::<Vec<_>>(),
+        s.webauthn.allowed_web_origins().collect::<Vec<_>>(),
         ["https://app.example.com", "http://localhost:3000"]
     );
     for bad in [
@@ -157,12 +157,12 @@ fn list_settings_take_a_bracketed_list_or_commas_from_the_environment() {
     ] {
         let s = load(&[(name, value)]).unwrap_or_else(|e| panic!("{value}: {e}"));
         assert_eq!(
-            s.trusted_proxies[0],
+            s.server.trusted_proxies[0],
             "10.0.0.0/8".parse::<crate::proxy::Cidr>().expect("cidr"),
             "{value}"
         );
         assert_eq!(
-            s.trusted_proxies.len(),
+            s.server.trusted_proxies.len(),
             1 + usize::from(value.contains("::1"))
         );
     }
@@ -171,8 +171,29 @@ fn list_settings_take_a_bracketed_list_or_commas_from_the_environment() {
         r#"["https://app.example.com"]"#,
     )])
     .expect("a bracketed list of origins");
-    assert_eq!(s.allowed_origins.len(), 1);
+    assert_eq!(s.webauthn.allowed_origins.len(), 1);
     // A bracketed value that is not a list of strings is still refused, naming the setting.
     let e = load(&[(name, r#"["10.0.0.0/8""#)]).expect_err("unclosed");
     assert!(e.to_string().contains("server.trusted_proxies"), "{e}");
+}
+
+/// The shipped `config/default.toml` documents the built-in defaults: loading it changes
+/// nothing. (A new setting needs only its field, default and check in its section; the file
+/// may list it, and then must say the same.)
+#[test]
+fn the_shipped_file_says_what_the_built_in_defaults_are() {
+    let from_file = load(&[]).expect("with config/default.toml");
+    let built_in = Settings::assemble(toml::Table::new()).expect("built-in defaults");
+    assert_eq!(format!("{from_file:?}"), format!("{built_in:?}"));
+}
+
+#[test]
+fn unknown_sections_and_keys_are_refused_naming_them() {
+    let e = load(&[("PASSKEY_IDP__SERVERS__LISTEN", "x")]).expect_err("unknown section");
+    assert!(e.to_string().starts_with("servers:"), "{e}");
+    let e = load(&[("PASSKEY_IDP__SERVER__LISTENING", "x")]).expect_err("unknown key");
+    assert!(
+        e.to_string().starts_with("server:") && e.to_string().contains("listening"),
+        "{e}"
+    );
 }

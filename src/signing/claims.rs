@@ -126,6 +126,13 @@ impl TokenIssuer {
         &self.config
     }
 
+    /// The longest time a token signed here stays valid.
+    pub fn longest_lifetime(&self) -> Duration {
+        self.config
+            .access_token_lifetime
+            .max(self.config.id_token_lifetime)
+    }
+
     pub(super) fn keys(&self) -> &KeyRing {
         &self.keys
     }

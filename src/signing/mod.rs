@@ -12,6 +12,7 @@ pub mod policy;
 pub mod rotation;
 pub mod schedule;
 pub mod sealed;
+mod settings;
 pub mod store;
 mod verify;
 
@@ -25,6 +26,7 @@ use serde::Serialize;
 
 pub use claims::{AccessClaims, AccessGrant, Audience, IdGrant, IssuerConfig, TokenIssuer};
 pub use keyset::{KeyAlg, KeySet, KeyState};
+pub use settings::{KeySettings, KeyStoreKind, TokenSettings};
 pub use store::KeyStore;
 pub use verify::VerifyError;
 

@@ -13,13 +13,13 @@ use crate::on_both_backends;
 
 /// Runs `passkey-idp ARGS` on the app's database and issuer.
 pub fn cli(app: &TestApp, args: &[&str]) -> Output {
-    let db = match &app.app.settings.database {
+    let db = match &app.app.settings.database.backend {
         passkey_idp::settings::DatabaseBackend::Postgres { url } => url.clone(),
         passkey_idp::settings::DatabaseBackend::Sqlite { path } => {
             format!("sqlite://{}", path.display())
         }
     };
-    let keys = app.app.settings.keys_dir.display().to_string();
+    let keys = app.app.settings.keys.dir.display().to_string();
     crate::helpers::run_cli(
         args,
         &[

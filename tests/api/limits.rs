@@ -15,7 +15,7 @@ fn stored_entries(app: &TestApp, backend: Backend) -> usize {
     match backend {
         Backend::Embedded => app.app.store.local_entries().expect("in-process store"),
         Backend::Postgres => {
-            let prefix = &app.app.settings.redis_key_prefix;
+            let prefix = &app.app.settings.redis.key_prefix;
             let client = redis::Client::open(redis_url()).expect("redis url");
             let mut conn = client.get_connection().expect("redis");
             let keys: Vec<String> = redis::cmd("KEYS")

@@ -1,16 +1,18 @@
-//! The `[ui]` section: the operator's brand on the hosted pages and their default language.
-//! Everything is checked (and the logo read) once, at start.
+//! `[ui]`: the operator's brand on the hosted pages and their default language. Everything is
+//! checked (and the logo read) once, at start.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use super::raw::UiSection;
-use super::{bad, SettingsError};
+use serde::Deserialize;
+
+use crate::config::{bad, Section, SettingsError};
 
 /// What the pages show of the operator.
 #[derive(Debug, Clone, Default)]
-pub struct Ui {
-    /// The name in the header and the titles (`ui.product_name`, else `server.rp_name`).
+pub struct UiSettings {
+    /// The name in the header and the titles (`ui.product_name`; the loader puts
+    /// `server.rp_name` where it is empty).
     pub product_name: String,
     pub logo: Option<Logo>,
     /// `/static/brand.css`: the accent colour for light and dark pages, when one is set.
@@ -33,7 +35,48 @@ pub struct Logo {
 /// Largest logo accepted: it is served from memory on every page view.
 const LOGO_MAX_BYTES: u64 = 256 * 1024;
 
-pub(super) fn ui(raw: &UiSection, rp_name: &str) -> Result<Ui, SettingsError> {
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UiRaw {
+    product_name: String,
+    logo_file: String,
+    accent_color: String,
+    support_url: String,
+    default_language: String,
+}
+
+impl Default for UiRaw {
+    fn default() -> Self {
+        UiRaw {
+            product_name: String::new(),
+            logo_file: String::new(),
+            accent_color: String::new(),
+            support_url: String::new(),
+            default_language: "en".into(),
+        }
+    }
+}
+
+impl Section for UiSettings {
+    const NAME: &'static str = "ui";
+    type Raw = UiRaw;
+
+    fn check(raw: UiRaw) -> Result<UiSettings, SettingsError> {
+        ui(&raw)
+    }
+}
+
+impl UiSettings {
+    /// With `name` where no product name was set.
+    pub fn named_by_default(mut self, name: &str) -> UiSettings {
+        if self.product_name.is_empty() {
+            self.product_name = name.to_string();
+        }
+        self
+    }
+}
+
+fn ui(raw: &UiRaw) -> Result<UiSettings, SettingsError> {
     let product_name = raw.product_name.trim();
     if product_name.chars().count() > 64 || product_name.chars().any(char::is_control) {
         return Err(bad(
@@ -52,12 +95,8 @@ pub(super) fn ui(raw: &UiSection, rp_name: &str) -> Result<Ui, SettingsError> {
             ),
         ));
     }
-    Ok(Ui {
-        product_name: if product_name.is_empty() {
-            rp_name.to_string()
-        } else {
-            product_name.to_string()
-        },
+    Ok(UiSettings {
+        product_name: product_name.to_string(),
         logo: match raw.logo_file.trim() {
             "" => None,
             path => Some(logo(Path::new(path))?),
@@ -254,7 +293,7 @@ fn support_url(raw: &str) -> Result<String, SettingsError> {
         url::Url::parse(raw).map_err(|e| bad(setting, format!("'{raw}' is not a URL: {e}")))?;
     let loopback = url
         .host()
-        .is_some_and(|h| super::validate::is_loopback_host(&h));
+        .is_some_and(|h| crate::config::is_loopback_host(&h));
     match url.scheme() {
         "https" | "mailto" => {}
         "http" if loopback => {}
@@ -272,21 +311,11 @@ fn support_url(raw: &str) -> Result<String, SettingsError> {
 mod tests {
     use super::*;
 
-    fn raw(f: impl FnOnce(&mut UiSection)) -> UiSection {
-        let mut r = UiSection {
-            product_name: String::new(),
-            logo_file: String::new(),
-            accent_color: String::new(),
-            support_url: String::new(),
-            default_language: "en".into(),
-        };
-        f(&mut r);
-        r
-    }
-
     #[test]
     fn defaults_take_the_rp_name_and_english() {
-        let ui = ui(&raw(|_| {}), "Example").expect("valid");
+        let ui = ui(&UiRaw::default())
+            .expect("valid")
+            .named_by_default("Example");
         assert_eq!(ui.product_name, "Example");
         assert!(ui.logo.is_none() && ui.brand_css.is_none() && ui.support_url.is_none());
         assert_eq!(ui.default_language, "en");
