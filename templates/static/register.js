@@ -113,7 +113,10 @@
     try {
       await Passkeys.create("/webauthn/register/begin", "/webauthn/register/finish", body, submit);
       Passkeys.say(Passkeys.t("js.register.created"), "ok", submit);
-      window.location.assign("/account?welcome=1");
+      // From a service's sign-in: back to it (its waiting request answers with a code);
+      // otherwise the account page and its welcome checklist.
+      const next = form.dataset.next;
+      window.location.assign(next ? Passkeys.safeNext(next) : "/account?welcome=1");
     } catch (e) {
       Passkeys.fail(e, submit);
       const field = e && e.code === "username_taken" ? "username"
