@@ -448,6 +448,8 @@ struct Recover<'a> {
     token: String,
     /// `?next=…` for the links back to sign in: a service's request survives recovery.
     next_query: String,
+    /// How long the recovery session lasts, to add the passkey in.
+    lifetime_secs: u64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -473,6 +475,7 @@ pub async fn recover(
                 .filter(|t| t.len() <= 128)
                 .unwrap_or_default(),
             next_query: next_query(&safe_next(query.next.as_deref(), &app.settings.issuer_url)),
+            lifetime_secs: crate::session::RECOVERY_LIFETIME.as_secs(),
         },
     )
 }
@@ -844,6 +847,7 @@ mod tests {
                     p,
                     token: token.into(),
                     next_query: "?next=%2Fauthorize".into(),
+                    lifetime_secs: 600,
                 },
             );
         }
@@ -870,6 +874,51 @@ mod tests {
                 },
             );
         }
+    }
+
+    /// The catalog keys a script names as string literals (`t("js.login.signed_in")`); a
+    /// literal ending in `.` is the start of a key made at run time, not a key.
+    fn script_keys(script: &str) -> Vec<&str> {
+        let mut keys = Vec::new();
+        for (at, _) in script.match_indices('"') {
+            let rest = &script[at + 1..];
+            let end = rest.find('"').unwrap_or(0);
+            let literal = &rest[..end];
+            let is_key = ["js.", "dom.", "error.", "names."]
+                .iter()
+                .any(|p| literal.starts_with(p))
+                && !literal.ends_with('.')
+                && literal
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
+            if is_key {
+                keys.push(literal);
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn every_key_a_script_names_is_in_every_catalog() {
+        let mut named = 0;
+        for (file, _, script) in STATIC.iter().filter(|(f, _, _)| f.ends_with(".js")) {
+            for key in script_keys(script) {
+                named += 1;
+                for catalog in i18n::catalogs() {
+                    let has = |k: &str| catalog.keys().any(|(have, _)| have == k);
+                    assert!(
+                        has(key) || has(&format!("{key}.other")),
+                        "{file} names {key}, which the {} catalog lacks",
+                        catalog.lang()
+                    );
+                }
+            }
+        }
+        assert!(named > 50, "the scan finds the scripts' keys ({named})");
+        assert_eq!(
+            script_keys(r#"t("js.a.b", x); t("js.event." + k); t("not.a.key")"#),
+            vec!["js.a.b"]
+        );
     }
 
     #[test]

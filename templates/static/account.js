@@ -88,7 +88,7 @@
       const checklist = document.getElementById("welcome");
       setTimeout(() => reloadWith(flash, checklist ? "/account?welcome" : ""), 600);
     } catch (e) {
-      Passkeys.fail(e, near);
+      Passkeys.fail(e, near, t("js.cancelled.add_passkey"));
     } finally {
       Passkeys.busy(button, false);
     }

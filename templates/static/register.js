@@ -118,7 +118,7 @@
       const next = form.dataset.next;
       window.location.assign(next ? Passkeys.safeNext(next) : "/account?welcome=1");
     } catch (e) {
-      Passkeys.fail(e, submit);
+      Passkeys.fail(e, submit, Passkeys.t("js.cancelled.sign_up"));
       const field = e && e.code === "username_taken" ? "username"
         : e && e.code === "invalid_request" && Passkeys.english ? fieldOf(e.message) : "";
       if (field && fieldError(field, e.message) && !form.elements[field].readOnly) {

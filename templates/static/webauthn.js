@@ -144,7 +144,14 @@ const Passkeys = (() => {
       if (!(e instanceof ApiError) || e.code !== "reauthentication_required") throw e;
       say(t("js.common.confirm_reauth"), "note", near);
       const begin = await request("POST", "/account/reauth/begin", {});
-      const cred = await navigator.credentials.get({ publicKey: requestOptions(begin.publicKey) });
+      let cred;
+      try {
+        cred = await navigator.credentials.get({ publicKey: requestOptions(begin.publicKey) });
+      } catch (prompt) {
+        // A prompt closed here was the confirmation, whatever the action was: fail says so.
+        try { prompt.during = "reauth"; } catch (ignored) { /* a frozen error: the generic words */ }
+        throw prompt;
+      }
       await request("POST", "/account/reauth/finish", credentialJSON(cred));
       say("", "");
       return request(method, path, body);
@@ -284,8 +291,15 @@ const Passkeys = (() => {
   }
 
   // The sentence for any failure: API codes, DOMExceptions from the passkey prompt, the rest.
-  function explain(error) {
+  // A prompt the person closed (NotAllowedError) gets the next step of the ceremony it belongs
+  // to: the confirmation asked on the way (Passkeys.call), else `cancelled`, the caller's
+  // sentence, else the sign-in page's advice.
+  function explain(error, cancelled) {
     if (error instanceof ApiError) return error.message;
+    if (error && error.name === "NotAllowedError") {
+      if (error.during === "reauth") return t("js.cancelled.reauth");
+      if (cancelled) return cancelled;
+    }
     if (error && typeof error.name === "string" && /^\w+$/.test(error.name) && has("dom." + error.name)) {
       return t("dom." + error.name);
     }
@@ -293,10 +307,11 @@ const Passkeys = (() => {
     return t("error.unknown");
   }
 
-  // Says what went wrong, beside near (the control used) when given.
-  function fail(error, near) {
+  // Says what went wrong, beside near (the control used) when given; `cancelled` is what to do
+  // next when the person closed the passkey prompt (see explain).
+  function fail(error, near, cancelled) {
     if (error && error.name === "AbortError") return;
-    say(explain(error), error && error.name === "NotAllowedError" ? "" : "error", near);
+    say(explain(error, cancelled), error && error.name === "NotAllowedError" ? "" : "error", near);
     if (error && error.code === "login_required") sessionEnded();
   }
 

@@ -455,6 +455,10 @@ async fn invite_recovery_link_and_reauthenticated_delete() {
         shot(page, "recover-link");
         page.click("#use-link").expect("continue");
         wait_shown(page, "step-passkey");
+        page.set_user_verified(&new_phone, false).expect("uv off");
+        page.click("#create-passkey").expect("create");
+        wait_text(page, "#status", "Your recovery link is used up");
+        page.set_user_verified(&new_phone, true).expect("uv on");
         page.click("#create-passkey").expect("create");
         wait_shown(page, "step-done");
         assert_eq!(page.credentials(&new_phone).expect("creds").len(), 1);

@@ -245,6 +245,15 @@ async fn cancelled_prompts_and_errors_speak_plainly() {
     let app = spawn_app(Backend::Postgres).await;
     in_browser(&app, |page, authenticator, origin| {
         sign_up(page, origin, "bob", "");
+        // Each ceremony's closed prompt says what to do next in that ceremony: adding a
+        // passkey is no sign-in, and a recovery code would not help.
+        page.set_user_verified(&authenticator, false)
+            .expect("uv off");
+        page.click("#passkeys ~ button[data-action=add-passkey]")
+            .expect("add");
+        wait_status(page, "no passkey was added");
+        assert!(!status(page).contains("recovery code"), "{}", status(page));
+        page.set_user_verified(&authenticator, true).expect("uv on");
         sign_out(page, &authenticator);
         // The person closes the passkey prompt.
         login_page_without_autofill(page, origin, &authenticator);
@@ -283,6 +292,17 @@ async fn cancelled_prompts_and_errors_speak_plainly() {
             "{text}"
         );
         shot(page, "register-taken");
+        // A closed prompt at sign-up: no account yet, try again and pick where to save it.
+        page.eval("document.getElementById('username').value = ''")
+            .expect("clear");
+        page.type_into("#username", "bobby").expect("type");
+        page.set_user_verified(&authenticator, false)
+            .expect("uv off");
+        page.click("#register-form button[type=submit]")
+            .expect("submit");
+        wait_status(page, "your account isn't created yet");
+        assert!(!status(page).contains("recovery code"), "{}", status(page));
+        shot(page, "register-cancelled");
     })
     .await;
 }
@@ -510,6 +530,13 @@ async fn recovery_codes_get_a_person_back_in() {
             .expect("continue");
         page.wait_for("!document.getElementById('step-passkey').hidden", WAIT)
             .unwrap_or_else(|_| panic!("code not accepted: {:?}", status(page)));
+        // The prompt closed: the code is spent, but the passkey can still be made, for the
+        // recovery session's ten minutes.
+        page.set_user_verified(&new_phone, false).expect("uv off");
+        page.click("#create-passkey").expect("create");
+        wait_status(page, "Your recovery code is used up");
+        assert!(status(page).contains("for the next 10 minutes"), "{}", status(page));
+        page.set_user_verified(&new_phone, true).expect("uv on");
         page.click("#create-passkey").expect("create");
         page.wait_for("!document.getElementById('step-done').hidden", WAIT)
             .unwrap_or_else(|_| panic!("passkey not created: {:?}", status(page)));
@@ -559,9 +586,20 @@ async fn an_old_sign_in_is_confirmed_with_the_passkey_before_new_recovery_codes(
         TestConfig::new(Backend::Embedded).with("PASSKEY_IDP__SESSION__REAUTH_MAX_AGE_SECS", "10"),
     )
     .await;
-    in_browser(&app, |page, _, origin| {
+    in_browser(&app, |page, authenticator, origin| {
         sign_up(page, origin, "gail", "Gail");
         std::thread::sleep(Duration::from_secs(11));
+        // The confirmation's prompt closed: nothing changed, and no sign-in advice.
+        page.set_user_verified(&authenticator, false)
+            .expect("uv off");
+        page.click("#recovery-title ~ button[data-action=recovery-codes]")
+            .expect("codes");
+        wait_status(
+            page,
+            "it wasn't confirmed that it's you and nothing was changed",
+        );
+        assert!(!status(page).contains("recovery code"), "{}", status(page));
+        page.set_user_verified(&authenticator, true).expect("uv on");
         page.click("#recovery-title ~ button[data-action=recovery-codes]")
             .expect("codes");
         page.wait_for(
