@@ -136,8 +136,9 @@ const Passkeys = (() => {
 
   // A sensitive account action answered reauthentication_required: the person confirms with
   // a passkey (the page says why, beside near: the control used), and the action is tried
-  // once more.
-  async function call(method, path, body, near) {
+  // once more. `then`: what the page says once confirmed, when the action brings a prompt of
+  // its own (else the words go).
+  async function call(method, path, body, near, then) {
     try {
       return await request(method, path, body);
     } catch (e) {
@@ -153,7 +154,7 @@ const Passkeys = (() => {
         throw prompt;
       }
       await request("POST", "/account/reauth/finish", credentialJSON(cred));
-      say("", "");
+      say(then || "", "", then ? near : undefined);
       return request(method, path, body);
     }
   }
@@ -255,7 +256,8 @@ const Passkeys = (() => {
   // Creates a passkey: begin → navigator.credentials.create → finish. Returns finish's answer.
   // near: the control used, where a request to confirm with a passkey is shown.
   async function create(beginPath, finishPath, beginBody, near) {
-    const begin = await call("POST", beginPath, beginBody || {}, near);
+    // After a confirmation with a passkey comes a second prompt: the words say what it is for.
+    const begin = await call("POST", beginPath, beginBody || {}, near, t("js.common.confirmed_now_create"));
     const cred = await navigator.credentials.create({ publicKey: creationOptions(begin.publicKey) });
     return call("POST", finishPath, credentialJSON(cred), near);
   }

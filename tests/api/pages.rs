@@ -578,10 +578,11 @@ async fn a_script_in_a_display_name_stays_text() {
     .await;
 }
 
-/// A sensitive action with an old sign-in: the page asks for the passkey again (re-auth), and
-/// the action goes through after it.
+/// A sensitive action with an old sign-in: the page asks for the passkey again (re-auth); a
+/// prompt closed there changes nothing; once confirmed, the page says what the next prompt is
+/// for before it comes, and the action goes through.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_old_sign_in_is_confirmed_with_the_passkey_before_new_recovery_codes() {
+async fn an_old_sign_in_is_confirmed_with_the_passkey_first() {
     let app = spawn_with(
         TestConfig::new(Backend::Embedded).with("PASSKEY_IDP__SESSION__REAUTH_MAX_AGE_SECS", "10"),
     )
@@ -600,6 +601,24 @@ async fn an_old_sign_in_is_confirmed_with_the_passkey_before_new_recovery_codes(
         );
         assert!(!status(page).contains("recovery code"), "{}", status(page));
         page.set_user_verified(&authenticator, true).expect("uv on");
+        // Adding a passkey: the confirmation's prompt, then the one that creates the passkey.
+        // What the page says when the second one opens (this authenticator holds the account's
+        // passkey already, so that one is refused, as a phone would).
+        page.eval(
+            "(() => { const create = navigator.credentials.create.bind(navigator.credentials); \
+             navigator.credentials.create = (options) => { \
+               window.saidAtCreate = document.getElementById('status').innerText; \
+               return create(options); }; })()",
+        )
+        .expect("watch the prompt");
+        page.click("#passkeys ~ button[data-action=add-passkey]")
+            .expect("add");
+        wait_status(page, "already has a passkey");
+        assert_eq!(
+            page.eval("window.saidAtCreate").expect("said"),
+            "Confirmed. Now follow your browser's prompt to create the passkey…"
+        );
+        // Confirmed a moment ago: new codes come at once.
         page.click("#recovery-title ~ button[data-action=recovery-codes]")
             .expect("codes");
         page.wait_for(
