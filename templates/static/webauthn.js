@@ -176,15 +176,25 @@ const Passkeys = (() => {
     if (!response.ok) {
       const code = (data && data.error) || "server_error";
       const description = data && typeof data.error_description === "string" ? data.error_description : "";
-      throw new ApiError(code, sentenceFor(code, description), description, response.status);
+      throw new ApiError(code, sentenceFor(code, description, retryAfter(response)), description, response.status);
     }
     return data;
   }
 
+  // The seconds a refusal asks to wait (Retry-After, in seconds as this server sends it), or 0.
+  function retryAfter(response) {
+    const seconds = Number.parseInt(response.headers.get("Retry-After") || "", 10);
+    return Number.isFinite(seconds) && seconds > 0 ? seconds : 0;
+  }
+
   // The page's sentence for an API error code. A request the server found wrong comes with its
   // own sentence saying what to fix: shown as it is on an English page, where it is in the
-  // page's language; elsewhere the catalog's.
-  function sentenceFor(code, description) {
+  // page's language; elsewhere the catalog's. Too many attempts: the wait the server asks for,
+  // in whole minutes.
+  function sentenceFor(code, description, wait) {
+    if (code === "rate_limited" && wait > 0) {
+      return t("js.common.rate_limited", { count: Math.ceil(wait / 60) });
+    }
     if (code === "invalid_request" && description && english) return description;
     if (has("error." + code)) return t("error." + code);
     if (description && english) return description;

@@ -796,3 +796,43 @@ async fn feedback_appears_beside_the_control_on_a_phone() {
     })
     .await;
 }
+
+/// Too many recovery attempts: the page says the wait the server asks for (`Retry-After`, 15
+/// minutes for recovery), in the page's language, not the minute of other limits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recovery_lockout_says_how_long_to_wait() {
+    let app = spawn_with(
+        TestConfig::new(Backend::Embedded).with("PASSKEY_IDP__RATE_LIMIT__RECOVERY_PER_USER", "2"),
+    )
+    .await;
+    in_browser(&app, |page, _, origin| {
+        page.goto(&format!("{origin}/recover")).expect("recover");
+        let attempt = |page: &mut Page| {
+            page.eval("document.getElementById('status').textContent = ''")
+                .expect("clear");
+            page.eval("document.getElementById('username').value = ''; document.getElementById('code').value = ''")
+                .expect("clear");
+            page.type_into("#username", "hank").expect("type");
+            page.type_into("#code", "aaaa-bbbb-cccc").expect("type");
+            page.click("#recover-form button[type=submit]")
+                .expect("continue");
+        };
+        for _ in 0..2 {
+            attempt(page);
+            wait_status(page, "don't match, or the code was already used");
+        }
+        attempt(page);
+        wait_status(page, "Too many attempts. Wait 15 minutes and try again.");
+        shot(page, "recover-locked");
+        // In German, the same wait.
+        page.click("#languages a[hreflang=de]").expect("Deutsch");
+        page.wait_for("document.documentElement.lang === 'de'", WAIT)
+            .expect("German page");
+        attempt(page);
+        wait_status(
+            page,
+            "Zu viele Versuche. Warten Sie 15 Minuten und versuchen Sie es dann erneut.",
+        );
+    })
+    .await;
+}
