@@ -298,11 +298,18 @@
     }
   }
 
-  async function logout() {
+  // Sign out is a form (a same-origin POST /logout), so that it works without JavaScript. With
+  // it, the page signs out by JSON and goes to the signed-out page only once the session has
+  // ended; a sign-out that failed is said beside the button, and the page stays.
+  async function logout(form) {
+    const submit = form.querySelector("button[type=submit]");
+    Passkeys.busy(submit, true);
     try {
       await Passkeys.call("POST", "/logout");
-    } finally {
       window.location.assign("/signed-out");
+    } catch (e) {
+      Passkeys.fail(e, submit);
+      Passkeys.busy(submit, false);
     }
   }
 
@@ -576,7 +583,6 @@
       case "copy-codes": copyCodes(target); break;
       case "download-codes": downloadCodes(); break;
       case "print-codes": window.print(); break;
-      case "logout": logout(); break;
       case "end-other-sessions": endOtherSessions(target); break;
       case "delete-account": askDelete(); break;
       case "cancel-delete-account": cancelDelete(); break;
@@ -584,7 +590,14 @@
     }
   });
 
-  // logged_out.html loads this file too, for its sign-out button: the rest is the account page's.
+  document.addEventListener("submit", (event) => {
+    const form = event.target.closest('form[action="/logout"]');
+    if (!form) return;
+    event.preventDefault();
+    logout(form);
+  });
+
+  // logged_out.html loads this file too, for its sign-out form: the rest is the account page's.
   if (document.getElementById("account-who")) {
     showFlash();
     signal();

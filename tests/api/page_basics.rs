@@ -285,7 +285,8 @@ async fn the_readme_pictures() {
 }
 
 /// With JavaScript off, each page says why nothing would work, where the person reads first,
-/// at both widths.
+/// at both widths; a form submitted anyway comes back to its page; and on the account page
+/// Sign out still works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_javascript_off_every_page_says_so() {
     let app = spawn_app(Backend::Embedded).await;
@@ -330,6 +331,26 @@ async fn with_javascript_off_every_page_says_so() {
             );
             notice_shown(page, &format!("{name}, submitted"));
         }
+
+        // Signed in (with JavaScript, which passkeys need), then without it: Sign out works.
+        let en = passkey_idp::i18n::catalog("en").expect("English");
+        page.call(
+            "Emulation.setScriptExecutionDisabled",
+            serde_json::json!({"value": false}),
+        )
+        .expect("JavaScript on");
+        crate::pages::sign_up(page, origin, "olga", "");
+        page.call(
+            "Emulation.setScriptExecutionDisabled",
+            serde_json::json!({"value": true}),
+        )
+        .expect("JavaScript off");
+        page.goto(&format!("{origin}/account")).expect("account");
+        page.click("button[data-action=logout]").expect("sign out");
+        crate::pages::wait_path(page, "/signed-out");
+        assert_eq!(page.text("h1").expect("h1"), en.t("signed_out.title"));
+        page.goto(&format!("{origin}/account")).expect("account");
+        crate::pages::wait_path(page, "/login");
     })
     .await;
 }

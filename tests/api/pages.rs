@@ -718,13 +718,47 @@ async fn field_errors_are_said_under_the_field() {
     .await;
 }
 
-/// A session that ends while the account page is open: the page stops saying who is signed in
-/// and offers the way back in, focused.
+/// A sign-out that fails is said beside the button, and nothing claims the person is signed
+/// out while the session lives. A session that ends while the account page is open: the page
+/// stops saying who is signed in and offers the way back in, focused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ended_session_closes_the_loop() {
     let app = spawn_app(Backend::Embedded).await;
-    in_browser(&app, |page, _, origin| {
+    in_browser(&app, |page, authenticator, origin| {
         sign_up(page, origin, "erin", "");
+        // The sign-out request never reaches the server.
+        page.call("Network.enable", serde_json::json!({}))
+            .expect("network");
+        page.call(
+            "Network.setBlockedURLs",
+            serde_json::json!({"urls": ["*/logout"]}),
+        )
+        .expect("block sign-out");
+        page.click("button[data-action=logout]").expect("sign out");
+        wait_status(page, "We couldn't reach the server");
+        assert_eq!(page.eval("location.pathname").expect("path"), "/account");
+        assert_eq!(
+            page.eval("!!document.getElementById('status').closest('form[action=\"/logout\"]')")
+                .expect("where"),
+            true,
+            "said beside the button"
+        );
+        shot(page, "account-sign-out-failed");
+        page.call("Network.setBlockedURLs", serde_json::json!({"urls": []}))
+            .expect("unblock");
+        // The signed-out page does not claim it either, and offers to sign out.
+        page.goto(&format!("{origin}/signed-out"))
+            .expect("signed-out");
+        assert_eq!(page.text("h1").expect("h1"), "You are still signed in");
+        shot(page, "signed-out-still-signed-in");
+        page.click("button[data-action=logout]").expect("sign out");
+        page.wait_for("document.getElementById('signed-out')", WAIT)
+            .unwrap_or_else(|_| panic!("not signed out; status {:?}", status(page)));
+        assert_eq!(page.text("h1").expect("h1"), "You are signed out");
+        // Back in (autofill), for what follows.
+        page.goto(&format!("{origin}/login")).expect("login");
+        wait_path(page, "/account");
+        let _ = authenticator;
         page.call("Network.clearBrowserCookies", serde_json::json!({}))
             .expect("the session ends");
         page.click("#recovery-title ~ button[data-action=recovery-codes]")
