@@ -599,6 +599,8 @@
 
   // logged_out.html loads this file too, for its sign-out form: the rest is the account page's.
   if (document.getElementById("account-who")) {
+    // The lists' "Loading…" shows only where this script fills them in.
+    for (const id of ["sessions-note", "activity-note"]) document.getElementById(id).hidden = false;
     showFlash();
     signal();
     loadSessions();

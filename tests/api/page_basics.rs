@@ -332,7 +332,8 @@ async fn with_javascript_off_every_page_says_so() {
             notice_shown(page, &format!("{name}, submitted"));
         }
 
-        // Signed in (with JavaScript, which passkeys need), then without it: Sign out works.
+        // Signed in (with JavaScript, which passkeys need), then without it: the account page
+        // says what needs JavaScript, shows no endless "Loading…", and Sign out works.
         let en = passkey_idp::i18n::catalog("en").expect("English");
         page.call(
             "Emulation.setScriptExecutionDisabled",
@@ -346,6 +347,18 @@ async fn with_javascript_off_every_page_says_so() {
         )
         .expect("JavaScript off");
         page.goto(&format!("{origin}/account")).expect("account");
+        assert_eq!(
+            page.text("main .notice").expect("notice"),
+            en.t("account.noscript")
+        );
+        let main = page.text("main").expect("main");
+        for loading in ["account.sessions_loading", "account.activity_loading"] {
+            assert!(!main.contains(en.t(loading)), "{loading} shown: {main}");
+        }
+        for note in ["account.sessions_noscript", "account.activity_noscript"] {
+            assert!(main.contains(en.t(note)), "{note} missing: {main}");
+        }
+        crate::pages::shot(page, "account-without-javascript");
         page.click("button[data-action=logout]").expect("sign out");
         crate::pages::wait_path(page, "/signed-out");
         assert_eq!(page.text("h1").expect("h1"), en.t("signed_out.title"));
