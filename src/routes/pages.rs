@@ -372,6 +372,8 @@ struct Register<'a> {
     /// No sign-up for this visitor: closed, or invite-only without a usable invite, or an
     /// invite that is spent or expired.
     closed: bool,
+    /// Closed because the invite of the link was used, has expired or is not one at all.
+    invite_spent: bool,
     invite: String,
     invite_username: String,
     invite_email: String,
@@ -410,6 +412,9 @@ pub async fn register(
         (app.settings.registration_mode, token, &invite),
         (RegistrationMode::Closed, _, _) | (_, Some(_), None) | (RegistrationMode::Invite, None, _)
     );
+    let invite_spent = app.settings.registration_mode != RegistrationMode::Closed
+        && token.is_some()
+        && invite.is_none();
     let (invite_username, invite_email) = invite
         .map(|i| (i.username.unwrap_or_default(), i.email.unwrap_or_default()))
         .unwrap_or_default();
@@ -421,6 +426,7 @@ pub async fn register(
         Register {
             p,
             closed,
+            invite_spent,
             invite: if closed {
                 String::new()
             } else {
@@ -821,16 +827,18 @@ mod tests {
                 },
             );
         }
-        for (closed, invite, username, client) in [
-            (false, "", "", None),
-            (true, "", "", None),
-            (false, "tok", "⟦ada⟧", Some("⟦Notes⟧".to_string())),
+        for (closed, invite_spent, invite, username, client) in [
+            (false, false, "", "", None),
+            (true, false, "", "", None),
+            (true, true, "", "", None),
+            (false, false, "tok", "⟦ada⟧", Some("⟦Notes⟧".to_string())),
         ] {
             check(
                 "register",
                 Register {
                     p,
                     closed,
+                    invite_spent,
                     invite: invite.into(),
                     invite_username: username.into(),
                     invite_email: String::new(),

@@ -433,9 +433,15 @@ async fn invite_recovery_link_and_reauthenticated_delete() {
             .expect("submit");
         wait_path(page, "/account");
         assert_eq!(page.text("#account-username").expect("name"), "grace");
-        // Spent: the same invite no longer opens the form.
+        // Spent: the same invite no longer opens the form, and the page says what happened.
         page.goto(&invite.url).expect("invite page");
         assert_eq!(count(page, "#register-form"), 0);
+        wait_text(
+            page,
+            "#signup-closed",
+            "This invitation was already used or has expired",
+        );
+        shot(page, "register-invite-spent");
 
         // The phone is lost, the cookies with it; an administrator sends a recovery link.
         page.remove_virtual_authenticator(&phone).expect("lost");
