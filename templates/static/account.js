@@ -111,6 +111,22 @@
     if (open) open.remove();
   }
 
+  // Cancel (Keep) and Escape close an inline editor, and the focus goes back to the row's
+  // button that opened it, not to the page.
+  function closable(form, item, action) {
+    const close = () => {
+      closeInline(item);
+      const opener = item.querySelector('[data-action="' + action + '"]');
+      if (opener) opener.focus();
+    };
+    form.querySelector(".cancel").addEventListener("click", close);
+    form.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape") return;
+      event.preventDefault();
+      close();
+    });
+  }
+
   function button(label, type, extra) {
     const b = document.createElement("button");
     b.type = type;
@@ -132,7 +148,7 @@
       label.htmlFor = input.id;
       f.append(label, input, button(t("js.account.save"), "submit", "primary"), button(t("js.account.cancel"), "button", "cancel"));
     });
-    form.querySelector(".cancel").addEventListener("click", () => closeInline(item));
+    closable(form, item, "rename");
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const name = form.elements.name.value.trim();
@@ -173,7 +189,7 @@
       p.textContent = t("js.account.delete_question", { name: item.dataset.name });
       f.append(p, button(t("js.account.delete_yes"), "submit", "danger"), button(t("js.account.delete_keep"), "button", "cancel"));
     });
-    form.querySelector(".cancel").addEventListener("click", () => closeInline(item));
+    closable(form, item, "delete");
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       try {

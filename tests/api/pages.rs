@@ -401,6 +401,45 @@ async fn manage_passkeys_on_the_account_page() {
         );
         shot(page, "account-two-passkeys");
 
+        // The inline editors close with Escape, Cancel or Keep, and the focus goes back to the
+        // row's button that opened them.
+        let row = "#passkeys .passkey:nth-child(2)";
+        let on = |page: &mut Page, css: &str| {
+            page.eval(&format!(
+                "document.activeElement === document.querySelector('{css}')"
+            ))
+            .expect("focus")
+        };
+        for (action, close) in [
+            ("rename", "Escape"),
+            ("rename", "form.rename button.cancel"),
+            ("delete", "Escape"),
+            ("delete", "form.confirm-delete button.cancel"),
+        ] {
+            page.click(&format!("{row} button[data-action={action}]"))
+                .expect("open");
+            if close == "Escape" {
+                for kind in ["keyDown", "keyUp"] {
+                    page.call(
+                        "Input.dispatchKeyEvent",
+                        serde_json::json!({"type": kind, "key": "Escape", "code": "Escape",
+                            "windowsVirtualKeyCode": 27, "nativeVirtualKeyCode": 27}),
+                    )
+                    .expect("Escape");
+                }
+            } else {
+                page.click(close).expect("close");
+            }
+            assert_eq!(
+                page.eval("document.querySelectorAll('form.inline').length")
+                    .expect("editors"),
+                0,
+                "{action}, {close}: closed"
+            );
+            let opener = format!("{row} [data-action={action}]");
+            assert_eq!(on(page, &opener), true, "{action}, {close}: focus on {action}");
+        }
+
         // Rename the second, with a name that tries to be HTML.
         page.click("#passkeys .passkey:nth-child(2) button[data-action=rename]")
             .expect("rename");
