@@ -119,6 +119,12 @@ const Passkeys = (() => {
       status.textContent = message; // textContent: never HTML, whatever the message holds
       if ((beside || moved) && message && typeof status.scrollIntoView === "function") {
         status.scrollIntoView({ block: "nearest" });
+        // The focused control is where the person is: it stays on screen, on a phone too, even
+        // if the words then do not fit (the live region is read out all the same).
+        const focus = document.activeElement;
+        if (focus && focus !== status && focus.matches && focus.matches("button, a[href], input, textarea, select")) {
+          focus.scrollIntoView({ block: "nearest" });
+        }
       }
     };
     if (moved) setTimeout(show, ANNOUNCE_AFTER_MOVE_MS); else show();

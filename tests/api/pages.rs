@@ -495,6 +495,8 @@ async fn recovery_codes_get_a_person_back_in() {
     in_browser(&app, |page, phone, origin| {
         let authenticator = phone.clone();
         sign_up(page, origin, "dave", "Dave");
+        // On a phone.
+        phone_width(page);
         page.click("#recovery-title ~ button[data-action=recovery-codes]")
             .expect("codes");
         page.wait_for(
@@ -502,12 +504,28 @@ async fn recovery_codes_get_a_person_back_in() {
             WAIT,
         )
         .expect("ten codes shown");
+        wait_status(page, "New recovery codes made");
         let code = page.text("#code-list li:nth-child(2)").expect("a code");
-        // The focus is on the first way to keep them, not lost to the page.
+        // The focus is on the first way to keep them, not lost to the page, and on screen once
+        // the words above the codes are shown.
+        std::thread::sleep(Duration::from_millis(300));
         assert_eq!(
             page.eval("document.activeElement.dataset.action").expect("focus"),
             "copy-codes"
         );
+        let copy = page
+            .eval(
+                "(() => { const r = document.activeElement.getBoundingClientRect(); \
+                 return [r.top, r.bottom, innerHeight]; })()",
+            )
+            .expect("rect");
+        let [top, bottom, height] = [0, 1, 2].map(|i| copy[i].as_f64().unwrap_or(-1.0));
+        assert!(
+            top >= 0.0 && bottom <= height,
+            "Copy is off screen on a phone: {copy}"
+        );
+        page.call("Emulation.clearDeviceMetricsOverride", serde_json::json!({}))
+            .expect("desktop");
         shot(page, "account-recovery-codes");
         // One column, each code on one line, even on a phone; ways to keep them.
         for action in ["copy-codes", "download-codes", "print-codes"] {
