@@ -56,6 +56,12 @@ async fn a_new_person_from_a_service_signs_up_or_recovers_and_returns_with_a_cod
         page.goto(&authorize).expect("authorize");
         wait_path(page, "/login");
         assert_eq!(page.text("h1").expect("h1"), "Sign in to continue to Notes");
+        // The tab says it too.
+        let product = page.text("header .brand").expect("product");
+        assert_eq!(
+            page.eval("document.title").expect("title"),
+            format!("Sign in to continue to Notes · {product}")
+        );
         page.click("#create-account").expect("create an account");
         wait_path(page, "/register");
         assert_eq!(
