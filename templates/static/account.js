@@ -522,6 +522,26 @@
     deleteButton.focus();
   }
 
+  // The signed-out page says the account was deleted only when this tab's account page just
+  // deleted it: a mark in this tab's session storage, read once, that no link can set.
+  const DELETED = "passkey-idp:account-deleted";
+
+  function showDeleted() {
+    const deleted = document.getElementById("account-deleted");
+    if (!deleted) return;
+    let marked = false;
+    try {
+      marked = window.sessionStorage.getItem(DELETED) !== null;
+      window.sessionStorage.removeItem(DELETED);
+    } catch (e) {
+      return;
+    }
+    if (!marked) return;
+    document.getElementById("signed-out-note").hidden = true;
+    deleted.hidden = false;
+    document.title = deleted.dataset.title;
+  }
+
   async function deleteAccount(trigger) {
     Passkeys.busy(trigger, true);
     Passkeys.say(t("js.account.deleting_account"), "", trigger);
@@ -533,7 +553,12 @@
       Passkeys.say(t("js.account.account_deleted"), "ok", trigger);
       // The buttons are off: the focus goes to the page, which stays where the words are.
       document.getElementById("main").focus({ preventScroll: true });
-      setTimeout(() => window.location.assign("/"), 800);
+      try {
+        window.sessionStorage.setItem(DELETED, "1");
+      } catch (e) {
+        // No session storage: the signed-out page says only that.
+      }
+      setTimeout(() => window.location.assign("/signed-out"), 800);
     } catch (e) {
       showError(e, trigger);
       Passkeys.busy(trigger, false);
@@ -613,7 +638,9 @@
     logout(form);
   });
 
-  // logged_out.html loads this file too, for its sign-out form: the rest is the account page's.
+  // logged_out.html loads this file too, for its sign-out form and to say that an account was
+  // deleted: the rest is the account page's.
+  showDeleted();
   if (document.getElementById("account-who")) {
     // The lists' "Loading…" shows only where this script fills them in.
     for (const id of ["sessions-note", "activity-note"]) document.getElementById(id).hidden = false;

@@ -348,8 +348,30 @@ async fn sessions_activity_signals_and_deleting_the_account() {
         shot(page, "account-delete-confirm");
         page.click("[data-action=confirm-delete-account]")
             .expect("confirm");
-        wait_path(page, "/");
-        shot(page, "account-deleted-home");
+        // It ends on a page that says so (and the tab's title too), once: a reload of that
+        // page, or a link to it, only says that nobody is signed in.
+        wait_path(page, "/signed-out");
+        wait_shown(page, "account-deleted");
+        let deleted = page.text("#account-deleted h1").expect("heading");
+        assert_eq!(deleted, "Your account is deleted");
+        assert_eq!(
+            eval(page, "document.getElementById('signed-out-note').hidden"),
+            true
+        );
+        assert!(
+            eval(page, "document.title")
+                .as_str()
+                .unwrap_or("")
+                .starts_with("Your account is deleted · "),
+            "the title says it"
+        );
+        shot(page, "account-deleted");
+        page.goto(&format!("{origin}/signed-out")).expect("again");
+        assert_eq!(page.text("h1").expect("h1"), "You are signed out");
+        assert_eq!(
+            eval(page, "document.getElementById('account-deleted').hidden"),
+            true
+        );
 
         // Nothing of the account works any more.
         assert_eq!(
@@ -494,7 +516,8 @@ async fn invite_recovery_link_and_reauthenticated_delete() {
         wait_shown(page, "delete-confirm");
         page.click("[data-action=confirm-delete-account]")
             .expect("confirm");
-        wait_path(page, "/");
+        wait_path(page, "/signed-out");
+        wait_shown(page, "account-deleted");
         // (Chromium probes the allowed passkeys silently first, which also counts.)
         let after = signatures(page);
         assert!(after > before, "a re-authentication: {before} → {after}");
