@@ -441,14 +441,24 @@ async fn invite_recovery_link_and_reauthenticated_delete() {
         );
         shot(page, "register-closed");
 
-        // The invite: username pinned, email prefilled, the token sent with register/begin.
+        // The invite: username pinned (shown as text, not a field to type in), email
+        // prefilled, the token sent with register/begin.
         page.goto(&invite.url).expect("invite page");
         let form = eval(
             page,
             "['username', 'email'].map((id) => document.getElementById(id))\
-             .map((input) => [input.value, input.readOnly])",
+             .map((input) => [input.value, input.type, input.readOnly])",
         );
-        assert_eq!(form, json!([["grace", true], ["grace@example.com", false]]));
+        assert_eq!(
+            form,
+            json!([
+                ["grace", "hidden", false],
+                ["grace@example.com", "email", false]
+            ])
+        );
+        assert_eq!(count(page, "input[name=username]:not([type=hidden])"), 0);
+        assert_eq!(page.text("#username-pinned").expect("pinned"), "grace");
+        wait_text(page, "#username-help", "so it can't be changed");
         shot(page, "register-invited");
         page.type_into("#display_name", "Grace").expect("type");
         page.click("#register-form button[type=submit]")
