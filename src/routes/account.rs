@@ -159,26 +159,37 @@ pub async fn recover(
     ))
 }
 
-/// `POST /logout`: from the account page (no body, or JSON) it ends the session and answers
-/// JSON; a form (a relying service's RP-initiated logout) gets the end-session endpoint's rules.
+/// `POST /logout`: from the account page's script (no body, or JSON) it ends the session and
+/// answers JSON. A form is a relying service's RP-initiated logout and gets the end-session
+/// endpoint's rules, except the pages' own "Sign out" form posted without JavaScript: an empty
+/// form that the browser says comes from this site (`Origin` and `Sec-Fetch-Site`, which
+/// another site cannot set), which ends the session and answers 303 to `/signed-out`.
 #[post("/logout")]
 pub async fn logout(
     app: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    if super::body::is_form_request(req.headers()) {
+    let form = super::body::is_form_request(req.headers());
+    if form {
         let form = super::body::read_form_bytes(&req, payload, &app.settings).await?;
-        return super::oidc::end_session_posted(&app, &req, &form).await;
+        let own_page = form.is_empty()
+            && super::middleware::from_this_site(req.headers(), &app.settings.issuer);
+        if !own_page {
+            return super::oidc::end_session_posted(&app, &req, &form).await;
+        }
     }
     if let Some(id) = cookies::read(&req, &app.settings, SESSION) {
         app.sessions.end(&id).await?;
     }
-    Ok(no_store(
-        HttpResponse::Ok()
-            .cookie(cookies::removal(&app.settings, SESSION))
-            .json(json!({ "status": "ok" })),
-    ))
+    let mut res = if form {
+        super::see_other("/signed-out")
+    } else {
+        HttpResponse::Ok().json(json!({ "status": "ok" }))
+    };
+    res.add_cookie(&cookies::removal(&app.settings, SESSION))
+        .map_err(crate::fault::Fault::internal)?;
+    Ok(no_store(res))
 }
 
 /// Re-authentication: the signed-in person proves presence with one of their passkeys again,

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::http::Method;
 use actix_web::{web, HttpMessage};
 use tracing::Instrument;
@@ -45,8 +45,11 @@ pub async fn check_origin(
             && origin
                 .as_deref()
                 .is_some_and(|o| is_allowed_web_origin(&req, o));
-        let foreign_origin = origin.as_deref().is_some_and(|o| o != issuer);
-        let cross_site = header("sec-fetch-site").is_some_and(|s| s == "cross-site");
+        let site = header("sec-fetch-site");
+        let foreign_origin = origin
+            .as_deref()
+            .is_some_and(|o| !is_this_origin(o, site.as_deref(), &issuer));
+        let cross_site = site.as_deref().is_some_and(|s| s == "cross-site");
         if (foreign_origin || cross_site) && !allowed_app {
             crate::events::Event::CsrfRefused
                 .now()
@@ -58,6 +61,25 @@ pub async fn check_origin(
         }
     }
     next.call(req).await.map(|r| r.map_into_left_body())
+}
+
+/// Whether an `Origin` header names this site. Chromium sends `Origin: null` for a form posted
+/// from a page whose referrer policy is `no-referrer`, as every page here is: `null` counts as
+/// this site only together with `Sec-Fetch-Site: same-origin`, which the browser sets itself and
+/// a page of another site cannot fake; never without it (an old browser, a sandboxed frame or a
+/// page elsewhere sends `null` too).
+fn is_this_origin(origin: &str, fetch_site: Option<&str>, issuer: &str) -> bool {
+    origin == issuer || (origin == "null" && fetch_site == Some("same-origin"))
+}
+
+/// Whether a browser says a request was sent by one of this site's own pages: an `Origin` of
+/// this site (see [`is_this_origin`]) and no `Sec-Fetch-Site` that says otherwise. A request
+/// without `Origin` does not count.
+pub fn from_this_site(headers: &HeaderMap, issuer: &str) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let site = header("sec-fetch-site");
+    header("origin").is_some_and(|o| is_this_origin(o, site, issuer))
+        && site.is_none_or(|s| s == "same-origin")
 }
 
 /// The id of a request, as in its log line and `X-Request-Id`; stored events carry it.
@@ -146,4 +168,68 @@ pub async fn cors(
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
     headers.insert(header::VARY, HeaderValue::from_static("Origin"));
     Ok(res.map_into_left_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ISSUER: &str = "https://id.example.com";
+
+    fn headers(origin: Option<&str>, site: Option<&str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Some(o) = origin {
+            h.insert(header::ORIGIN, HeaderValue::from_str(o).expect("value"));
+        }
+        if let Some(s) = site {
+            h.insert(
+                header::HeaderName::from_static("sec-fetch-site"),
+                HeaderValue::from_str(s).expect("value"),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn a_null_origin_is_this_site_only_when_the_browser_says_same_origin() {
+        assert!(is_this_origin(ISSUER, None, ISSUER));
+        assert!(is_this_origin("null", Some("same-origin"), ISSUER));
+        for site in [None, Some("cross-site"), Some("same-site"), Some("none")] {
+            assert!(!is_this_origin("null", site, ISSUER), "{site:?}");
+        }
+        assert!(!is_this_origin(
+            "https://evil.example",
+            Some("same-origin"),
+            ISSUER
+        ));
+        assert!(!is_this_origin("https://id.example.com.evil", None, ISSUER));
+    }
+
+    #[test]
+    fn only_this_sites_pages_are_from_this_site() {
+        for (origin, site) in [
+            (Some(ISSUER), None),
+            (Some(ISSUER), Some("same-origin")),
+            (Some("null"), Some("same-origin")),
+        ] {
+            assert!(
+                from_this_site(&headers(origin, site), ISSUER),
+                "{origin:?} {site:?}"
+            );
+        }
+        for (origin, site) in [
+            (None, None),
+            (None, Some("same-origin")),
+            (Some("null"), None),
+            (Some("null"), Some("cross-site")),
+            (Some(ISSUER), Some("cross-site")),
+            (Some(ISSUER), Some("same-site")),
+            (Some("http://localhost:9"), Some("cross-site")),
+        ] {
+            assert!(
+                !from_this_site(&headers(origin, site), ISSUER),
+                "{origin:?} {site:?}"
+            );
+        }
+    }
 }

@@ -343,6 +343,9 @@ struct LoggedOut<'a> {
     confirm: bool,
     /// The service that asked, when it is known.
     service: Option<&'a str>,
+    /// Not signed out at all: the browser's session is alive (`GET /signed-out` after a
+    /// sign-out that did not happen, or a bookmark).
+    still_signed_in: bool,
 }
 
 /// The page after RP-initiated logout: `None` when the person is signed out, `Some(service)`
@@ -360,17 +363,32 @@ fn logged_out_page(
             p,
             confirm: ask.is_some(),
             service: ask.flatten(),
+            still_signed_in: false,
         },
     )
 }
 
-/// Where the account page's "Sign out" lands: the session is over, and the way back in.
+/// Where the account page's "Sign out" lands: the session is over, and the way back in. While
+/// the browser's session lives, the page says so instead, and offers to sign out.
 #[get("/signed-out")]
 pub async fn signed_out(
     app: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    logged_out_page(&app, &req, None)
+    let still_signed_in = current_session(&req, &app)
+        .await?
+        .is_some_and(|s| !s.session.restricted);
+    let p = Chrome::new(&app, &req);
+    page(
+        &p,
+        StatusCode::OK,
+        LoggedOut {
+            p,
+            confirm: false,
+            service: None,
+            still_signed_in,
+        },
+    )
 }
 
 /// RP-initiated logout: the IdP session ends, then back to a registered URI or a page.
@@ -501,13 +519,19 @@ mod tests {
                 },
             );
         }
-        for (confirm, service) in [(true, Some("⟦Shop⟧")), (true, None), (false, None)] {
+        for (confirm, service, still_signed_in) in [
+            (true, Some("⟦Shop⟧"), false),
+            (true, None, false),
+            (false, None, false),
+            (false, None, true),
+        ] {
             check(
                 "logged out",
                 LoggedOut {
                     p,
                     confirm,
                     service,
+                    still_signed_in,
                 },
             );
         }

@@ -211,6 +211,8 @@ struct Login<'a> {
     p: Chrome<'a>,
     rp_id: &'a str,
     next: &'a str,
+    /// `?next=…` for the links to sign-up and recovery, so that they keep a service's request.
+    next_query: String,
     login_hint: &'a str,
     signup_link: bool,
     /// The service a waiting authorization request comes from.
@@ -246,6 +248,16 @@ pub fn safe_next(next: Option<&str>, issuer: &url::Url) -> String {
     } else {
         HOME.to_string()
     }
+}
+
+/// Where to go afterwards as a query (`?next=…`) for a link to another page of the way in, so
+/// that a service's waiting request travels along; empty for the default, the account page.
+fn next_query(next: &str) -> String {
+    if next == "/account" {
+        return String::new();
+    }
+    let encoded: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    format!("?next={encoded}")
 }
 
 /// A page's form submitted with JavaScript off (`method="post"` keeps what was typed out of the
@@ -344,6 +356,7 @@ pub async fn login(
             p,
             rp_id: &app.settings.server.site.rp_id,
             next: &next,
+            next_query: next_query(&next),
             login_hint: query.login_hint.as_deref().unwrap_or(""),
             signup_link: signup_link(&app),
             client_name: waiting.map(|w| w.client_name),
@@ -359,14 +372,23 @@ struct Register<'a> {
     /// No sign-up for this visitor: closed, or invite-only without a usable invite, or an
     /// invite that is spent or expired.
     closed: bool,
+    /// Closed because the invite of the link was used, has expired or is not one at all.
+    invite_spent: bool,
     invite: String,
     invite_username: String,
     invite_email: String,
+    /// A service's waiting authorization request, where the new account goes once made.
+    next: String,
+    /// `?next=…` for the link to sign in instead.
+    next_query: String,
+    /// The service that request comes from.
+    client_name: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct RegisterQuery {
     invite: Option<String>,
+    next: Option<String>,
 }
 
 /// The sign-up page; an invite URL (`/register?invite=…`) opens it prefilled. Looking at the
@@ -390,15 +412,21 @@ pub async fn register(
         (app.settings.registration.mode, token, &invite),
         (RegistrationMode::Closed, _, _) | (_, Some(_), None) | (RegistrationMode::Invite, None, _)
     );
+    let invite_spent = app.settings.registration_mode != RegistrationMode::Closed
+        && token.is_some()
+        && invite.is_none();
     let (invite_username, invite_email) = invite
         .map(|i| (i.username.unwrap_or_default(), i.email.unwrap_or_default()))
         .unwrap_or_default();
+    let next = safe_next(query.next.as_deref(), &app.settings.issuer_url);
+    let waiting = app.oidc.waiting(&next).await?;
     let p = Chrome::new(&app, &req);
     html(
         &p,
         Register {
             p,
             closed,
+            invite_spent,
             invite: if closed {
                 String::new()
             } else {
@@ -406,6 +434,13 @@ pub async fn register(
             },
             invite_username,
             invite_email,
+            next_query: next_query(&next),
+            next: if waiting.is_some() {
+                next
+            } else {
+                String::new()
+            },
+            client_name: waiting.map(|w| w.client_name),
         },
     )
 }
@@ -417,11 +452,16 @@ struct Recover<'a> {
     /// The token of a recovery link (`/recover?token=…`); the page spends it only when the
     /// person presses the button.
     token: String,
+    /// `?next=…` for the links back to sign in: a service's request survives recovery.
+    next_query: String,
+    /// How long the recovery session lasts, to add the passkey in.
+    lifetime_secs: u64,
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct RecoverQuery {
     token: Option<String>,
+    next: Option<String>,
 }
 
 #[get("/recover")]
@@ -440,6 +480,8 @@ pub async fn recover(
                 .clone()
                 .filter(|t| t.len() <= 128)
                 .unwrap_or_default(),
+            next_query: next_query(&safe_next(query.next.as_deref(), &app.settings.issuer_url)),
+            lifetime_secs: crate::session::RECOVERY_LIFETIME.as_secs(),
         },
     )
 }
@@ -777,6 +819,7 @@ mod tests {
                     p,
                     rp_id: "id.example.com",
                     next: "/account",
+                    next_query: "?next=%2Fauthorize".into(),
                     login_hint: "",
                     signup_link: true,
                     client_name: client,
@@ -784,16 +827,24 @@ mod tests {
                 },
             );
         }
-        for (closed, invite, username) in [(false, "", ""), (true, "", ""), (false, "tok", "⟦ada⟧")]
-        {
+        for (closed, invite_spent, invite, username, client) in [
+            (false, false, "", "", None),
+            (true, false, "", "", None),
+            (true, true, "", "", None),
+            (false, false, "tok", "⟦ada⟧", Some("⟦Notes⟧".to_string())),
+        ] {
             check(
                 "register",
                 Register {
                     p,
                     closed,
+                    invite_spent,
                     invite: invite.into(),
                     invite_username: username.into(),
                     invite_email: String::new(),
+                    next: "/authorize/continue?request=x".into(),
+                    next_query: "?next=%2Fauthorize".into(),
+                    client_name: client,
                 },
             );
         }
@@ -803,6 +854,8 @@ mod tests {
                 Recover {
                     p,
                     token: token.into(),
+                    next_query: "?next=%2Fauthorize".into(),
+                    lifetime_secs: 600,
                 },
             );
         }
@@ -829,6 +882,51 @@ mod tests {
                 },
             );
         }
+    }
+
+    /// The catalog keys a script names as string literals (`t("js.login.signed_in")`); a
+    /// literal ending in `.` is the start of a key made at run time, not a key.
+    fn script_keys(script: &str) -> Vec<&str> {
+        let mut keys = Vec::new();
+        for (at, _) in script.match_indices('"') {
+            let rest = &script[at + 1..];
+            let end = rest.find('"').unwrap_or(0);
+            let literal = &rest[..end];
+            let is_key = ["js.", "dom.", "error.", "names."]
+                .iter()
+                .any(|p| literal.starts_with(p))
+                && !literal.ends_with('.')
+                && literal
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
+            if is_key {
+                keys.push(literal);
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn every_key_a_script_names_is_in_every_catalog() {
+        let mut named = 0;
+        for (file, _, script) in STATIC.iter().filter(|(f, _, _)| f.ends_with(".js")) {
+            for key in script_keys(script) {
+                named += 1;
+                for catalog in i18n::catalogs() {
+                    let has = |k: &str| catalog.keys().any(|(have, _)| have == k);
+                    assert!(
+                        has(key) || has(&format!("{key}.other")),
+                        "{file} names {key}, which the {} catalog lacks",
+                        catalog.lang()
+                    );
+                }
+            }
+        }
+        assert!(named > 50, "the scan finds the scripts' keys ({named})");
+        assert_eq!(
+            script_keys(r#"t("js.a.b", x); t("js.event." + k); t("not.a.key")"#),
+            vec!["js.a.b"]
+        );
     }
 
     #[test]
@@ -866,5 +964,14 @@ mod tests {
             assert_eq!(safe_next(Some(bad), &issuer), "/account", "{bad:?}");
         }
         assert_eq!(safe_next(None, &issuer), "/account");
+    }
+
+    #[test]
+    fn links_keep_a_services_request_but_not_the_default() {
+        assert_eq!(next_query("/account"), "");
+        assert_eq!(
+            next_query("/authorize/continue?request=a.b&x=1"),
+            "?next=%2Fauthorize%2Fcontinue%3Frequest%3Da.b%26x%3D1"
+        );
     }
 }

@@ -88,7 +88,7 @@
       const checklist = document.getElementById("welcome");
       setTimeout(() => reloadWith(flash, checklist ? "/account?welcome" : ""), 600);
     } catch (e) {
-      Passkeys.fail(e, near);
+      Passkeys.fail(e, near, t("js.cancelled.add_passkey"));
     } finally {
       Passkeys.busy(button, false);
     }
@@ -109,6 +109,22 @@
   function closeInline(item) {
     const open = item.querySelector("form.inline");
     if (open) open.remove();
+  }
+
+  // Cancel (Keep) and Escape close an inline editor, and the focus goes back to the row's
+  // button that opened it, not to the page.
+  function closable(form, item, action) {
+    const close = () => {
+      closeInline(item);
+      const opener = item.querySelector('[data-action="' + action + '"]');
+      if (opener) opener.focus();
+    };
+    form.querySelector(".cancel").addEventListener("click", close);
+    form.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape") return;
+      event.preventDefault();
+      close();
+    });
   }
 
   function button(label, type, extra) {
@@ -132,7 +148,7 @@
       label.htmlFor = input.id;
       f.append(label, input, button(t("js.account.save"), "submit", "primary"), button(t("js.account.cancel"), "button", "cancel"));
     });
-    form.querySelector(".cancel").addEventListener("click", () => closeInline(item));
+    closable(form, item, "rename");
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const name = form.elements.name.value.trim();
@@ -173,7 +189,7 @@
       p.textContent = t("js.account.delete_question", { name: item.dataset.name });
       f.append(p, button(t("js.account.delete_yes"), "submit", "danger"), button(t("js.account.delete_keep"), "button", "cancel"));
     });
-    form.querySelector(".cancel").addEventListener("click", () => closeInline(item));
+    closable(form, item, "delete");
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       try {
@@ -298,11 +314,18 @@
     }
   }
 
-  async function logout() {
+  // Sign out is a form (a same-origin POST /logout), so that it works without JavaScript. With
+  // it, the page signs out by JSON and goes to the signed-out page only once the session has
+  // ended; a sign-out that failed is said beside the button, and the page stays.
+  async function logout(form) {
+    const submit = form.querySelector("button[type=submit]");
+    Passkeys.busy(submit, true);
     try {
       await Passkeys.call("POST", "/logout");
-    } finally {
       window.location.assign("/signed-out");
+    } catch (e) {
+      Passkeys.fail(e, submit);
+      Passkeys.busy(submit, false);
     }
   }
 
@@ -499,6 +522,26 @@
     deleteButton.focus();
   }
 
+  // The signed-out page says the account was deleted only when this tab's account page just
+  // deleted it: a mark in this tab's session storage, read once, that no link can set.
+  const DELETED = "passkey-idp:account-deleted";
+
+  function showDeleted() {
+    const deleted = document.getElementById("account-deleted");
+    if (!deleted) return;
+    let marked = false;
+    try {
+      marked = window.sessionStorage.getItem(DELETED) !== null;
+      window.sessionStorage.removeItem(DELETED);
+    } catch (e) {
+      return;
+    }
+    if (!marked) return;
+    document.getElementById("signed-out-note").hidden = true;
+    deleted.hidden = false;
+    document.title = deleted.dataset.title;
+  }
+
   async function deleteAccount(trigger) {
     Passkeys.busy(trigger, true);
     Passkeys.say(t("js.account.deleting_account"), "", trigger);
@@ -510,7 +553,12 @@
       Passkeys.say(t("js.account.account_deleted"), "ok", trigger);
       // The buttons are off: the focus goes to the page, which stays where the words are.
       document.getElementById("main").focus({ preventScroll: true });
-      setTimeout(() => window.location.assign("/"), 800);
+      try {
+        window.sessionStorage.setItem(DELETED, "1");
+      } catch (e) {
+        // No session storage: the signed-out page says only that.
+      }
+      setTimeout(() => window.location.assign("/signed-out"), 800);
     } catch (e) {
       showError(e, trigger);
       Passkeys.busy(trigger, false);
@@ -576,7 +624,6 @@
       case "copy-codes": copyCodes(target); break;
       case "download-codes": downloadCodes(); break;
       case "print-codes": window.print(); break;
-      case "logout": logout(); break;
       case "end-other-sessions": endOtherSessions(target); break;
       case "delete-account": askDelete(); break;
       case "cancel-delete-account": cancelDelete(); break;
@@ -584,8 +631,19 @@
     }
   });
 
-  // logged_out.html loads this file too, for its sign-out button: the rest is the account page's.
+  document.addEventListener("submit", (event) => {
+    const form = event.target.closest('form[action="/logout"]');
+    if (!form) return;
+    event.preventDefault();
+    logout(form);
+  });
+
+  // logged_out.html loads this file too, for its sign-out form and to say that an account was
+  // deleted: the rest is the account page's.
+  showDeleted();
   if (document.getElementById("account-who")) {
+    // The lists' "Loading…" shows only where this script fills them in.
+    for (const id of ["sessions-note", "activity-note"]) document.getElementById(id).hidden = false;
     showFlash();
     signal();
     loadSessions();

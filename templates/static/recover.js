@@ -10,8 +10,16 @@
     }
   };
 
+  // The recovery session lasts a few minutes from the moment the code or link is accepted: a
+  // closed passkey prompt says how many are left to try again.
+  const passkeyStep = document.getElementById("step-passkey");
+  const lifetime = Number(passkeyStep.dataset.lifetimeSecs || "0") * 1000;
+  let acceptedAt = 0;
+  const minutesLeft = () => Math.max(1, Math.ceil((lifetime - (Date.now() - acceptedAt)) / 60000));
+
   // The next step's button has the focus, and the words are beside it.
   function accepted(message) {
+    acceptedAt = Date.now();
     show("step-passkey");
     const next = document.getElementById("create-passkey");
     Passkeys.say(message, "ok", next);
@@ -74,7 +82,9 @@
       Passkeys.say(Passkeys.t("js.recover.passkey_created"), "ok", document.getElementById("step-done"));
       document.getElementById("signin-link").focus();
     } catch (e) {
-      Passkeys.fail(e, create);
+      // What was used to get in is spent; the session it opened is not, yet.
+      const spent = link ? "js.cancelled.recovery_link" : "js.cancelled.recovery_code";
+      Passkeys.fail(e, create, Passkeys.t(spent, { count: minutesLeft() }));
     } finally {
       Passkeys.busy(create, false);
     }

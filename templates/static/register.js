@@ -39,10 +39,12 @@
     return "";
   }
 
+  // A username an invitation names is shown as text, with a hidden field: nothing to type.
+  const pinned = form.username.type === "hidden";
   const ALLOWED = /^[a-z0-9._@+-]*$/;
   const CONTROL = /\p{Cc}/u;
   // The allowed characters are checked as the person types (the length only on submit).
-  if (!form.username.readOnly) {
+  if (!pinned) {
     form.username.addEventListener("input", () => {
       const value = form.username.value.trim().toLowerCase();
       if (ALLOWED.test(value)) clearError("username");
@@ -113,12 +115,15 @@
     try {
       await Passkeys.create("/webauthn/register/begin", "/webauthn/register/finish", body, submit);
       Passkeys.say(Passkeys.t("js.register.created"), "ok", submit);
-      window.location.assign("/account?welcome=1");
+      // From a service's sign-in: back to it (its waiting request answers with a code);
+      // otherwise the account page and its welcome checklist.
+      const next = form.dataset.next;
+      window.location.assign(next ? Passkeys.safeNext(next) : "/account?welcome=1");
     } catch (e) {
-      Passkeys.fail(e, submit);
+      Passkeys.fail(e, submit, Passkeys.t("js.cancelled.sign_up"));
       const field = e && e.code === "username_taken" ? "username"
         : e && e.code === "invalid_request" && Passkeys.english ? fieldOf(e.message) : "";
-      if (field && fieldError(field, e.message) && !form.elements[field].readOnly) {
+      if (field && fieldError(field, e.message) && form.elements[field].type !== "hidden") {
         form.elements[field].focus();
       }
     } finally {

@@ -119,6 +119,12 @@ const Passkeys = (() => {
       status.textContent = message; // textContent: never HTML, whatever the message holds
       if ((beside || moved) && message && typeof status.scrollIntoView === "function") {
         status.scrollIntoView({ block: "nearest" });
+        // The focused control is where the person is: it stays on screen, on a phone too, even
+        // if the words then do not fit (the live region is read out all the same).
+        const focus = document.activeElement;
+        if (focus && focus !== status && focus.matches && focus.matches("button, a[href], input, textarea, select")) {
+          focus.scrollIntoView({ block: "nearest" });
+        }
       }
     };
     if (moved) setTimeout(show, ANNOUNCE_AFTER_MOVE_MS); else show();
@@ -136,17 +142,25 @@ const Passkeys = (() => {
 
   // A sensitive account action answered reauthentication_required: the person confirms with
   // a passkey (the page says why, beside near: the control used), and the action is tried
-  // once more.
-  async function call(method, path, body, near) {
+  // once more. `then`: what the page says once confirmed, when the action brings a prompt of
+  // its own (else the words go).
+  async function call(method, path, body, near, then) {
     try {
       return await request(method, path, body);
     } catch (e) {
       if (!(e instanceof ApiError) || e.code !== "reauthentication_required") throw e;
       say(t("js.common.confirm_reauth"), "note", near);
       const begin = await request("POST", "/account/reauth/begin", {});
-      const cred = await navigator.credentials.get({ publicKey: requestOptions(begin.publicKey) });
+      let cred;
+      try {
+        cred = await navigator.credentials.get({ publicKey: requestOptions(begin.publicKey) });
+      } catch (prompt) {
+        // A prompt closed here was the confirmation, whatever the action was: fail says so.
+        try { prompt.during = "reauth"; } catch (ignored) { /* a frozen error: the generic words */ }
+        throw prompt;
+      }
       await request("POST", "/account/reauth/finish", credentialJSON(cred));
-      say("", "");
+      say(then || "", "", then ? near : undefined);
       return request(method, path, body);
     }
   }
@@ -168,15 +182,25 @@ const Passkeys = (() => {
     if (!response.ok) {
       const code = (data && data.error) || "server_error";
       const description = data && typeof data.error_description === "string" ? data.error_description : "";
-      throw new ApiError(code, sentenceFor(code, description), description, response.status);
+      throw new ApiError(code, sentenceFor(code, description, retryAfter(response)), description, response.status);
     }
     return data;
   }
 
+  // The seconds a refusal asks to wait (Retry-After, in seconds as this server sends it), or 0.
+  function retryAfter(response) {
+    const seconds = Number.parseInt(response.headers.get("Retry-After") || "", 10);
+    return Number.isFinite(seconds) && seconds > 0 ? seconds : 0;
+  }
+
   // The page's sentence for an API error code. A request the server found wrong comes with its
   // own sentence saying what to fix: shown as it is on an English page, where it is in the
-  // page's language; elsewhere the catalog's.
-  function sentenceFor(code, description) {
+  // page's language; elsewhere the catalog's. Too many attempts: the wait the server asks for,
+  // in whole minutes.
+  function sentenceFor(code, description, wait) {
+    if (code === "rate_limited" && wait > 0) {
+      return t("js.common.rate_limited", { count: Math.ceil(wait / 60) });
+    }
     if (code === "invalid_request" && description && english) return description;
     if (has("error." + code)) return t("error." + code);
     if (description && english) return description;
@@ -248,7 +272,8 @@ const Passkeys = (() => {
   // Creates a passkey: begin → navigator.credentials.create → finish. Returns finish's answer.
   // near: the control used, where a request to confirm with a passkey is shown.
   async function create(beginPath, finishPath, beginBody, near) {
-    const begin = await call("POST", beginPath, beginBody || {}, near);
+    // After a confirmation with a passkey comes a second prompt: the words say what it is for.
+    const begin = await call("POST", beginPath, beginBody || {}, near, t("js.common.confirmed_now_create"));
     const cred = await navigator.credentials.create({ publicKey: creationOptions(begin.publicKey) });
     return call("POST", finishPath, credentialJSON(cred), near);
   }
@@ -284,8 +309,15 @@ const Passkeys = (() => {
   }
 
   // The sentence for any failure: API codes, DOMExceptions from the passkey prompt, the rest.
-  function explain(error) {
+  // A prompt the person closed (NotAllowedError) gets the next step of the ceremony it belongs
+  // to: the confirmation asked on the way (Passkeys.call), else `cancelled`, the caller's
+  // sentence, else the sign-in page's advice.
+  function explain(error, cancelled) {
     if (error instanceof ApiError) return error.message;
+    if (error && error.name === "NotAllowedError") {
+      if (error.during === "reauth") return t("js.cancelled.reauth");
+      if (cancelled) return cancelled;
+    }
     if (error && typeof error.name === "string" && /^\w+$/.test(error.name) && has("dom." + error.name)) {
       return t("dom." + error.name);
     }
@@ -293,10 +325,11 @@ const Passkeys = (() => {
     return t("error.unknown");
   }
 
-  // Says what went wrong, beside near (the control used) when given.
-  function fail(error, near) {
+  // Says what went wrong, beside near (the control used) when given; `cancelled` is what to do
+  // next when the person closed the passkey prompt (see explain).
+  function fail(error, near, cancelled) {
     if (error && error.name === "AbortError") return;
-    say(explain(error), error && error.name === "NotAllowedError" ? "" : "error", near);
+    say(explain(error, cancelled), error && error.name === "NotAllowedError" ? "" : "error", near);
     if (error && error.code === "login_required") sessionEnded();
   }
 

@@ -348,8 +348,30 @@ async fn sessions_activity_signals_and_deleting_the_account() {
         shot(page, "account-delete-confirm");
         page.click("[data-action=confirm-delete-account]")
             .expect("confirm");
-        wait_path(page, "/");
-        shot(page, "account-deleted-home");
+        // It ends on a page that says so (and the tab's title too), once: a reload of that
+        // page, or a link to it, only says that nobody is signed in.
+        wait_path(page, "/signed-out");
+        wait_shown(page, "account-deleted");
+        let deleted = page.text("#account-deleted h1").expect("heading");
+        assert_eq!(deleted, "Your account is deleted");
+        assert_eq!(
+            eval(page, "document.getElementById('signed-out-note').hidden"),
+            true
+        );
+        assert!(
+            eval(page, "document.title")
+                .as_str()
+                .unwrap_or("")
+                .starts_with("Your account is deleted · "),
+            "the title says it"
+        );
+        shot(page, "account-deleted");
+        page.goto(&format!("{origin}/signed-out")).expect("again");
+        assert_eq!(page.text("h1").expect("h1"), "You are signed out");
+        assert_eq!(
+            eval(page, "document.getElementById('account-deleted').hidden"),
+            true
+        );
 
         // Nothing of the account works any more.
         assert_eq!(
@@ -419,23 +441,39 @@ async fn invite_recovery_link_and_reauthenticated_delete() {
         );
         shot(page, "register-closed");
 
-        // The invite: username pinned, email prefilled, the token sent with register/begin.
+        // The invite: username pinned (shown as text, not a field to type in), email
+        // prefilled, the token sent with register/begin.
         page.goto(&invite.url).expect("invite page");
         let form = eval(
             page,
             "['username', 'email'].map((id) => document.getElementById(id))\
-             .map((input) => [input.value, input.readOnly])",
+             .map((input) => [input.value, input.type, input.readOnly])",
         );
-        assert_eq!(form, json!([["grace", true], ["grace@example.com", false]]));
+        assert_eq!(
+            form,
+            json!([
+                ["grace", "hidden", false],
+                ["grace@example.com", "email", false]
+            ])
+        );
+        assert_eq!(count(page, "input[name=username]:not([type=hidden])"), 0);
+        assert_eq!(page.text("#username-pinned").expect("pinned"), "grace");
+        wait_text(page, "#username-help", "so it can't be changed");
         shot(page, "register-invited");
         page.type_into("#display_name", "Grace").expect("type");
         page.click("#register-form button[type=submit]")
             .expect("submit");
         wait_path(page, "/account");
         assert_eq!(page.text("#account-username").expect("name"), "grace");
-        // Spent: the same invite no longer opens the form.
+        // Spent: the same invite no longer opens the form, and the page says what happened.
         page.goto(&invite.url).expect("invite page");
         assert_eq!(count(page, "#register-form"), 0);
+        wait_text(
+            page,
+            "#signup-closed",
+            "This invitation was already used or has expired",
+        );
+        shot(page, "register-invite-spent");
 
         // The phone is lost, the cookies with it; an administrator sends a recovery link.
         page.remove_virtual_authenticator(&phone).expect("lost");
@@ -455,6 +493,10 @@ async fn invite_recovery_link_and_reauthenticated_delete() {
         shot(page, "recover-link");
         page.click("#use-link").expect("continue");
         wait_shown(page, "step-passkey");
+        page.set_user_verified(&new_phone, false).expect("uv off");
+        page.click("#create-passkey").expect("create");
+        wait_text(page, "#status", "Your recovery link is used up");
+        page.set_user_verified(&new_phone, true).expect("uv on");
         page.click("#create-passkey").expect("create");
         wait_shown(page, "step-done");
         assert_eq!(page.credentials(&new_phone).expect("creds").len(), 1);
@@ -484,7 +526,8 @@ async fn invite_recovery_link_and_reauthenticated_delete() {
         wait_shown(page, "delete-confirm");
         page.click("[data-action=confirm-delete-account]")
             .expect("confirm");
-        wait_path(page, "/");
+        wait_path(page, "/signed-out");
+        wait_shown(page, "account-deleted");
         // (Chromium probes the allowed passkeys silently first, which also counts.)
         let after = signatures(page);
         assert!(after > before, "a re-authentication: {before} → {after}");

@@ -20,6 +20,7 @@ mod edges;
 mod example;
 mod faults;
 mod framework_habits;
+mod from_a_service;
 mod helpers;
 mod keys;
 mod languages;

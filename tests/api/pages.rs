@@ -245,6 +245,15 @@ async fn cancelled_prompts_and_errors_speak_plainly() {
     let app = spawn_app(Backend::Postgres).await;
     in_browser(&app, |page, authenticator, origin| {
         sign_up(page, origin, "bob", "");
+        // Each ceremony's closed prompt says what to do next in that ceremony: adding a
+        // passkey is no sign-in, and a recovery code would not help.
+        page.set_user_verified(&authenticator, false)
+            .expect("uv off");
+        page.click("#passkeys ~ button[data-action=add-passkey]")
+            .expect("add");
+        wait_status(page, "no passkey was added");
+        assert!(!status(page).contains("recovery code"), "{}", status(page));
+        page.set_user_verified(&authenticator, true).expect("uv on");
         sign_out(page, &authenticator);
         // The person closes the passkey prompt.
         login_page_without_autofill(page, origin, &authenticator);
@@ -283,6 +292,17 @@ async fn cancelled_prompts_and_errors_speak_plainly() {
             "{text}"
         );
         shot(page, "register-taken");
+        // A closed prompt at sign-up: no account yet, try again and pick where to save it.
+        page.eval("document.getElementById('username').value = ''")
+            .expect("clear");
+        page.type_into("#username", "bobby").expect("type");
+        page.set_user_verified(&authenticator, false)
+            .expect("uv off");
+        page.click("#register-form button[type=submit]")
+            .expect("submit");
+        wait_status(page, "your account isn't created yet");
+        assert!(!status(page).contains("recovery code"), "{}", status(page));
+        shot(page, "register-cancelled");
     })
     .await;
 }
@@ -381,6 +401,45 @@ async fn manage_passkeys_on_the_account_page() {
         );
         shot(page, "account-two-passkeys");
 
+        // The inline editors close with Escape, Cancel or Keep, and the focus goes back to the
+        // row's button that opened them.
+        let row = "#passkeys .passkey:nth-child(2)";
+        let on = |page: &mut Page, css: &str| {
+            page.eval(&format!(
+                "document.activeElement === document.querySelector('{css}')"
+            ))
+            .expect("focus")
+        };
+        for (action, close) in [
+            ("rename", "Escape"),
+            ("rename", "form.rename button.cancel"),
+            ("delete", "Escape"),
+            ("delete", "form.confirm-delete button.cancel"),
+        ] {
+            page.click(&format!("{row} button[data-action={action}]"))
+                .expect("open");
+            if close == "Escape" {
+                for kind in ["keyDown", "keyUp"] {
+                    page.call(
+                        "Input.dispatchKeyEvent",
+                        serde_json::json!({"type": kind, "key": "Escape", "code": "Escape",
+                            "windowsVirtualKeyCode": 27, "nativeVirtualKeyCode": 27}),
+                    )
+                    .expect("Escape");
+                }
+            } else {
+                page.click(close).expect("close");
+            }
+            assert_eq!(
+                page.eval("document.querySelectorAll('form.inline').length")
+                    .expect("editors"),
+                0,
+                "{action}, {close}: closed"
+            );
+            let opener = format!("{row} [data-action={action}]");
+            assert_eq!(on(page, &opener), true, "{action}, {close}: focus on {action}");
+        }
+
         // Rename the second, with a name that tries to be HTML.
         page.click("#passkeys .passkey:nth-child(2) button[data-action=rename]")
             .expect("rename");
@@ -436,6 +495,8 @@ async fn recovery_codes_get_a_person_back_in() {
     in_browser(&app, |page, phone, origin| {
         let authenticator = phone.clone();
         sign_up(page, origin, "dave", "Dave");
+        // On a phone.
+        phone_width(page);
         page.click("#recovery-title ~ button[data-action=recovery-codes]")
             .expect("codes");
         page.wait_for(
@@ -443,12 +504,28 @@ async fn recovery_codes_get_a_person_back_in() {
             WAIT,
         )
         .expect("ten codes shown");
+        wait_status(page, "New recovery codes made");
         let code = page.text("#code-list li:nth-child(2)").expect("a code");
-        // The focus is on the first way to keep them, not lost to the page.
+        // The focus is on the first way to keep them, not lost to the page, and on screen once
+        // the words above the codes are shown.
+        std::thread::sleep(Duration::from_millis(300));
         assert_eq!(
             page.eval("document.activeElement.dataset.action").expect("focus"),
             "copy-codes"
         );
+        let copy = page
+            .eval(
+                "(() => { const r = document.activeElement.getBoundingClientRect(); \
+                 return [r.top, r.bottom, innerHeight]; })()",
+            )
+            .expect("rect");
+        let [top, bottom, height] = [0, 1, 2].map(|i| copy[i].as_f64().unwrap_or(-1.0));
+        assert!(
+            top >= 0.0 && bottom <= height,
+            "Copy is off screen on a phone: {copy}"
+        );
+        page.call("Emulation.clearDeviceMetricsOverride", serde_json::json!({}))
+            .expect("desktop");
         shot(page, "account-recovery-codes");
         // One column, each code on one line, even on a phone; ways to keep them.
         for action in ["copy-codes", "download-codes", "print-codes"] {
@@ -510,6 +587,13 @@ async fn recovery_codes_get_a_person_back_in() {
             .expect("continue");
         page.wait_for("!document.getElementById('step-passkey').hidden", WAIT)
             .unwrap_or_else(|_| panic!("code not accepted: {:?}", status(page)));
+        // The prompt closed: the code is spent, but the passkey can still be made, for the
+        // recovery session's ten minutes.
+        page.set_user_verified(&new_phone, false).expect("uv off");
+        page.click("#create-passkey").expect("create");
+        wait_status(page, "Your recovery code is used up");
+        assert!(status(page).contains("for the next 10 minutes"), "{}", status(page));
+        page.set_user_verified(&new_phone, true).expect("uv on");
         page.click("#create-passkey").expect("create");
         page.wait_for("!document.getElementById('step-done').hidden", WAIT)
             .unwrap_or_else(|_| panic!("passkey not created: {:?}", status(page)));
@@ -551,17 +635,47 @@ async fn a_script_in_a_display_name_stays_text() {
     .await;
 }
 
-/// A sensitive action with an old sign-in: the page asks for the passkey again (re-auth), and
-/// the action goes through after it.
+/// A sensitive action with an old sign-in: the page asks for the passkey again (re-auth); a
+/// prompt closed there changes nothing; once confirmed, the page says what the next prompt is
+/// for before it comes, and the action goes through.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_old_sign_in_is_confirmed_with_the_passkey_before_new_recovery_codes() {
+async fn an_old_sign_in_is_confirmed_with_the_passkey_first() {
     let app = spawn_with(
         TestConfig::new(Backend::Embedded).with("PASSKEY_IDP__SESSION__REAUTH_MAX_AGE_SECS", "10"),
     )
     .await;
-    in_browser(&app, |page, _, origin| {
+    in_browser(&app, |page, authenticator, origin| {
         sign_up(page, origin, "gail", "Gail");
         std::thread::sleep(Duration::from_secs(11));
+        // The confirmation's prompt closed: nothing changed, and no sign-in advice.
+        page.set_user_verified(&authenticator, false)
+            .expect("uv off");
+        page.click("#recovery-title ~ button[data-action=recovery-codes]")
+            .expect("codes");
+        wait_status(
+            page,
+            "it wasn't confirmed that it's you and nothing was changed",
+        );
+        assert!(!status(page).contains("recovery code"), "{}", status(page));
+        page.set_user_verified(&authenticator, true).expect("uv on");
+        // Adding a passkey: the confirmation's prompt, then the one that creates the passkey.
+        // What the page says when the second one opens (this authenticator holds the account's
+        // passkey already, so that one is refused, as a phone would).
+        page.eval(
+            "(() => { const create = navigator.credentials.create.bind(navigator.credentials); \
+             navigator.credentials.create = (options) => { \
+               window.saidAtCreate = document.getElementById('status').innerText; \
+               return create(options); }; })()",
+        )
+        .expect("watch the prompt");
+        page.click("#passkeys ~ button[data-action=add-passkey]")
+            .expect("add");
+        wait_status(page, "already has a passkey");
+        assert_eq!(
+            page.eval("window.saidAtCreate").expect("said"),
+            "Confirmed. Now follow your browser's prompt to create the passkey…"
+        );
+        // Confirmed a moment ago: new codes come at once.
         page.click("#recovery-title ~ button[data-action=recovery-codes]")
             .expect("codes");
         page.wait_for(
@@ -661,13 +775,47 @@ async fn field_errors_are_said_under_the_field() {
     .await;
 }
 
-/// A session that ends while the account page is open: the page stops saying who is signed in
-/// and offers the way back in, focused.
+/// A sign-out that fails is said beside the button, and nothing claims the person is signed
+/// out while the session lives. A session that ends while the account page is open: the page
+/// stops saying who is signed in and offers the way back in, focused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ended_session_closes_the_loop() {
     let app = spawn_app(Backend::Embedded).await;
-    in_browser(&app, |page, _, origin| {
+    in_browser(&app, |page, authenticator, origin| {
         sign_up(page, origin, "erin", "");
+        // The sign-out request never reaches the server.
+        page.call("Network.enable", serde_json::json!({}))
+            .expect("network");
+        page.call(
+            "Network.setBlockedURLs",
+            serde_json::json!({"urls": ["*/logout"]}),
+        )
+        .expect("block sign-out");
+        page.click("button[data-action=logout]").expect("sign out");
+        wait_status(page, "We couldn't reach the server");
+        assert_eq!(page.eval("location.pathname").expect("path"), "/account");
+        assert_eq!(
+            page.eval("!!document.getElementById('status').closest('form[action=\"/logout\"]')")
+                .expect("where"),
+            true,
+            "said beside the button"
+        );
+        shot(page, "account-sign-out-failed");
+        page.call("Network.setBlockedURLs", serde_json::json!({"urls": []}))
+            .expect("unblock");
+        // The signed-out page does not claim it either, and offers to sign out.
+        page.goto(&format!("{origin}/signed-out"))
+            .expect("signed-out");
+        assert_eq!(page.text("h1").expect("h1"), "You are still signed in");
+        shot(page, "signed-out-still-signed-in");
+        page.click("button[data-action=logout]").expect("sign out");
+        page.wait_for("document.getElementById('signed-out')", WAIT)
+            .unwrap_or_else(|_| panic!("not signed out; status {:?}", status(page)));
+        assert_eq!(page.text("h1").expect("h1"), "You are signed out");
+        // Back in (autofill), for what follows.
+        page.goto(&format!("{origin}/login")).expect("login");
+        wait_path(page, "/account");
+        let _ = authenticator;
         page.call("Network.clearBrowserCookies", serde_json::json!({}))
             .expect("the session ends");
         page.click("#recovery-title ~ button[data-action=recovery-codes]")
@@ -736,6 +884,46 @@ async fn feedback_appears_beside_the_control_on_a_phone() {
             .eval("(() => { const r = document.getElementById('status').getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; })()")
             .expect("visible");
         assert_eq!(on_screen, true);
+    })
+    .await;
+}
+
+/// Too many recovery attempts: the page says the wait the server asks for (`Retry-After`, 15
+/// minutes for recovery), in the page's language, not the minute of other limits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recovery_lockout_says_how_long_to_wait() {
+    let app = spawn_with(
+        TestConfig::new(Backend::Embedded).with("PASSKEY_IDP__RATE_LIMIT__RECOVERY_PER_USER", "2"),
+    )
+    .await;
+    in_browser(&app, |page, _, origin| {
+        page.goto(&format!("{origin}/recover")).expect("recover");
+        let attempt = |page: &mut Page| {
+            page.eval("document.getElementById('status').textContent = ''")
+                .expect("clear");
+            page.eval("document.getElementById('username').value = ''; document.getElementById('code').value = ''")
+                .expect("clear");
+            page.type_into("#username", "hank").expect("type");
+            page.type_into("#code", "aaaa-bbbb-cccc").expect("type");
+            page.click("#recover-form button[type=submit]")
+                .expect("continue");
+        };
+        for _ in 0..2 {
+            attempt(page);
+            wait_status(page, "don't match, or the code was already used");
+        }
+        attempt(page);
+        wait_status(page, "Too many attempts. Wait 15 minutes and try again.");
+        shot(page, "recover-locked");
+        // In German, the same wait.
+        page.click("#languages a[hreflang=de]").expect("Deutsch");
+        page.wait_for("document.documentElement.lang === 'de'", WAIT)
+            .expect("German page");
+        attempt(page);
+        wait_status(
+            page,
+            "Zu viele Versuche. Warten Sie 15 Minuten und versuchen Sie es dann erneut.",
+        );
     })
     .await;
 }
