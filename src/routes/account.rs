@@ -174,7 +174,7 @@ pub async fn logout(
     if form {
         let form = super::body::read_form_bytes(&req, payload, &app.settings).await?;
         let own_page = form.is_empty()
-            && super::middleware::from_this_site(req.headers(), &app.settings.issuer);
+            && super::middleware::from_this_site(req.headers(), &app.settings.server.site.issuer);
         if !own_page {
             return super::oidc::end_session_posted(&app, &req, &form).await;
         }

@@ -412,13 +412,13 @@ pub async fn register(
         (app.settings.registration.mode, token, &invite),
         (RegistrationMode::Closed, _, _) | (_, Some(_), None) | (RegistrationMode::Invite, None, _)
     );
-    let invite_spent = app.settings.registration_mode != RegistrationMode::Closed
+    let invite_spent = app.settings.registration.mode != RegistrationMode::Closed
         && token.is_some()
         && invite.is_none();
     let (invite_username, invite_email) = invite
         .map(|i| (i.username.unwrap_or_default(), i.email.unwrap_or_default()))
         .unwrap_or_default();
-    let next = safe_next(query.next.as_deref(), &app.settings.issuer_url);
+    let next = safe_next(query.next.as_deref(), &app.settings.server.site.issuer_url);
     let waiting = app.oidc.waiting(&next).await?;
     let p = Chrome::new(&app, &req);
     html(
@@ -480,7 +480,10 @@ pub async fn recover(
                 .clone()
                 .filter(|t| t.len() <= 128)
                 .unwrap_or_default(),
-            next_query: next_query(&safe_next(query.next.as_deref(), &app.settings.issuer_url)),
+            next_query: next_query(&safe_next(
+                query.next.as_deref(),
+                &app.settings.server.site.issuer_url,
+            )),
             lifetime_secs: crate::session::RECOVERY_LIFETIME.as_secs(),
         },
     )

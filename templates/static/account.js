@@ -402,6 +402,11 @@
       li.dataset.current = "true";
       head.append(" ", span("badge current", t("js.account.this_device")));
     }
+    // A recovery code or link was used there: it can only add a passkey, for minutes.
+    if (session.recovery === true) {
+      li.dataset.recovery = "true";
+      head.append(" ", span("badge recovery", t("js.account.recovery_session")));
+    }
     const meta = span("meta", ...(session.created
       ? Passkeys.parts("js.account.session_signed_in", { time: timeElement(session.created) })
       : [t("js.account.session_signed_in_unknown")]));

@@ -324,10 +324,38 @@ async fn sessions_activity_signals_and_deleting_the_account() {
         assert!(!activity.contains("signin_success"), "{activity}");
         shot(page, "account-sessions-and-activity");
 
-        // Sign out everywhere else: the list shrinks to this device, the other client is out.
+        // A recovery link used elsewhere (someone holding it): a recovery session, marked as
+        // one in the list.
+        let admin = passkey_idp::admin::Admin::new(app.app.db.clone(), &origin);
+        let link = rt
+            .block_on(admin.recovery_link("frank", std::time::Duration::from_secs(3600)))
+            .expect("recovery link");
+        let token = url::Url::parse(&link.url)
+            .expect("url")
+            .query_pairs()
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.into_owned())
+            .expect("token");
+        let holder = new_client();
+        let recovered = rt
+            .block_on(
+                holder
+                    .post(format!("{}/recover", app.address))
+                    .json(&json!({ "token": token }))
+                    .send(),
+            )
+            .expect("recover");
+        assert_eq!(recovered.status(), 200);
+        page.goto(&format!("{origin}/account")).expect("account");
+        wait_sections(page);
+        wait_sessions(page, 3);
+        assert_eq!(count(page, "#session-list li[data-recovery=true]"), 1);
+        wait_text(page, "#session-list", "Recovery: can only add a passkey");
+
+        // Sign out everywhere else: the list shrinks to this device, the others are out.
         page.click("[data-action=end-other-sessions]")
             .expect("end other sessions");
-        wait_text(page, "#status", "1 session ended");
+        wait_text(page, "#status", "2 sessions ended");
         wait_sessions(page, 1);
         assert_eq!(count(page, "#session-list li[data-current=true]"), 1);
         assert_eq!(rt.block_on(credentials_status(&app, &other)), 401);
