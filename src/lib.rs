@@ -15,6 +15,7 @@ pub mod ephemeral;
 pub mod events;
 pub mod fault;
 pub mod i18n;
+pub mod ids;
 pub mod maintenance;
 pub mod metadata;
 pub mod metrics;

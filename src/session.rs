@@ -13,7 +13,7 @@ use crate::db::Db;
 use crate::ephemeral::{Ephemeral, Key};
 use crate::events::{rfc3339, Caller};
 use crate::fault::Fault;
-use crate::random;
+use crate::ids::{CredentialId, SessionSecret, Sid, UserId};
 
 /// A recovery session lasts long enough to create one passkey.
 pub const RECOVERY_LIFETIME: Duration = Duration::from_secs(10 * 60);
@@ -59,23 +59,24 @@ impl Section for SessionSettings {
     }
 }
 
+/// An IdP session, built whole by [`Session::signed_in`] or [`Session::recovery`]: it has its
+/// public name from the start.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
-    pub user_id: String,
+    pub user_id: UserId,
     /// When the person last proved possession of a passkey (seconds since the epoch).
     pub auth_time: i64,
     pub amr: Vec<String>,
     /// A recovery session: its only power is adding a passkey.
     #[serde(default)]
     pub restricted: bool,
-    /// A public name of this session (not its secret id): the `sid` of the ID tokens issued
-    /// in it, which RP-initiated logout compares. Set by [`Sessions::start`].
-    #[serde(default)]
-    pub sid: String,
+    /// This session's public name (not its secret id): the `sid` of the ID tokens issued in
+    /// it, which RP-initiated logout compares.
+    pub sid: Sid,
     /// The passkey this session was started with (none for a recovery session): removing the
     /// passkey ends it.
     #[serde(default)]
-    pub credential_id: Option<String>,
+    pub credential_id: Option<CredentialId>,
 }
 
 /// Why a request that needs a session is refused.
@@ -102,6 +103,30 @@ pub enum Need {
 }
 
 impl Session {
+    /// A session of a person who just proved possession of `credential`, now.
+    pub fn signed_in(user_id: UserId, credential: CredentialId, amr: Vec<String>) -> Session {
+        Session {
+            user_id,
+            auth_time: Utc::now().timestamp(),
+            amr,
+            restricted: false,
+            sid: Sid::new(),
+            credential_id: Some(credential),
+        }
+    }
+
+    /// A recovery session (a recovery code or link): its only power is adding a passkey.
+    pub fn recovery(user_id: UserId) -> Session {
+        Session {
+            user_id,
+            auth_time: Utc::now().timestamp(),
+            amr: vec!["otp".to_string()],
+            restricted: true,
+            sid: Sid::new(),
+            credential_id: None,
+        }
+    }
+
     /// Checks that this session may do what `need` asks, at `now` (seconds since the epoch).
     pub fn allows(&self, need: Need, now: i64) -> Result<(), Denied> {
         let recent = |max_age: u64| {
@@ -122,7 +147,7 @@ impl Session {
 
 /// A session made by [`Sessions::prepare`], not yet in the store.
 pub struct Prepared {
-    id: String,
+    secret: SessionSecret,
     pub session: Session,
     pub row: SessionRow,
     ttl: Duration,
@@ -169,53 +194,48 @@ impl Sessions {
         self.lifetime
     }
 
-    /// Starts a session and returns its id. An `old` session presented with the request is
-    /// ended first, so every sign-in gets a new id (no session fixation). A restricted
-    /// (recovery) session lives [`RECOVERY_LIFETIME`].
+    /// Starts a session and returns its secret id. An `old` session presented with the
+    /// request is ended first, so every sign-in gets a new id (no session fixation). A
+    /// restricted (recovery) session lives [`RECOVERY_LIFETIME`].
     pub async fn start(
         &self,
-        session: &Session,
-        old: Option<&str>,
+        session: Session,
+        old: Option<&SessionSecret>,
         caller: &Caller,
-    ) -> Result<String, Fault> {
+    ) -> Result<SessionSecret, Fault> {
         let prepared = self.record(session, caller).await?;
         self.activate(prepared, old).await
     }
 
     /// A new session with its record written, not yet active: the record comes first, so a
     /// session never exists without the row that can end it.
-    pub async fn record(&self, session: &Session, caller: &Caller) -> Result<Prepared, Fault> {
+    pub async fn record(&self, session: Session, caller: &Caller) -> Result<Prepared, Fault> {
         let prepared = self.prepare(session, caller)?;
         self.db.sessions().insert(prepared.row.clone()).await?;
         Ok(prepared)
     }
 
-    /// A new session (its secret id, a new sid) and its record, neither saved yet: a sign-in
-    /// writes the record in the transaction that records the passkey's use, then
-    /// [`Sessions::activate`]s it.
-    pub fn prepare(&self, session: &Session, caller: &Caller) -> Result<Prepared, Fault> {
+    /// A session's secret id and its record, neither saved yet: a sign-in writes the record in
+    /// the transaction that records the passkey's use, then [`Sessions::activate`]s it.
+    pub fn prepare(&self, session: Session, caller: &Caller) -> Result<Prepared, Fault> {
         let ttl = if session.restricted {
             RECOVERY_LIFETIME
         } else {
             self.lifetime
         };
-        let session = Session {
-            sid: random::token()[..22].to_string(),
-            ..session.clone()
-        };
         let now = Utc::now().naive_utc();
         let row = SessionRow {
-            sid: session.sid.clone(),
-            user_id: session.user_id.clone(),
+            sid: session.sid.to_string(),
+            user_id: session.user_id.to_string(),
             created_at: now,
             last_seen_at: now,
             expires_at: now + chrono::Duration::from_std(ttl).map_err(Fault::internal)?,
             browser: caller.browser.to_string(),
             restricted: session.restricted,
-            credential_id: session.credential_id.clone(),
+            credential_id: session.credential_id.as_ref().map(CredentialId::to_string),
         };
         Ok(Prepared {
-            id: random::token(),
+            secret: SessionSecret::new(),
             session,
             row,
             ttl,
@@ -225,45 +245,54 @@ impl Sessions {
     /// Puts a prepared session, whose record is written, in the store; an `old` session
     /// presented with the request is ended, so every sign-in gets a new id (no session
     /// fixation). Returns the secret id.
-    pub async fn activate(&self, prepared: Prepared, old: Option<&str>) -> Result<String, Fault> {
+    pub async fn activate(
+        &self,
+        prepared: Prepared,
+        old: Option<&SessionSecret>,
+    ) -> Result<SessionSecret, Fault> {
         if let Some(old) = old {
             self.end(old).await?;
         }
         self.store
-            .put_json(Key::Session(&prepared.id), &prepared.session, prepared.ttl)
+            .put_json(
+                Key::Session(prepared.secret.expose()),
+                &prepared.session,
+                prepared.ttl,
+            )
             .await?;
-        Ok(prepared.id)
+        Ok(prepared.secret)
     }
 
-    /// The live session behind `id`: in the store, with its record, and its user active.
-    pub async fn get(&self, id: &str) -> Result<Option<Session>, Fault> {
-        let Some(session) = self.store.get_json::<Session>(Key::Session(id)).await? else {
+    /// The live session behind `secret`: in the store, with its record, and its user active.
+    pub async fn get(&self, secret: &SessionSecret) -> Result<Option<Session>, Fault> {
+        let key = Key::Session(secret.expose());
+        let Some(session) = self.store.get_json::<Session>(key).await? else {
             return Ok(None);
         };
-        if !session.sid.is_empty()
-            && self
-                .db
-                .sessions()
-                .check(&session.sid, Utc::now().naive_utc())
-                .await?
+        if self
+            .db
+            .sessions()
+            .check(&session.sid, Utc::now().naive_utc())
+            .await?
         {
             return Ok(Some(session));
         }
         // Ended elsewhere (sign out everywhere, an operator): forget it here too.
-        self.store.delete(Key::Session(id)).await?;
+        self.store.delete(key).await?;
         Ok(None)
     }
 
-    /// Ends the session behind `id`, here and in its record.
-    pub async fn end(&self, id: &str) -> Result<(), Fault> {
-        if let Some(session) = self.store.take_json::<Session>(Key::Session(id)).await? {
+    /// Ends the session behind `secret`, here and in its record.
+    pub async fn end(&self, secret: &SessionSecret) -> Result<(), Fault> {
+        let key = Key::Session(secret.expose());
+        if let Some(session) = self.store.take_json::<Session>(key).await? {
             self.db.sessions().delete(&session.sid).await?;
         }
         Ok(())
     }
 
     /// The user's live sessions, `current` marking the one whose sid is given.
-    pub async fn list(&self, user_id: &str, current: &str) -> Result<Vec<SessionView>, Fault> {
+    pub async fn list(&self, user_id: &UserId, current: &Sid) -> Result<Vec<SessionView>, Fault> {
         let rows = self
             .db
             .sessions()
@@ -272,7 +301,7 @@ impl Sessions {
         Ok(rows
             .into_iter()
             .map(|r| SessionView {
-                current: r.sid == current,
+                current: r.sid == current.as_str(),
                 id: r.sid,
                 created: rfc3339(r.created_at),
                 last_seen: rfc3339(r.last_seen_at),
@@ -282,8 +311,8 @@ impl Sessions {
             .collect())
     }
 
-    /// Ends every session of the user except `keep` (a sid); returns how many ended.
-    pub async fn end_others(&self, user_id: &str, keep: &str) -> Result<usize, Fault> {
+    /// Ends every session of the user except `keep`; returns how many ended.
+    pub async fn end_others(&self, user_id: &UserId, keep: &Sid) -> Result<usize, Fault> {
         Ok(self
             .db
             .sessions()

@@ -13,6 +13,7 @@ pub use error::AccountError;
 use crate::db::credentials::Deleted;
 use crate::db::Db;
 use crate::events::{Caller, Event, EventView};
+use crate::ids::{CredentialId, Sid, UserId};
 use crate::metadata::{Authenticator, AuthenticatorNames};
 use crate::rate_limit::RateLimits;
 use crate::session::Sessions;
@@ -64,7 +65,7 @@ pub fn parse_credential_name(raw: &str) -> Result<String, AccountError> {
 }
 
 impl Accounts {
-    pub async fn credentials(&self, user_id: &str) -> Result<Vec<CredentialView>, AccountError> {
+    pub async fn credentials(&self, user_id: &UserId) -> Result<Vec<CredentialView>, AccountError> {
         let rows = self.db.credentials().for_user(user_id).await?;
         Ok(rows
             .into_iter()
@@ -82,7 +83,7 @@ impl Accounts {
             .collect())
     }
 
-    pub async fn overview(&self, user_id: &str) -> Result<Overview, AccountError> {
+    pub async fn overview(&self, user_id: &UserId) -> Result<Overview, AccountError> {
         let user = self
             .db
             .users()
@@ -102,8 +103,8 @@ impl Accounts {
     /// Renames one of the user's passkeys; returns the name as stored.
     pub async fn rename(
         &self,
-        user_id: &str,
-        credential_id: &str,
+        user_id: &UserId,
+        credential_id: &CredentialId,
         name: &str,
         caller: &Caller,
     ) -> Result<String, AccountError> {
@@ -126,9 +127,9 @@ impl Accounts {
     /// refresh tokens); `current` (a sid) is the session asking, which stays.
     pub async fn delete(
         &self,
-        user_id: &str,
-        credential_id: &str,
-        current: &str,
+        user_id: &UserId,
+        credential_id: &CredentialId,
+        current: &Sid,
         caller: &Caller,
     ) -> Result<(), AccountError> {
         let event = caller.event(Event::PasskeyRemoved, Some(user_id), Some(credential_id));
@@ -148,7 +149,7 @@ impl Accounts {
     }
 
     /// The user's newest 50 events.
-    pub async fn events(&self, user_id: &str) -> Result<Vec<EventView>, AccountError> {
+    pub async fn events(&self, user_id: &UserId) -> Result<Vec<EventView>, AccountError> {
         let filter = crate::db::events::Filter {
             user_id: Some(user_id.to_string()),
             since: None,
@@ -160,7 +161,11 @@ impl Accounts {
 
     /// The person deletes their account: everything goes in one transaction (the event that
     /// records it keeps only the user id), and with the session records every session ends.
-    pub async fn delete_account(&self, user_id: &str, caller: &Caller) -> Result<(), AccountError> {
+    pub async fn delete_account(
+        &self,
+        user_id: &UserId,
+        caller: &Caller,
+    ) -> Result<(), AccountError> {
         let event = caller
             .event(Event::UserDeleted, Some(user_id), None)
             .detail("by its owner");

@@ -13,6 +13,7 @@ use crate::db::invites::LinkUse;
 use crate::db::models::NewRecoveryCode;
 use crate::events::{Caller, Event};
 use crate::fault::Fault;
+use crate::ids::{SessionSecret, UserId};
 use crate::session::Session;
 
 pub const RECOVERY_CODES: usize = 10;
@@ -72,7 +73,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 impl Accounts {
     /// Issues a fresh set of codes and voids the previous set. The codes are returned once and
     /// stored only as argon2id hashes.
-    pub async fn new_recovery_codes(&self, user_id: &str) -> Result<Vec<String>, AccountError> {
+    pub async fn new_recovery_codes(&self, user_id: &UserId) -> Result<Vec<String>, AccountError> {
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_code()).collect();
         let now = Utc::now().naive_utc();
         let hashed = {
@@ -109,9 +110,9 @@ impl Accounts {
         &self,
         req: RecoverRequest,
         client_addr: &str,
-        old_session: Option<&str>,
+        old_session: Option<&SessionSecret>,
         caller: &Caller,
-    ) -> Result<String, AccountError> {
+    ) -> Result<SessionSecret, AccountError> {
         let user_id = match req {
             RecoverRequest::Code { username, code } => {
                 self.recover_with_code(&username, &code, client_addr, caller)
@@ -121,15 +122,8 @@ impl Accounts {
                 self.recover_with_link(&token, client_addr, caller).await?
             }
         };
-        let recovery = Session {
-            user_id,
-            auth_time: Utc::now().timestamp(),
-            amr: vec!["otp".to_string()],
-            restricted: true,
-            sid: String::new(),
-            credential_id: None,
-        };
-        Ok(self.sessions.start(&recovery, old_session, caller).await?)
+        let recovery = Session::recovery(UserId::from(user_id));
+        Ok(self.sessions.start(recovery, old_session, caller).await?)
     }
 
     /// Spends a recovery link (of two concurrent uses one wins); returns its user. A GET of the

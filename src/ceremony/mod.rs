@@ -18,11 +18,12 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use webauthn_rs_core::proto::{CreationChallengeResponse, PublicKeyCredentialRequestOptions};
 use webauthn_rs_core::WebauthnCore;
 
 pub use error::{CeremonyError, Phase};
 pub use registration::{NewPasskey, Registered, RegistrationRequest};
-pub use response::ceremony_field;
+pub use response::FinishBody;
 pub use settings::{
     Attachment, Attestation, ClonedCredentials, RegistrationMode, RegistrationSettings,
     ResidentKey, UserVerification, WebauthnSettings,
@@ -34,6 +35,7 @@ use crate::db::Db;
 use crate::ephemeral::{CeremonyKind, Ephemeral, Key};
 use crate::events::Caller;
 use crate::fault::Fault;
+use crate::ids::{CeremonyId, SessionSecret, UserId};
 use crate::metadata::AuthenticatorNames;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimits;
@@ -59,17 +61,33 @@ pub struct Passkeys {
     pub enumeration_secret: Arc<Vec<u8>>,
 }
 
+/// What `begin` hands the client, in WebAuthn's JSON shapes: creation options (sign-up,
+/// adding a passkey) or request options (sign-in, re-authentication).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum CeremonyOptions {
+    Create(CreationChallengeResponse),
+    Get(RequestOptions),
+}
+
+/// `{"publicKey": <request options>}` (`PublicKeyCredentialRequestOptionsJSON`).
+#[derive(Debug, Serialize)]
+pub struct RequestOptions {
+    #[serde(rename = "publicKey")]
+    pub public_key: PublicKeyCredentialRequestOptions,
+}
+
 /// A ceremony that has begun: the options for the browser, and the id under which its state
 /// waits (the client hands it back to finish).
 pub struct CeremonyStarted {
-    pub options: serde_json::Value,
-    pub ceremony_id: String,
+    pub options: CeremonyOptions,
+    pub ceremony_id: CeremonyId,
 }
 
 /// A person who has just proved possession of a passkey: their new session and access token.
 pub struct SignedIn {
-    pub user_id: String,
-    pub session_id: String,
+    pub user_id: UserId,
+    pub session: SessionSecret,
     pub access_token: String,
     pub expires_in: u64,
 }
@@ -77,24 +95,28 @@ pub struct SignedIn {
 /// Which ceremony a `finish` names: the ceremony cookie (browsers on the issuer's origin), the
 /// `ceremony` field of its body (clients without cookies), or both when they agree. Two that
 /// disagree are refused before either ceremony is touched.
-pub fn bound_ceremony<'a>(
-    cookie: Option<&'a str>,
-    field: Option<&'a str>,
-) -> Result<Option<&'a str>, CeremonyError> {
+pub fn bound_ceremony(
+    cookie: Option<CeremonyId>,
+    field: Option<&CeremonyId>,
+) -> Result<Option<CeremonyId>, CeremonyError> {
     match (cookie, field) {
-        (Some(c), Some(f)) if c != f => Err(CeremonyError::ChallengeMismatch),
+        (Some(c), Some(f)) if c != *f => Err(CeremonyError::ChallengeMismatch),
         (Some(c), _) => Ok(Some(c)),
-        (None, f) => Ok(f),
+        (None, f) => Ok(f.cloned()),
     }
 }
 
 impl Passkeys {
     /// Keeps a ceremony's state for the challenge TTL under a new random id, which is returned.
-    async fn keep<T: Serialize>(&self, kind: CeremonyKind, pending: &T) -> Result<String, Fault> {
-        let ceremony_id = crate::random::token();
+    async fn keep<T: Serialize>(
+        &self,
+        kind: CeremonyKind,
+        pending: &T,
+    ) -> Result<CeremonyId, Fault> {
+        let ceremony_id = CeremonyId::new();
         self.store
             .put_json(
-                Key::Ceremony(kind, &ceremony_id),
+                Key::Ceremony(kind, ceremony_id.expose()),
                 pending,
                 self.settings.challenge_ttl,
             )
@@ -107,12 +129,15 @@ impl Passkeys {
     async fn take<T: DeserializeOwned>(
         &self,
         kind: CeremonyKind,
-        ceremony_id: Option<&str>,
+        ceremony_id: Option<&CeremonyId>,
     ) -> Result<Option<T>, Fault> {
         let Some(id) = ceremony_id else {
             return Ok(None);
         };
-        Ok(self.store.take_json(Key::Ceremony(kind, id)).await?)
+        Ok(self
+            .store
+            .take_json(Key::Ceremony(kind, id.expose()))
+            .await?)
     }
 
     async fn check_rate_limit(&self, client_addr: &str) -> Result<(), CeremonyError> {
@@ -127,21 +152,11 @@ impl Passkeys {
     /// token for the service's own audience.
     async fn start_session(
         &self,
-        user_id: &str,
-        credential_id: &str,
-        amr: Vec<String>,
-        old_session: Option<&str>,
+        session: Session,
+        old_session: Option<&SessionSecret>,
         caller: &Caller,
     ) -> Result<SignedIn, Fault> {
-        let session = Session {
-            user_id: user_id.to_string(),
-            auth_time: chrono::Utc::now().timestamp(),
-            amr,
-            restricted: false,
-            sid: String::new(),
-            credential_id: Some(credential_id.to_string()),
-        };
-        let prepared = self.sessions.record(&session, caller).await?;
+        let prepared = self.sessions.record(session, caller).await?;
         self.activate_session(prepared, old_session).await
     }
 
@@ -150,7 +165,7 @@ impl Passkeys {
     async fn activate_session(
         &self,
         prepared: Prepared,
-        old_session: Option<&str>,
+        old_session: Option<&SessionSecret>,
     ) -> Result<SignedIn, Fault> {
         let s = &prepared.session;
         let (access_token, _) = self
@@ -166,10 +181,10 @@ impl Passkeys {
             })
             .map_err(Fault::internal)?;
         let user_id = s.user_id.clone();
-        let session_id = self.sessions.activate(prepared, old_session).await?;
+        let session = self.sessions.activate(prepared, old_session).await?;
         Ok(SignedIn {
             user_id,
-            session_id,
+            session,
             access_token,
             expires_in: self.tokens.access_token_lifetime(),
         })

@@ -15,12 +15,17 @@ use webauthn_rs_core::proto::{
 use super::response::{self, AttestedDetails, LibraryUser};
 use super::settings::{RegistrationMode, ResidentKey};
 use super::username::{parse_display_name, parse_email};
-use super::{policy, CeremonyError, CeremonyStarted, Passkeys, Phase, SignedIn, Username};
+use super::{
+    policy, CeremonyError, CeremonyOptions, CeremonyStarted, FinishBody, Passkeys, Phase, SignedIn,
+    Username,
+};
 use crate::db::accounts::{Created, Signup};
 use crate::db::models::{InviteRow, NewCredential, NewUser};
 use crate::ephemeral::CeremonyKind;
 use crate::events::{BrowserFamily, Caller, Event, Happened};
 use crate::fault::Fault;
+use crate::ids::{CeremonyId, CredentialId, SessionSecret, UserId};
+use crate::session::Session;
 
 #[derive(Debug, Deserialize)]
 pub struct RegistrationRequest {
@@ -164,9 +169,9 @@ impl Passkeys {
     /// person in.
     pub async fn register(
         &self,
-        ceremony_id: Option<&str>,
-        body: &[u8],
-        old_session: Option<&str>,
+        ceremony_id: Option<&CeremonyId>,
+        body: FinishBody,
+        old_session: Option<&SessionSecret>,
         caller: &Caller,
     ) -> Result<Registered, CeremonyError> {
         // Take the state first: a failed finish consumes the ceremony as well.
@@ -200,9 +205,12 @@ impl Passkeys {
         self.count("register");
         events.iter().for_each(Happened::report);
         let amr = policy::amr(credential.backup_eligible, credential.user_verified);
-        let signed_in = self
-            .start_session(&user_id, &passkey.id, amr, old_session, caller)
-            .await?;
+        let session = Session::signed_in(
+            UserId::from(user_id),
+            CredentialId::from(passkey.id.as_str()),
+            amr,
+        );
+        let signed_in = self.start_session(session, old_session, caller).await?;
         Ok(Registered {
             username,
             passkey,
@@ -254,7 +262,7 @@ impl Passkeys {
     }
 
     /// Adding a passkey to an existing account (from the account page, or a recovery session).
-    pub async fn begin_adding(&self, user_id: &str) -> Result<CeremonyStarted, CeremonyError> {
+    pub async fn begin_adding(&self, user_id: &UserId) -> Result<CeremonyStarted, CeremonyError> {
         let (user, creds) = self
             .db
             .accounts()
@@ -284,10 +292,10 @@ impl Passkeys {
     /// ended: the new passkey is the way in now.
     pub async fn add(
         &self,
-        user_id: &str,
-        ceremony_id: Option<&str>,
-        body: &[u8],
-        recovery_session: Option<&str>,
+        user_id: &UserId,
+        ceremony_id: Option<&CeremonyId>,
+        body: FinishBody,
+        recovery_session: Option<&SessionSecret>,
         caller: &Caller,
     ) -> Result<NewPasskey, CeremonyError> {
         let pending = self.take(CeremonyKind::AddPasskey, ceremony_id).await?;
@@ -295,7 +303,7 @@ impl Passkeys {
             response::parse_with_user(body)?;
         // The ceremony must have been started by this same user.
         let pending: PendingAddition = pending
-            .filter(|p: &PendingAddition| p.user_id == user_id)
+            .filter(|p: &PendingAddition| p.user_id == user_id.as_str())
             .ok_or(CeremonyError::ChallengeExpired)?;
         same_user(library_user.as_ref(), &pending.username)?;
         let now = Utc::now().naive_utc();
@@ -322,8 +330,8 @@ impl Passkeys {
             return Err(CeremonyError::CredentialExists);
         }
         event.report();
-        if let Some(session_id) = recovery_session {
-            self.sessions.end(session_id).await?;
+        if let Some(session) = recovery_session {
+            self.sessions.end(session).await?;
         }
         Ok(passkey)
     }
@@ -336,7 +344,7 @@ impl Passkeys {
         username: &str,
         display_name: &str,
         exclude: Vec<Vec<u8>>,
-    ) -> Result<(serde_json::Value, RegistrationState), CeremonyError> {
+    ) -> Result<(CeremonyOptions, RegistrationState), CeremonyError> {
         let settings = &self.settings;
         let refused = |e| CeremonyError::from_webauthn(&e, Phase::Registration);
         let builder = self
@@ -365,8 +373,7 @@ impl Passkeys {
                 sel.resident_key = Some(ResidentKeyRequirement::Preferred);
             }
         }
-        let options = serde_json::to_value(&ccr).map_err(Fault::internal)?;
-        Ok((options, state))
+        Ok((CeremonyOptions::Create(ccr), state))
     }
 
     /// Verifies a creation response against its ceremony state and builds the row to store for

@@ -8,6 +8,7 @@ use webauthn_rs_core::proto::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::settings::WebauthnSettings;
 use super::CeremonyError;
+use crate::ids::CeremonyId;
 
 /// A response whose `id`, `rawId` and `type` can be checked against each other.
 pub trait CredentialJson: DeserializeOwned {
@@ -34,17 +35,32 @@ impl CredentialJson for PublicKeyCredential {
     }
 }
 
-/// The top-level `"ceremony"` field of a `finish` body, if it has one (a string of at most 128
-/// characters; anything else counts as absent).
-pub fn ceremony_field(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Binding {
-        ceremony: Option<String>,
+/// A `finish` body, read once: its JSON (or why it is not JSON, said when the ceremony is
+/// finished, since a failed finish uses up the ceremony too) and the top-level `"ceremony"`
+/// field that binds it (a string of at most 128 characters; anything else counts as absent).
+pub struct FinishBody {
+    json: Result<serde_json::Value, &'static str>,
+    ceremony: Option<CeremonyId>,
+}
+
+impl FinishBody {
+    pub fn read(bytes: &[u8]) -> FinishBody {
+        let json =
+            serde_json::from_slice::<serde_json::Value>(bytes).map_err(|e| what_is_wrong(&e));
+        let ceremony = json
+            .as_ref()
+            .ok()
+            .and_then(|v| v.get("ceremony"))
+            .and_then(serde_json::Value::as_str)
+            .filter(|c| !c.is_empty() && c.len() <= 128)
+            .map(|c| CeremonyId::presented(c.to_string()));
+        FinishBody { json, ceremony }
     }
-    serde_json::from_slice::<Binding>(body)
-        .ok()?
-        .ceremony
-        .filter(|c| !c.is_empty() && c.len() <= 128)
+
+    /// The ceremony the body names with its `ceremony` field.
+    pub fn ceremony(&self) -> Option<&CeremonyId> {
+        self.ceremony.as_ref()
+    }
 }
 
 /// WebAuthn's limit on a credential id (Level 3, §5.8.3 and §6.5.1).
@@ -52,7 +68,7 @@ pub const MAX_CREDENTIAL_ID: usize = 1023;
 
 /// Parses a WebAuthn JSON response and checks what serde cannot: its `type`, that `id` is the
 /// base64url form of `rawId`, and that the id is no longer than WebAuthn allows.
-pub fn parse<T: CredentialJson>(body: &[u8]) -> Result<T, CeremonyError> {
+pub fn parse<T: CredentialJson>(body: FinishBody) -> Result<T, CeremonyError> {
     Ok(parse_with_user(body)?.0)
 }
 
@@ -68,10 +84,9 @@ pub struct LibraryUser {
 /// [`parse`], also accepting base64url with `=` padding (libraries that encode with `btoa`),
 /// and returning the `user` such a payload carries.
 pub fn parse_with_user<T: CredentialJson>(
-    body: &[u8],
+    body: FinishBody,
 ) -> Result<(T, Option<LibraryUser>), CeremonyError> {
-    let mut value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| CeremonyError::UnreadableResponse(what_is_wrong(&e)))?;
+    let mut value = body.json.map_err(CeremonyError::UnreadableResponse)?;
     let user = match version_1(&mut value)? {
         Some(user) => user,
         None => library_user(&value)?,

@@ -3,19 +3,19 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use webauthn_rs_core::error::WebauthnError;
-use webauthn_rs_core::proto::{AuthenticationState, PublicKeyCredential};
+use webauthn_rs_core::proto::{AllowCredentials, AuthenticationState, PublicKeyCredential};
 
 use super::settings::ClonedCredentials;
 use super::{
-    policy, response, CeremonyError, CeremonyStarted, Passkeys, Phase, SignedIn, Username,
+    policy, response, CeremonyError, CeremonyOptions, CeremonyStarted, FinishBody, Passkeys, Phase,
+    RequestOptions, SignedIn, Username,
 };
 use crate::db::credentials::CredentialUse;
 use crate::db::models::{StoredCredential, User};
 use crate::ephemeral::CeremonyKind;
 use crate::events::{Caller, Event};
-use crate::fault::Fault;
+use crate::ids::{CeremonyId, CredentialId, SessionSecret, UserId};
 use crate::session::{Prepared, Session};
 
 #[derive(Debug, Default, Deserialize)]
@@ -88,17 +88,19 @@ impl Passkeys {
         let known_user = user_id.is_some();
         let (mut options, state) = self.request_options(creds)?;
         if let Some(username) = &username {
+            let allowed = &mut options.public_key.allow_credentials;
             if !known_user {
                 // No account enumeration: an unknown username gets an answer drawn from the
                 // same kinds of credentials real users have, stable for that username,
                 // belonging to nobody.
-                options["publicKey"]["allowCredentials"] =
-                    fake_allow_credentials(&self.enumeration_secret, username.as_str());
+                *allowed = fake_allow_credentials(&self.enumeration_secret, username.as_str());
             }
             // Transports are only a hint, and what is stored varies (a library that reported
             // none, an older browser): no username-first answer carries them, so none has a
             // shape that tells a real account from a made-up one.
-            without_transports(&mut options["publicKey"]["allowCredentials"]);
+            for entry in allowed.iter_mut() {
+                entry.transports = None;
+            }
         }
         let pending = PendingSignIn {
             state,
@@ -107,7 +109,7 @@ impl Passkeys {
         };
         let ceremony_id = self.keep(CeremonyKind::SignIn, &pending).await?;
         Ok(CeremonyStarted {
-            options,
+            options: CeremonyOptions::Get(options),
             ceremony_id,
         })
     }
@@ -116,9 +118,9 @@ impl Passkeys {
     /// new session and an access token.
     pub async fn sign_in(
         &self,
-        ceremony_id: Option<&str>,
-        body: &[u8],
-        old_session: Option<&str>,
+        ceremony_id: Option<&CeremonyId>,
+        body: FinishBody,
+        old_session: Option<&SessionSecret>,
         caller: &Caller,
     ) -> Result<SignedIn, CeremonyError> {
         let mut attempt = Attempt::default();
@@ -170,7 +172,7 @@ impl Passkeys {
     fn request_options(
         &self,
         creds: Vec<webauthn_rs_core::proto::Credential>,
-    ) -> Result<(serde_json::Value, AuthenticationState), CeremonyError> {
+    ) -> Result<(RequestOptions, AuthenticationState), CeremonyError> {
         let refused = |e| CeremonyError::from_webauthn(&e, Phase::SignIn);
         let builder = self
             .webauthn
@@ -184,15 +186,18 @@ impl Passkeys {
             .webauthn
             .generate_challenge_authenticate(builder)
             .map_err(refused)?;
-        let options =
-            json!({ "publicKey": serde_json::to_value(&rcr.public_key).map_err(Fault::internal)? });
-        Ok((options, state))
+        Ok((
+            RequestOptions {
+                public_key: rcr.public_key,
+            },
+            state,
+        ))
     }
 
     /// Starts a re-authentication of the signed-in `user_id`: only their passkeys will do.
     pub async fn begin_reauthentication(
         &self,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<CeremonyStarted, CeremonyError> {
         let (_, rows) = self
             .db
@@ -212,7 +217,7 @@ impl Passkeys {
         };
         let ceremony_id = self.keep(CeremonyKind::Reauthentication, &pending).await?;
         Ok(CeremonyStarted {
-            options,
+            options: CeremonyOptions::Get(options),
             ceremony_id,
         })
     }
@@ -221,10 +226,10 @@ impl Passkeys {
     /// with a fresh sign-in time.
     pub async fn reauthenticate(
         &self,
-        user_id: &str,
-        ceremony_id: Option<&str>,
-        body: &[u8],
-        session_id: &str,
+        user_id: &UserId,
+        ceremony_id: Option<&CeremonyId>,
+        body: FinishBody,
+        session: &SessionSecret,
         caller: &Caller,
     ) -> Result<SignedIn, CeremonyError> {
         let (user, prepared) = self
@@ -236,10 +241,10 @@ impl Passkeys {
                 &mut Attempt::default(),
             )
             .await?;
-        if user.id != user_id {
+        if user.id != user_id.as_str() {
             return Err(CeremonyError::UnknownCredential);
         }
-        Ok(self.activate_session(prepared, Some(session_id)).await?)
+        Ok(self.activate_session(prepared, Some(session)).await?)
     }
 
     /// The common end of an assertion ceremony: take its state, check the response, verify it
@@ -247,8 +252,8 @@ impl Passkeys {
     async fn finish_assertion(
         &self,
         kind: CeremonyKind,
-        ceremony_id: Option<&str>,
-        body: &[u8],
+        ceremony_id: Option<&CeremonyId>,
+        body: FinishBody,
         caller: &Caller,
         attempt: &mut Attempt,
     ) -> Result<(User, Prepared), CeremonyError> {
@@ -317,15 +322,12 @@ impl Passkeys {
             } else {
                 "username-first"
             });
-        let session = Session {
-            user_id: user.id.clone(),
-            auth_time: chrono::Utc::now().timestamp(),
-            amr: policy::amr(result.backup_eligible(), result.user_verified()),
-            restricted: false,
-            sid: String::new(),
-            credential_id: Some(row.credential_id.clone()),
-        };
-        let prepared = self.sessions.prepare(&session, caller)?;
+        let session = Session::signed_in(
+            UserId::from(user.id.as_str()),
+            CredentialId::from(row.credential_id.as_str()),
+            policy::amr(result.backup_eligible(), result.user_verified()),
+        );
+        let prepared = self.sessions.prepare(session, caller)?;
         let recorded = self
             .db
             .credentials()
@@ -392,22 +394,10 @@ impl Passkeys {
     }
 }
 
-/// Drops `transports` from every entry of an `allowCredentials` list.
-fn without_transports(allow_credentials: &mut serde_json::Value) {
-    if let Some(entries) = allow_credentials.as_array_mut() {
-        for entry in entries
-            .iter_mut()
-            .filter_map(serde_json::Value::as_object_mut)
-        {
-            entry.remove("transports");
-        }
-    }
-}
-
 /// What an unknown username is answered with: one to three credentials (most people have one
 /// or two), with the id lengths of common passkey providers and security keys, all derived from
 /// an HMAC of the username so the answer is the same every time and from every instance.
-fn fake_allow_credentials(secret: &[u8], username: &str) -> serde_json::Value {
+fn fake_allow_credentials(secret: &[u8], username: &str) -> Vec<AllowCredentials> {
     const ID_LENGTHS: [usize; 5] = [16, 20, 32, 32, 64];
     let seed = crate::random::hmac_sha256(secret, format!("fake-credential:{username}").as_bytes());
     let count = match seed[0] % 10 {
@@ -415,7 +405,7 @@ fn fake_allow_credentials(secret: &[u8], username: &str) -> serde_json::Value {
         6..=8 => 2,
         _ => 3,
     };
-    let entries: Vec<serde_json::Value> = (0..count)
+    (0..count)
         .map(|i| {
             let id_material = [
                 crate::random::hmac_sha256(
@@ -429,11 +419,11 @@ fn fake_allow_credentials(secret: &[u8], username: &str) -> serde_json::Value {
             ]
             .concat();
             let id_len = ID_LENGTHS[usize::from(seed[1 + i]) % ID_LENGTHS.len()];
-            json!({
-                "type": "public-key",
-                "id": URL_SAFE_NO_PAD.encode(&id_material[..id_len]),
-            })
+            AllowCredentials {
+                type_: "public-key".to_string(),
+                id: id_material[..id_len].to_vec(),
+                transports: None,
+            }
         })
-        .collect();
-    json!(entries)
+        .collect()
 }

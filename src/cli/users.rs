@@ -138,9 +138,17 @@ pub async fn run_groups(cmd: GroupsCommand, settings: &Settings) -> anyhow::Resu
         GroupsCommand::List { json } => {
             let groups = admin.groups().await?;
             if json {
-                let items: Vec<serde_json::Value> = groups
+                #[derive(serde::Serialize)]
+                struct Group<'a> {
+                    name: &'a str,
+                    members: i64,
+                }
+                let items: Vec<Group> = groups
                     .iter()
-                    .map(|(name, members)| serde_json::json!({ "name": name, "members": members }))
+                    .map(|(name, members)| Group {
+                        name,
+                        members: *members,
+                    })
                     .collect();
                 return print_json(&items);
             }

@@ -316,7 +316,7 @@ impl Provider {
             user_id: session.user_id.clone(),
             auth_time: session.auth_time,
             amr: session.amr.clone(),
-            sid: Some(session.sid.clone()).filter(|s| !s.is_empty()),
+            sid: Some(session.sid.clone()),
         };
         self.store
             .put_json(Key::Code(&code), &grant, self.settings.code_ttl)

@@ -5,6 +5,23 @@ use crate::ephemeral::Key;
 use crate::events::Event;
 use crate::signing::AccessClaims;
 
+/// The claims `/userinfo` answers with, per the token's scopes: `sub` always, then what
+/// `profile`, `email` and `groups` allow (absent members are left out).
+#[derive(Debug, serde::Serialize)]
+pub struct UserInfo {
+    pub sub: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+}
+
 impl Provider {
     /// Any access token this server issued: its own sign-in tokens and every client's,
     /// whatever their audience (the `typ` keeps ID tokens out).
@@ -44,7 +61,7 @@ impl Provider {
     }
 
     /// Claims about the user for a verified access token, per its scopes.
-    pub async fn userinfo(&self, claims: &AccessClaims) -> Result<serde_json::Value, OAuthError> {
+    pub async fn userinfo(&self, claims: &AccessClaims) -> Result<UserInfo, OAuthError> {
         let scopes: Vec<&str> = claims.scope.split_whitespace().collect();
         let (user, groups) = self
             .db
@@ -65,21 +82,16 @@ impl Provider {
                 "The token was issued before the account was disabled.",
             ));
         }
-        let mut out = serde_json::json!({ "sub": user.id });
-        if scopes.contains(&"profile") {
-            out["preferred_username"] = serde_json::json!(user.username);
-            out["name"] = serde_json::json!(user.display_name);
-        }
-        if scopes.contains(&"email") {
-            if let Some(email) = user.email {
-                out["email"] = serde_json::json!(email);
-                out["email_verified"] = serde_json::json!(false);
-            }
-        }
-        if let Some(groups) = groups {
-            out["groups"] = serde_json::json!(groups);
-        }
-        Ok(out)
+        let profile = scopes.contains(&"profile");
+        let email = user.email.filter(|_| scopes.contains(&"email"));
+        Ok(UserInfo {
+            sub: user.id,
+            preferred_username: profile.then_some(user.username),
+            name: profile.then_some(user.display_name),
+            email_verified: email.as_ref().map(|_| false),
+            email,
+            groups,
+        })
     }
 
     /// RFC 7009: revoke a refresh token (its family) or an access token (until it expires).

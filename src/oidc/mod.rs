@@ -33,6 +33,7 @@ pub use self::settings::OidcSettings;
 
 use crate::db::Db;
 use crate::ephemeral::Ephemeral;
+use crate::ids::{Sid, UserId};
 use crate::rate_limit::RateLimits;
 use crate::signed::Signer;
 use crate::signing::TokenIssuer;
@@ -75,12 +76,12 @@ pub struct CodeGrant {
     pub code_challenge: String,
     pub nonce: Option<String>,
     pub scope: Vec<String>,
-    pub user_id: String,
+    pub user_id: UserId,
     pub auth_time: i64,
     pub amr: Vec<String>,
     /// The session it was issued in.
     #[serde(default)]
-    pub sid: Option<String>,
+    pub sid: Option<Sid>,
 }
 
 /// The redirect URI with `params` appended to its query (keeping any query it has).
@@ -100,31 +101,74 @@ pub fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> String {
 }
 
 /// The discovery document (OpenID Connect Discovery 1.0 / RFC 8414).
+#[derive(Debug, Serialize)]
+pub struct Discovery<'a> {
+    pub issuer: &'a str,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub userinfo_endpoint: String,
+    pub jwks_uri: String,
+    pub end_session_endpoint: String,
+    pub revocation_endpoint: String,
+    pub response_types_supported: &'static [&'static str],
+    pub response_modes_supported: &'static [&'static str],
+    pub grant_types_supported: &'static [&'static str],
+    pub subject_types_supported: &'static [&'static str],
+    pub id_token_signing_alg_values_supported: &'a [&'a str],
+    pub token_endpoint_auth_methods_supported: &'static [&'static str],
+    pub revocation_endpoint_auth_methods_supported: &'static [&'static str],
+    pub code_challenge_methods_supported: &'static [&'static str],
+    pub scopes_supported: &'static [&'static str],
+    pub claims_supported: &'static [&'static str],
+    pub prompt_values_supported: &'static [&'static str],
+    pub authorization_response_iss_parameter_supported: bool,
+    pub request_parameter_supported: bool,
+    pub request_uri_parameter_supported: bool,
+    pub claims_parameter_supported: bool,
+}
+
 /// The discovery document. `signing_algs` are the ID token algorithms the key set can sign
 /// with now (an algorithm with no active key is not offered).
-pub fn discovery(issuer: &str, signing_algs: &[&str]) -> serde_json::Value {
-    serde_json::json!({
-        "issuer": issuer,
-        "authorization_endpoint": format!("{issuer}/authorize"),
-        "token_endpoint": format!("{issuer}/token"),
-        "userinfo_endpoint": format!("{issuer}/userinfo"),
-        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
-        "end_session_endpoint": format!("{issuer}/logout"),
-        "revocation_endpoint": format!("{issuer}/revoke"),
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": signing_algs,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "code_challenge_methods_supported": ["S256"],
-        "scopes_supported": clients::SCOPES,
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "azp", "preferred_username", "name", "email", "email_verified", "groups"],
-        "prompt_values_supported": ["none", "login"],
-        "authorization_response_iss_parameter_supported": true,
-        "request_parameter_supported": false,
-        "request_uri_parameter_supported": false,
-        "claims_parameter_supported": false,
-    })
+pub fn discovery<'a>(issuer: &'a str, signing_algs: &'a [&'a str]) -> Discovery<'a> {
+    const CLIENT_AUTH: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+    Discovery {
+        issuer,
+        authorization_endpoint: format!("{issuer}/authorize"),
+        token_endpoint: format!("{issuer}/token"),
+        userinfo_endpoint: format!("{issuer}/userinfo"),
+        jwks_uri: format!("{issuer}/.well-known/jwks.json"),
+        end_session_endpoint: format!("{issuer}/logout"),
+        revocation_endpoint: format!("{issuer}/revoke"),
+        response_types_supported: &["code"],
+        response_modes_supported: &["query", "form_post"],
+        grant_types_supported: &["authorization_code", "refresh_token"],
+        subject_types_supported: &["public"],
+        id_token_signing_alg_values_supported: signing_algs,
+        token_endpoint_auth_methods_supported: CLIENT_AUTH,
+        revocation_endpoint_auth_methods_supported: CLIENT_AUTH,
+        code_challenge_methods_supported: &["S256"],
+        scopes_supported: clients::SCOPES,
+        claims_supported: &[
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "amr",
+            "at_hash",
+            "azp",
+            "preferred_username",
+            "name",
+            "email",
+            "email_verified",
+            "groups",
+        ],
+        prompt_values_supported: &["none", "login"],
+        authorization_response_iss_parameter_supported: true,
+        request_parameter_supported: false,
+        request_uri_parameter_supported: false,
+        claims_parameter_supported: false,
+    }
 }

@@ -3,15 +3,18 @@
 use actix_web::cookie::SameSite;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
 
-use super::body::{read_json, read_raw_json};
+use super::answers::{
+    AddedAnswer, CodesAnswer, EndedAnswer, PasskeyAnswer, RecoveringAnswer, RenamedAnswer, DONE,
+};
+use super::body::read_json;
 use super::cookies::{self, CEREMONY, SESSION};
 use super::error::ApiError;
-use super::webauthn::{begun, ceremony_of, signed_in};
+use super::webauthn::{begun, finish_body, signed_in};
 use super::{caller, client_addr, no_store, require_session};
 use crate::account::recovery::RecoverRequest;
 use crate::events::Event;
+use crate::ids::CredentialId;
 use crate::session::{Need, RECOVERY_LIFETIME};
 use crate::state::AppState;
 
@@ -47,11 +50,18 @@ pub async fn rename(
     let body: RenameRequest = read_json(&req, payload, &app.settings).await?;
     let name = app
         .accounts
-        .rename(&s.session.user_id, &id, &body.name, &caller(&req))
+        .rename(
+            &s.session.user_id,
+            &CredentialId::from(id.as_str()),
+            &body.name,
+            &caller(&req),
+        )
         .await?;
-    Ok(no_store(HttpResponse::Ok().json(
-        json!({ "status": "ok", "id": id.as_str(), "name": name }),
-    )))
+    Ok(no_store(HttpResponse::Ok().json(RenamedAnswer {
+        status: "ok",
+        id: &id,
+        name: &name,
+    })))
 }
 
 #[delete("/account/credentials/{id}")]
@@ -62,9 +72,14 @@ pub async fn remove(
 ) -> Result<HttpResponse, ApiError> {
     let s = require_session(&req, &app, recent(&app)).await?;
     app.accounts
-        .delete(&s.session.user_id, &id, &s.session.sid, &caller(&req))
+        .delete(
+            &s.session.user_id,
+            &CredentialId::from(id.as_str()),
+            &s.session.sid,
+            &caller(&req),
+        )
         .await?;
-    Ok(no_store(HttpResponse::Ok().json(json!({ "status": "ok" }))))
+    Ok(no_store(HttpResponse::Ok().json(DONE)))
 }
 
 /// Adding a passkey is the one thing a recovery session may do.
@@ -89,15 +104,15 @@ pub async fn add_finish(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let s = require_session(&req, &app, recent_or_recovery(&app)).await?;
-    let body = read_raw_json(&req, payload, &app.settings).await?;
-    let ceremony_id = ceremony_of(&req, &app, &body).map_err(ApiError::Registration)?;
-    let recovery = s.session.restricted.then_some(s.session_id.as_str());
+    let (body, ceremony) = finish_body(&req, &app, payload).await?;
+    let ceremony = ceremony.map_err(ApiError::Registration)?;
+    let recovery = s.session.restricted.then_some(&s.secret);
     let added = app
         .passkeys
         .add(
             &s.session.user_id,
-            ceremony_id.as_deref(),
-            &body,
+            ceremony.as_ref(),
+            body,
             recovery,
             &caller(&req),
         )
@@ -108,10 +123,10 @@ pub async fn add_finish(
     if recovery.is_some() {
         res.cookie(cookies::removal(&app.settings, SESSION));
     }
-    Ok(no_store(res.json(json!({
-        "status": "ok",
-        "credential": { "id": added.id, "name": added.name, "synced": added.synced, "authenticator": added.authenticator },
-    }))))
+    Ok(no_store(res.json(AddedAnswer {
+        status: "ok",
+        credential: PasskeyAnswer::from(&added),
+    })))
 }
 
 #[post("/account/recovery-codes")]
@@ -121,7 +136,9 @@ pub async fn recovery_codes(
 ) -> Result<HttpResponse, ApiError> {
     let s = require_session(&req, &app, recent(&app)).await?;
     let codes = app.accounts.new_recovery_codes(&s.session.user_id).await?;
-    Ok(no_store(HttpResponse::Ok().json(json!({ "codes": codes }))))
+    Ok(no_store(
+        HttpResponse::Ok().json(CodesAnswer { codes: &codes }),
+    ))
 }
 
 /// Username + one recovery code → a short recovery session whose only power is to add a passkey.
@@ -135,28 +152,29 @@ pub async fn recover(
         return Ok(super::pages::without_script(&req));
     }
     let body: RecoverRequest = read_json(&req, payload, &app.settings).await?;
-    let old = cookies::read(&req, &app.settings, SESSION);
-    let id = app
+    let old = cookies::session(&req, &app.settings);
+    let secret = app
         .accounts
         .recover(
             body,
             &client_addr(&req, &app.settings),
-            old.as_deref(),
+            old.as_ref(),
             &caller(&req),
         )
         .await?;
     let cookie = cookies::make(
         &app.settings,
         SESSION,
-        id,
+        secret.expose().to_string(),
         RECOVERY_LIFETIME,
         SameSite::Strict,
     );
-    Ok(no_store(
-        HttpResponse::Ok()
-            .cookie(cookie)
-            .json(json!({ "status": "ok", "next": "add_passkey" })),
-    ))
+    Ok(no_store(HttpResponse::Ok().cookie(cookie).json(
+        RecoveringAnswer {
+            status: "ok",
+            next: "add_passkey",
+        },
+    )))
 }
 
 /// `POST /logout`: from the account page's script (no body, or JSON) it ends the session and
@@ -179,13 +197,13 @@ pub async fn logout(
             return super::oidc::end_session_posted(&app, &req, &form).await;
         }
     }
-    if let Some(id) = cookies::read(&req, &app.settings, SESSION) {
-        app.sessions.end(&id).await?;
+    if let Some(secret) = cookies::session(&req, &app.settings) {
+        app.sessions.end(&secret).await?;
     }
     let mut res = if form {
         super::see_other("/signed-out")
     } else {
-        HttpResponse::Ok().json(json!({ "status": "ok" }))
+        HttpResponse::Ok().json(DONE)
     };
     res.add_cookie(&cookies::removal(&app.settings, SESSION))
         .map_err(crate::fault::Fault::internal)?;
@@ -215,20 +233,20 @@ pub async fn reauth_finish(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let s = require_session(&req, &app, Need::Full).await?;
-    let body = read_raw_json(&req, payload, &app.settings).await?;
-    let ceremony_id = ceremony_of(&req, &app, &body).map_err(ApiError::SignIn)?;
+    let (body, ceremony) = finish_body(&req, &app, payload).await?;
+    let ceremony = ceremony.map_err(ApiError::SignIn)?;
     let signed = app
         .passkeys
         .reauthenticate(
             &s.session.user_id,
-            ceremony_id.as_deref(),
-            &body,
-            &s.session_id,
+            ceremony.as_ref(),
+            body,
+            &s.secret,
             &caller(&req),
         )
         .await
         .map_err(ApiError::SignIn)?;
-    Ok(signed_in(&app, signed, json!({ "status": "ok" })))
+    Ok(signed_in(&app, &signed))
 }
 
 /// Where the person is signed in.
@@ -262,9 +280,10 @@ pub async fn end_other_sessions(
         .user(&s.session.user_id)
         .detail(format!("{ended} ended"))
         .report();
-    Ok(no_store(
-        HttpResponse::Ok().json(json!({ "status": "ok", "ended": ended })),
-    ))
+    Ok(no_store(HttpResponse::Ok().json(EndedAnswer {
+        status: "ok",
+        ended,
+    })))
 }
 
 /// The person's own recent security events.
@@ -286,10 +305,10 @@ pub async fn delete_account(
     app.accounts
         .delete_account(&s.session.user_id, &caller(&req))
         .await?;
-    app.sessions.end(&s.session_id).await?;
+    app.sessions.end(&s.secret).await?;
     Ok(no_store(
         HttpResponse::Ok()
             .cookie(cookies::removal(&app.settings, SESSION))
-            .json(json!({ "status": "ok" })),
+            .json(DONE),
     ))
 }

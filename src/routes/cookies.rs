@@ -8,6 +8,7 @@ use std::time::Duration;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::HttpRequest;
 
+use crate::ids::{CeremonyId, SessionSecret};
 use crate::settings::Settings;
 
 pub const CEREMONY: &str = "pkidp_ceremony";
@@ -51,4 +52,14 @@ pub fn read(req: &HttpRequest, settings: &Settings, base: &str) -> Option<String
     req.cookie(&name(settings, base))
         .map(|c| c.value().to_string())
         .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+/// The session secret the request's cookie presents.
+pub fn session(req: &HttpRequest, settings: &Settings) -> Option<SessionSecret> {
+    read(req, settings, SESSION).map(SessionSecret::presented)
+}
+
+/// The ceremony the request's cookie names.
+pub fn ceremony(req: &HttpRequest, settings: &Settings) -> Option<CeremonyId> {
+    read(req, settings, CEREMONY).map(CeremonyId::presented)
 }

@@ -86,8 +86,14 @@ pub fn from_this_site(headers: &HeaderMap, issuer: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// The request's span, for what the handler learns later (its user).
+#[derive(Clone)]
+pub struct RequestSpan(pub tracing::Span);
+
 /// Request log and metrics: one line per request with an id, the route pattern (never the
-/// raw path or query, which can carry codes), the status and the latency.
+/// raw path or query, which can carry codes), the status and the latency. Every request runs
+/// in a span with its id, its route and, once known, its user, and the work it hands to the
+/// blocking pool carries that span, so every line a request causes names it.
 pub async fn log_request(
     req: ServiceRequest,
     next: actix_web::middleware::Next<impl MessageBody + 'static>,
@@ -96,13 +102,18 @@ pub async fn log_request(
     let request_id = crate::random::hex(&crate::random::bytes(8));
     let method = req.method().to_string();
     let app = req.app_data::<web::Data<AppState>>().cloned();
-    let span = tracing::info_span!("request", request_id = %request_id);
-    req.extensions_mut().insert(RequestId(request_id.clone()));
-    let mut res = next.call(req).instrument(span.clone()).await?;
-    let route = res
-        .request()
+    let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_string());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        route = %route,
+        user_id = tracing::field::Empty
+    );
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    req.extensions_mut().insert(RequestSpan(span.clone()));
+    let mut res = next.call(req).instrument(span.clone()).await?;
     let status = res.status().as_u16();
     span.in_scope(|| {
         tracing::info!(

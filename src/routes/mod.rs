@@ -3,6 +3,7 @@
 //! refusal to its status, code and sentence.
 
 mod account;
+mod answers;
 mod body;
 pub mod cookies;
 pub mod error;
@@ -18,6 +19,7 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
 use self::error::{ApiError, RequestError};
 use crate::events::{browser_family, Caller};
+use crate::ids::{SessionSecret, UserId};
 use crate::session::{Denied, Need, Session};
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -66,31 +68,40 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(pages::register_posted);
 }
 
-/// The session of a request, with the id its cookie carries.
-pub struct SignedIn {
-    pub session_id: String,
+/// The live session of a request, with the secret its cookie presents.
+pub struct CurrentSession {
+    pub secret: SessionSecret,
     pub session: Session,
 }
 
-/// The session of the request's cookie, if it is still alive.
+/// The session of the request's cookie, if it is still alive. Once known, its user is a field
+/// of the request's span.
 pub async fn current_session(
     req: &HttpRequest,
     app: &AppState,
-) -> Result<Option<SignedIn>, ApiError> {
-    let Some(id) = cookies::read(req, &app.settings, cookies::SESSION) else {
+) -> Result<Option<CurrentSession>, ApiError> {
+    let Some(secret) = cookies::session(req, &app.settings) else {
         return Ok(None);
     };
-    Ok(app.sessions.get(&id).await?.map(|session| SignedIn {
-        session_id: id,
-        session,
-    }))
+    let Some(session) = app.sessions.get(&secret).await? else {
+        return Ok(None);
+    };
+    known_user(req, &session.user_id);
+    Ok(Some(CurrentSession { secret, session }))
+}
+
+/// Names the request's user in its span, once the request has proved who it is.
+pub fn known_user(req: &HttpRequest, user_id: &UserId) {
+    if let Some(span) = req.extensions().get::<middleware::RequestSpan>() {
+        span.0.record("user_id", user_id.as_str());
+    }
 }
 
 pub async fn require_session(
     req: &HttpRequest,
     app: &AppState,
     need: Need,
-) -> Result<SignedIn, ApiError> {
+) -> Result<CurrentSession, ApiError> {
     let signed_in = current_session(req, app)
         .await?
         .ok_or(Denied::NotSignedIn)?;

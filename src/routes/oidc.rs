@@ -450,8 +450,8 @@ async fn end_session_with(
     if let oidc::EndSession::Confirm(service) = &outcome {
         return logged_out_page(app, req, Some(service.as_deref()));
     }
-    if let Some(id) = cookies::read(req, &app.settings, SESSION) {
-        app.sessions.end(&id).await?;
+    if let Some(secret) = cookies::session(req, &app.settings) {
+        app.sessions.end(&secret).await?;
     }
     Event::Logout.now().report();
     let removal = cookies::removal(&app.settings, SESSION);

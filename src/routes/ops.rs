@@ -3,15 +3,37 @@
 use std::time::Duration;
 
 use actix_web::{get, web, HttpResponse};
-use serde_json::json;
+use serde::Serialize;
 
+use super::answers::DONE;
 use crate::state::AppState;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
+    HttpResponse::Ok().json(DONE)
+}
+
+/// What `/readyz` found.
+#[derive(Serialize)]
+struct Checks {
+    database: &'static str,
+    challenge_store: &'static str,
+    keys: String,
+}
+
+#[derive(Serialize)]
+struct Ready {
+    status: &'static str,
+    checks: Checks,
+}
+
+#[derive(Serialize)]
+struct NotReady {
+    error: &'static str,
+    error_description: &'static str,
+    checks: Checks,
 }
 
 /// 200 only when the database and the challenge store both answer within two seconds.
@@ -38,19 +60,23 @@ pub async fn readyz(app: web::Data<AppState>) -> HttpResponse {
             app.keys.store().describe()
         ),
     };
-    let checks = json!({
-        "database": if db_ok { "ok" } else { "unavailable" },
-        "challenge_store": if store_ok { "ok" } else { "unavailable" },
-        "keys": keys,
-    });
+    let state = |ok: bool| if ok { "ok" } else { "unavailable" };
+    let checks = Checks {
+        database: state(db_ok),
+        challenge_store: state(store_ok),
+        keys,
+    };
     if db_ok && store_ok {
-        HttpResponse::Ok().json(json!({ "status": "ready", "checks": checks }))
+        HttpResponse::Ok().json(Ready {
+            status: "ready",
+            checks,
+        })
     } else {
-        HttpResponse::ServiceUnavailable().json(json!({
-            "error": "not_ready",
-            "error_description": "A dependency does not answer; see checks and the service log.",
-            "checks": checks,
-        }))
+        HttpResponse::ServiceUnavailable().json(NotReady {
+            error: "not_ready",
+            error_description: "A dependency does not answer; see checks and the service log.",
+            checks,
+        })
     }
 }
 

@@ -2,42 +2,47 @@
 
 use actix_web::cookie::SameSite;
 use actix_web::{post, web, HttpRequest, HttpResponse};
-use serde_json::json;
 
+use super::answers::{Begun, NewUser, PasskeyAnswer, RegisteredAnswer, SignedInAnswer};
 use super::body::{read_json, read_raw_json};
 use super::cookies::{self, CEREMONY, SESSION};
 use super::error::ApiError;
 use super::{caller, client_addr, no_store};
 use crate::ceremony::{
-    CeremonyError, CeremonyStarted, RegistrationRequest, SignInRequest, SignedIn,
+    CeremonyError, CeremonyStarted, FinishBody, RegistrationRequest, SignInRequest, SignedIn,
 };
 use crate::events::Event;
+use crate::ids::CeremonyId;
 use crate::state::AppState;
 
-/// The answer to every `begin`: the options, and the ceremony id in a Strict cookie.
+/// The answer to every `begin`: the options, and the ceremony id in a Strict cookie and in the
+/// body (clients without cookies, on other origins or native, send it back as `ceremony`).
 pub(super) fn begun(app: &AppState, started: CeremonyStarted) -> HttpResponse {
     let cookie = cookies::make(
         &app.settings,
         CEREMONY,
-        started.ceremony_id,
+        started.ceremony_id.expose().to_string(),
         app.settings.webauthn.challenge_ttl,
         SameSite::Strict,
     );
-    let mut options = started.options;
-    // Clients without cookies (other origins, native apps) send it back as the `ceremony` field.
-    options["ceremony"] = json!(cookie.value());
-    no_store(HttpResponse::Ok().cookie(cookie).json(options))
+    let answer = Begun {
+        options: &started.options,
+        ceremony: started.ceremony_id.expose(),
+    };
+    no_store(HttpResponse::Ok().cookie(cookie).json(answer))
 }
 
-/// The ceremony a `finish` names, by its cookie, its `ceremony` field, or both in agreement.
-pub(super) fn ceremony_of(
+/// A `finish` body, read once, and the ceremony it names by its cookie, its `ceremony` field,
+/// or both in agreement.
+pub(super) async fn finish_body(
     req: &HttpRequest,
     app: &AppState,
-    body: &[u8],
-) -> Result<Option<String>, CeremonyError> {
-    let cookie = cookies::read(req, &app.settings, CEREMONY);
-    let field = crate::ceremony::ceremony_field(body);
-    Ok(crate::ceremony::bound_ceremony(cookie.as_deref(), field.as_deref())?.map(str::to_string))
+    payload: web::Payload,
+) -> Result<(FinishBody, Result<Option<CeremonyId>, CeremonyError>), ApiError> {
+    let body = FinishBody::read(&read_raw_json(req, payload, &app.settings).await?);
+    let ceremony =
+        crate::ceremony::bound_ceremony(cookies::ceremony(req, &app.settings), body.ceremony());
+    Ok((body, ceremony))
 }
 
 /// Reports a refused ceremony (the security event, with its stable code, and the ceremony
@@ -75,50 +80,48 @@ pub async fn register_finish(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_raw_json(&req, payload, &app.settings).await?;
-    let ceremony_id = ceremony_of(&req, &app, &body).map_err(|e| {
+    let refuse = |e| {
         refused(
             &app,
             "register",
             Event::RegistrationFailure,
             ApiError::Registration(e),
         )
-    })?;
-    let old = cookies::read(&req, &app.settings, SESSION);
+    };
+    let (body, ceremony) = finish_body(&req, &app, payload).await?;
+    let ceremony = ceremony.map_err(refuse)?;
+    let old = cookies::session(&req, &app.settings);
     let reg = app
         .passkeys
-        .register(ceremony_id.as_deref(), &body, old.as_deref(), &caller(&req))
+        .register(ceremony.as_ref(), body, old.as_ref(), &caller(&req))
         .await
-        .map_err(|e| {
-            refused(
-                &app,
-                "register",
-                Event::RegistrationFailure,
-                ApiError::Registration(e),
-            )
-        })?;
-    let body = json!({
-        "status": "ok",
-        "user": { "id": reg.signed_in.user_id, "username": reg.username },
-        "credential": { "id": reg.passkey.id, "name": reg.passkey.name, "synced": reg.passkey.synced, "authenticator": reg.passkey.authenticator },
-    });
-    Ok(signed_in(&app, reg.signed_in, body))
+        .map_err(refuse)?;
+    super::known_user(&req, &reg.signed_in.user_id);
+    let answer = RegisteredAnswer {
+        status: "ok",
+        user: NewUser {
+            id: &reg.signed_in.user_id,
+            username: &reg.username,
+        },
+        credential: PasskeyAnswer::from(&reg.passkey),
+        access_token: &reg.signed_in.access_token,
+        token_type: "Bearer",
+        expires_in: reg.signed_in.expires_in,
+    };
+    Ok(with_session(&app, &reg.signed_in, &answer))
 }
 
-/// The success response of every assertion or sign-up finish: a new session cookie, the ceremony cookie cleared,
-/// and the access token added to `body`.
-pub(super) fn signed_in(
+/// The answer of every sign-in (and sign-up): `answer`, with a new session cookie and the
+/// ceremony cookie cleared.
+pub(super) fn with_session(
     app: &AppState,
-    signed: SignedIn,
-    mut body: serde_json::Value,
+    signed: &SignedIn,
+    answer: &impl serde::Serialize,
 ) -> HttpResponse {
-    body["access_token"] = json!(signed.access_token);
-    body["token_type"] = json!("Bearer");
-    body["expires_in"] = json!(signed.expires_in);
     let session_cookie = cookies::make(
         &app.settings,
         SESSION,
-        signed.session_id,
+        signed.session.expose().to_string(),
         app.sessions.lifetime(),
         SameSite::Lax,
     );
@@ -126,8 +129,19 @@ pub(super) fn signed_in(
         HttpResponse::Ok()
             .cookie(session_cookie)
             .cookie(cookies::removal(&app.settings, CEREMONY))
-            .json(body),
+            .json(answer),
     )
+}
+
+/// Signed in (a sign-in or a re-authentication): the service's own access token.
+pub(super) fn signed_in(app: &AppState, signed: &SignedIn) -> HttpResponse {
+    let answer = SignedInAnswer {
+        status: "ok",
+        access_token: &signed.access_token,
+        token_type: "Bearer",
+        expires_in: signed.expires_in,
+    };
+    with_session(app, signed, &answer)
 }
 
 #[tracing::instrument(name = "login_begin", skip_all)]
@@ -153,14 +167,15 @@ pub async fn login_finish(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_raw_json(&req, payload, &app.settings).await?;
-    let ceremony_id = ceremony_of(&req, &app, &body)
-        .map_err(|e| refused(&app, "login", Event::SigninFailure, ApiError::SignIn(e)))?;
-    let old = cookies::read(&req, &app.settings, SESSION);
+    let refuse = |e| refused(&app, "login", Event::SigninFailure, ApiError::SignIn(e));
+    let (body, ceremony) = finish_body(&req, &app, payload).await?;
+    let ceremony = ceremony.map_err(refuse)?;
+    let old = cookies::session(&req, &app.settings);
     let signed = app
         .passkeys
-        .sign_in(ceremony_id.as_deref(), &body, old.as_deref(), &caller(&req))
+        .sign_in(ceremony.as_ref(), body, old.as_ref(), &caller(&req))
         .await
-        .map_err(|e| refused(&app, "login", Event::SigninFailure, ApiError::SignIn(e)))?;
-    Ok(signed_in(&app, signed, json!({ "status": "ok" })))
+        .map_err(refuse)?;
+    super::known_user(&req, &signed.user_id);
+    Ok(signed_in(&app, &signed))
 }

@@ -9,9 +9,15 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use crate::state::AppState;
 
+/// WebAuthn Level 3 related origins.
+#[derive(serde::Serialize)]
+struct RelatedOrigins<'a> {
+    origins: Vec<&'a str>,
+}
+
 #[get("/.well-known/jwks.json")]
 pub async fn jwks(app: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let body = app.keys.current().jwks().to_string();
+    let body = serde_json::to_string(&app.keys.current().jwks()).unwrap_or_default();
     let etag = format!("\"{}\"", &crate::random::sha256_hex(body.as_bytes())[..32]);
     let cache = format!(
         "public, max-age={}",
@@ -42,5 +48,5 @@ pub async fn related_origins(app: web::Data<AppState>) -> HttpResponse {
     origins.extend(app.settings.webauthn.allowed_web_origins());
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .json(serde_json::json!({ "origins": origins }))
+        .json(RelatedOrigins { origins })
 }

@@ -201,7 +201,7 @@ fn b64(bytes: &[u8]) -> String {
 /// The public JWK of a private key, with `use`, `alg` and its RFC 7638 thumbprint as `kid`.
 /// Checks that the key is of the algorithm it is filed under (and RSA keys of 2048+ bits).
 pub(super) fn public_jwk(pkey: &PKey<Private>, alg: KeyAlg) -> anyhow::Result<serde_json::Value> {
-    let (mut jwk, canonical) = match alg {
+    let (members, canonical) = match alg {
         KeyAlg::ES256 => {
             let ec = pkey.ec_key().context("not an EC key")?;
             if ec.group().curve_name() != Some(openssl::nid::Nid::X9_62_PRIME256V1) {
@@ -240,10 +240,24 @@ pub(super) fn public_jwk(pkey: &PKey<Private>, alg: KeyAlg) -> anyhow::Result<se
             )
         }
     };
-    jwk["kid"] = json!(b64(&openssl::sha::sha256(canonical.as_bytes())));
-    jwk["use"] = json!("sig");
-    jwk["alg"] = json!(alg.name());
-    Ok(jwk)
+    let jwk = Jwk {
+        key: members,
+        kid: b64(&openssl::sha::sha256(canonical.as_bytes())),
+        use_: "sig",
+        alg: alg.name(),
+    };
+    Ok(serde_json::to_value(jwk)?)
+}
+
+/// A public JWK: the key's own members (`kty`, `crv`, `x`, …), then `kid`, `use` and `alg`.
+#[derive(serde::Serialize)]
+struct Jwk {
+    #[serde(flatten)]
+    key: serde_json::Value,
+    kid: String,
+    #[serde(rename = "use")]
+    use_: &'static str,
+    alg: &'static str,
 }
 
 /// A random server secret kept beside the keys (created on first use, mode 0600), shared by

@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use serde_json::json;
 
 #[cfg(test)]
 use super::keyfiles::read_private_key;
@@ -19,6 +18,12 @@ use super::keyfiles::{public_jwk, signing_key};
 pub use super::manifest::{KeyAlg, KeyState, Manifest, ManifestEntry, Transition};
 pub use super::store::KeyStore;
 use openssl::pkey::{PKey, Private};
+
+/// A JWK Set (RFC 7517 §5): `{"keys": [...]}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Jwks {
+    pub keys: Vec<serde_json::Value>,
+}
 
 /// A loaded, published key: its manifest entry, the private part ready for signing (active
 /// keys only; no other state signs), and its public JWK.
@@ -110,9 +115,10 @@ impl KeySet {
     }
 
     /// The public JWKS document: published keys only, public parameters only.
-    pub fn jwks(&self) -> serde_json::Value {
-        let keys: Vec<_> = self.keys.iter().map(|k| k.public_jwk.clone()).collect();
-        json!({ "keys": keys })
+    pub fn jwks(&self) -> Jwks {
+        Jwks {
+            keys: self.keys.iter().map(|k| k.public_jwk.clone()).collect(),
+        }
     }
 }
 
@@ -156,7 +162,7 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         let jwks = set.jwks();
-        let key = &jwks["keys"][0];
+        let key = &jwks.keys[0];
         assert_eq!(key["kid"], kid.as_str());
         assert_eq!(key["use"], "sig");
         assert!(key.get("d").is_none(), "no private parameter in the JWKS");

@@ -25,7 +25,7 @@ use crate::events::Event;
 use serde::Serialize;
 
 pub use claims::{AccessClaims, AccessGrant, Audience, IdGrant, IssuerConfig, TokenIssuer};
-pub use keyset::{KeyAlg, KeySet, KeyState};
+pub use keyset::{Jwks, KeyAlg, KeySet, KeyState};
 pub use settings::{KeySettings, KeyStoreKind, TokenSettings};
 pub use store::KeyStore;
 pub use verify::VerifyError;
@@ -114,14 +114,12 @@ impl KeyRing {
         inner.fingerprint = now;
         match loaded {
             Ok(set) => {
-                let kids: Vec<String> = set.jwks()["keys"]
-                    .as_array()
-                    .map(|keys| {
-                        keys.iter()
-                            .filter_map(|k| k["kid"].as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let kids: Vec<String> = set
+                    .jwks()
+                    .keys
+                    .iter()
+                    .filter_map(|k| k["kid"].as_str().map(str::to_string))
+                    .collect();
                 Event::KeysReloaded
                     .now()
                     .detail(format!("published: {}", kids.join(" ")))

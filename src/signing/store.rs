@@ -190,7 +190,7 @@ impl KeyStore {
     }
 
     /// The public JWKS of the published keys, without touching a private part (no KEK needed).
-    pub fn public_jwks(&self, required: KeyAlg) -> anyhow::Result<serde_json::Value> {
+    pub fn public_jwks(&self, required: KeyAlg) -> anyhow::Result<super::keyset::Jwks> {
         match self {
             KeyStore::Dir(_) => Ok(self.load(required)?.jwks()),
             KeyStore::Database(db) => {
@@ -199,7 +199,7 @@ impl KeyStore {
                     .filter(|r| parse_state(&r.state).is_ok_and(KeyState::is_published))
                     .map(|r| serde_json::from_str(&r.public_jwk))
                     .collect::<Result<Vec<serde_json::Value>, _>>()?;
-                Ok(serde_json::json!({ "keys": keys }))
+                Ok(super::keyset::Jwks { keys })
             }
         }
     }

@@ -274,6 +274,28 @@ async fn logs_have_security_events_and_no_secrets() {
         "failure event with its reason:\n{log}"
     );
     assert!(has("signin_success", None), "success event:\n{log}");
+    // Every line a request causes names it: its span has the request id, the route and, once
+    // the request proved who it is, the user; the event reported during the finish sits in it.
+    let request_span = |e: &Value| -> Option<Value> {
+        e["spans"]
+            .as_array()?
+            .iter()
+            .find(|s| s["name"] == "request")
+            .cloned()
+    };
+    let finished = events
+        .iter()
+        .find(|e| e["route"] == "/webauthn/login/finish" && e["status"] == 200)
+        .expect("the finish's request line");
+    let span = request_span(finished).unwrap_or_else(|| finished["span"].clone());
+    assert_eq!(span["route"], "/webauthn/login/finish", "{finished}");
+    assert!(span["user_id"].as_str().is_some_and(|u| !u.is_empty()), "{finished}");
+    let success = events
+        .iter()
+        .find(|e| e["event"] == "signin_success")
+        .expect("the success event");
+    let in_request = request_span(success).expect("the event's request span");
+    assert_eq!(in_request["request_id"], span["request_id"], "{success}");
     assert!(events
         .iter()
         .any(|e| e["route"] == "/webauthn/login/finish" && e["status"] == 401));
