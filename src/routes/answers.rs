@@ -52,7 +52,7 @@ pub struct SignedInAnswer<'a> {
 }
 
 #[derive(Serialize)]
-pub struct NewUser<'a> {
+pub struct UserAnswer<'a> {
     pub id: &'a str,
     pub username: &'a str,
 }
@@ -61,7 +61,7 @@ pub struct NewUser<'a> {
 #[derive(Serialize)]
 pub struct RegisteredAnswer<'a> {
     pub status: &'static str,
-    pub user: NewUser<'a>,
+    pub user: UserAnswer<'a>,
     pub credential: PasskeyAnswer<'a>,
     pub access_token: &'a str,
     pub token_type: &'static str,

@@ -3,7 +3,7 @@
 use actix_web::cookie::SameSite;
 use actix_web::{post, web, HttpRequest, HttpResponse};
 
-use super::answers::{Begun, NewUser, PasskeyAnswer, RegisteredAnswer, SignedInAnswer};
+use super::answers::{Begun, PasskeyAnswer, RegisteredAnswer, SignedInAnswer, UserAnswer};
 use super::body::{read_json, read_raw_json};
 use super::cookies::{self, CEREMONY, SESSION};
 use super::error::ApiError;
@@ -99,7 +99,7 @@ pub async fn register_finish(
     super::known_user(&req, &reg.signed_in.user_id);
     let answer = RegisteredAnswer {
         status: "ok",
-        user: NewUser {
+        user: UserAnswer {
             id: &reg.signed_in.user_id,
             username: &reg.username,
         },
