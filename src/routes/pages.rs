@@ -334,19 +334,7 @@ pub async fn login(
         .await?
         .filter(|s| !s.session.restricted && fresh_enough(s.session.auth_time));
     let continue_as = match session {
-        Some(s) => app
-            .db
-            .users()
-            .find_by_id(&s.session.user_id)
-            .await
-            .map_err(Fault::from)?
-            .map(|u| {
-                if u.display_name.trim().is_empty() {
-                    u.username
-                } else {
-                    u.display_name
-                }
-            }),
+        Some(s) => app.accounts.display_name(&s.session.user_id).await?,
         None => None,
     };
     let p = Chrome::new(&app, &req);
