@@ -11,7 +11,7 @@ use super::cookies::{self, SESSION};
 use super::error::{self, ApiError};
 use super::pages::form_post::form_post_page;
 use super::pages::refused::refused_page;
-use super::pages::signed_out::logged_out_page;
+use super::pages::signed_out::signed_out_page;
 use super::{client_addr, current_session, see_other};
 use crate::events::Event;
 use crate::fault::Fault;
@@ -339,7 +339,7 @@ async fn end_session_with(
     let current_sid = current.as_ref().map(|s| s.session.sid.as_str());
     let outcome = app.oidc.end_session(params, current_sid).await?;
     if let oidc::EndSession::Confirm(service) = &outcome {
-        return logged_out_page(app, req, Some(service.as_deref()));
+        return signed_out_page(app, req, Some(service.as_deref()));
     }
     if let Some(id) = cookies::read(req, &app.settings, SESSION) {
         app.sessions.end(&id).await?;
@@ -348,7 +348,7 @@ async fn end_session_with(
     let removal = cookies::removal(&app.settings, SESSION);
     let mut res = match outcome {
         oidc::EndSession::Redirect(to) => see_other(&to),
-        _ => logged_out_page(app, req, None)?,
+        _ => signed_out_page(app, req, None)?,
     };
     res.add_cookie(&removal).map_err(Fault::internal)?;
     Ok(res)

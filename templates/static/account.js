@@ -643,7 +643,7 @@
     logout(form);
   });
 
-  // logged_out.html loads this file too, for its sign-out form and to say that an account was
+  // signed_out.html loads this file too, for its sign-out form and to say that an account was
   // deleted: the rest is the account page's.
   showDeleted();
   if (document.getElementById("account-who")) {

@@ -11,8 +11,8 @@ use crate::routes::error::ApiError;
 use crate::state::AppState;
 
 #[derive(Template)]
-#[template(path = "logged_out.html")]
-struct LoggedOut<'a> {
+#[template(path = "signed_out.html")]
+struct SignedOut<'a> {
     p: Chrome<'a>,
     /// Ask first (no valid id_token_hint) rather than report.
     confirm: bool,
@@ -25,7 +25,7 @@ struct LoggedOut<'a> {
 
 /// The page after RP-initiated logout: `None` when the person is signed out, `Some(service)`
 /// to ask first (naming the asking service when it is known).
-pub fn logged_out_page(
+pub fn signed_out_page(
     app: &AppState,
     req: &HttpRequest,
     ask: Option<Option<&str>>,
@@ -34,7 +34,7 @@ pub fn logged_out_page(
     page(
         &p,
         StatusCode::OK,
-        LoggedOut {
+        SignedOut {
             p,
             confirm: ask.is_some(),
             service: ask.flatten(),
@@ -57,7 +57,7 @@ pub async fn signed_out(
     page(
         &p,
         StatusCode::OK,
-        LoggedOut {
+        SignedOut {
             p,
             confirm: false,
             service: None,
@@ -80,8 +80,8 @@ mod tests {
             (false, None, true),
         ] {
             check(
-                "logged out",
-                LoggedOut {
+                "signed out",
+                SignedOut {
                     p: marked_chrome(),
                     confirm,
                     service,
