@@ -528,24 +528,9 @@
   }
 
   // The signed-out page says the account was deleted only when this tab's account page just
-  // deleted it: a mark in this tab's session storage, read once, that no link can set.
+  // deleted it: a mark in this tab's session storage, read once (signed_out.js), that no link
+  // can set.
   const DELETED = "passkey-idp:account-deleted";
-
-  function showDeleted() {
-    const deleted = document.getElementById("account-deleted");
-    if (!deleted) return;
-    let marked = false;
-    try {
-      marked = window.sessionStorage.getItem(DELETED) !== null;
-      window.sessionStorage.removeItem(DELETED);
-    } catch (e) {
-      return;
-    }
-    if (!marked) return;
-    document.getElementById("signed-out-note").hidden = true;
-    deleted.hidden = false;
-    document.title = deleted.dataset.title;
-  }
 
   async function deleteAccount(trigger) {
     Passkeys.busy(trigger, true);
@@ -643,9 +628,6 @@
     logout(form);
   });
 
-  // signed_out.html loads this file too, for its sign-out form and to say that an account was
-  // deleted: the rest is the account page's.
-  showDeleted();
   if (document.getElementById("account-who")) {
     // The lists' "Loading…" shows only where this script fills them in.
     for (const id of ["sessions-note", "activity-note"]) document.getElementById(id).hidden = false;

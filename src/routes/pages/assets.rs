@@ -36,6 +36,11 @@ const STATIC: &[(&str, &str, &str)] = &[
         include_str!("../../../templates/static/account.js"),
     ),
     (
+        "signed_out.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../templates/static/signed_out.js"),
+    ),
+    (
         "recover.js",
         "text/javascript; charset=utf-8",
         include_str!("../../../templates/static/recover.js"),
