@@ -5,7 +5,7 @@
   // Sign out is a form (a same-origin POST /logout), so that it works without JavaScript. With
   // it, the page signs out by JSON and goes to the signed-out page only once the session has
   // ended; a sign-out that failed is said beside the button, and the page stays. (The account
-  // page's form does the same, in account.js.)
+  // page's form does the same, in account_sessions.js.)
   async function logout(form) {
     const submit = form.querySelector("button[type=submit]");
     Passkeys.busy(submit, true);
@@ -26,7 +26,7 @@
   });
 
   // The page says the account was deleted only when this tab's account page just deleted it:
-  // a mark in this tab's session storage (account.js sets it), read once, that no link
+  // a mark in this tab's session storage (account_delete.js sets it), read once, that no link
   // can set.
   const DELETED = "passkey-idp:account-deleted";
 

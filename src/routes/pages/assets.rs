@@ -36,6 +36,36 @@ const STATIC: &[(&str, &str, &str)] = &[
         include_str!("../../../templates/static/account.js"),
     ),
     (
+        "account_passkeys.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../templates/static/account_passkeys.js"),
+    ),
+    (
+        "account_signal.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../templates/static/account_signal.js"),
+    ),
+    (
+        "account_codes.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../templates/static/account_codes.js"),
+    ),
+    (
+        "account_sessions.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../templates/static/account_sessions.js"),
+    ),
+    (
+        "account_activity.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../templates/static/account_activity.js"),
+    ),
+    (
+        "account_delete.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../templates/static/account_delete.js"),
+    ),
+    (
         "signed_out.js",
         "text/javascript; charset=utf-8",
         include_str!("../../../templates/static/signed_out.js"),
