@@ -100,6 +100,19 @@ impl Accounts {
         })
     }
 
+    /// The name a page calls the person by: the display name, else the username; `None` when
+    /// the account is gone.
+    pub async fn display_name(&self, user_id: &str) -> Result<Option<String>, AccountError> {
+        let user = self.db.users().find_by_id(user_id).await?;
+        Ok(user.map(|u| {
+            if u.display_name.trim().is_empty() {
+                u.username
+            } else {
+                u.display_name
+            }
+        }))
+    }
+
     /// Renames one of the user's passkeys; returns the name as stored.
     pub async fn rename(
         &self,

@@ -14,10 +14,12 @@ mod pages;
 mod webauthn;
 mod wellknown;
 
+pub use self::pages::not_found::not_found;
+
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
-use self::error::{ApiError, RequestError};
+use self::error::ApiError;
 use crate::events::{browser_family, Caller};
 use crate::ids::{SessionSecret, UserId};
 use crate::session::{Denied, Need, Session};
@@ -52,20 +54,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(oidc::userinfo)
         .service(oidc::end_session)
         .service(oidc::revoke)
-        .service(oidc::signed_out)
         .service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)
-        .service(pages::index)
-        .service(pages::login)
-        .service(pages::register)
-        .service(pages::account)
-        .service(pages::recover)
-        .service(pages::assets)
-        .service(pages::favicon)
-        .service(pages::language)
-        .service(pages::login_posted)
-        .service(pages::register_posted);
+        .service(pages::start::index)
+        .service(pages::login::login)
+        .service(pages::login::login_posted)
+        .service(pages::register::register)
+        .service(pages::register::register_posted)
+        .service(pages::recover::recover)
+        .service(pages::account::account)
+        .service(pages::signed_out::signed_out)
+        .service(pages::language::language)
+        .service(pages::assets::assets)
+        .service(pages::assets::favicon);
 }
 
 /// The live session of a request, with the secret its cookie presents.
@@ -146,37 +148,6 @@ pub fn request_id(req: &HttpRequest) -> String {
         .get::<middleware::RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default()
-}
-
-#[derive(askama::Template)]
-#[template(path = "not_found.html")]
-struct NotFoundPage<'a> {
-    p: pages::Chrome<'a>,
-    reference: &'a str,
-}
-
-/// Nothing at this path: a page for a browser (that asks for HTML), JSON for everyone else.
-/// The page gives the request id as a reference a person can pass to support.
-pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let wants_html = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
-    let app = req.app_data::<web::Data<AppState>>();
-    let (Some(app), true) = (app, wants_html) else {
-        return Err(RequestError::NotFound.into());
-    };
-    let reference = request_id(&req);
-    let p = pages::Chrome::new(app, &req);
-    pages::page(
-        &p,
-        actix_web::http::StatusCode::NOT_FOUND,
-        NotFoundPage {
-            p,
-            reference: &reference,
-        },
-    )
 }
 
 /// The address a rate limit counts against: the TCP peer, or behind a trusted proxy the
@@ -361,20 +332,6 @@ mod documented {
                 "POST /a/b/finish",
                 "POST /userinfo"
             ]
-        );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_not_found_page_has_no_text_outside_the_catalog() {
-        super::pages::check(
-            "not found",
-            super::NotFoundPage {
-                p: super::pages::marked_chrome(),
-                reference: "abc",
-            },
         );
     }
 }

@@ -1,16 +1,17 @@
 //! OIDC-lite endpoints (docs/api.md): discovery, authorize, token, userinfo, logout, revoke.
 //! Every URL built here starts from the configured issuer, never from Host or X-Forwarded-*.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::{get, post, route, web, HttpRequest, HttpResponse};
-use askama::Template;
 use base64::Engine;
 use serde::Deserialize;
 
 use super::body::{read_form, read_form_bytes};
 use super::cookies::{self, SESSION};
 use super::error::{self, ApiError};
-use super::pages::{page, Chrome};
+use super::pages::form_post::form_post_page;
+use super::pages::refused::refused_page;
+use super::pages::signed_out::signed_out_page;
 use super::{client_addr, current_session, see_other};
 use crate::events::Event;
 use crate::fault::Fault;
@@ -31,27 +32,9 @@ pub async fn discovery(app: web::Data<AppState>) -> HttpResponse {
         .json(oidc::discovery(&app.settings.server.site.issuer, &algs))
 }
 
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage<'a> {
-    p: Chrome<'a>,
-    /// The catalog key of the sentence.
-    message: &'a str,
-    /// The request id, for the person to give support.
-    reference: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "form_post.html")]
-struct FormPostPage<'a> {
-    p: Chrome<'a>,
-    action: &'a str,
-    fields: &'a [(&'a str, &'a str)],
-}
-
 /// The answer to the client: a 303 to the redirect URI with the parameters in its query, or
 /// with `response_mode=form_post` a page that posts them there (the OAuth 2.0 Form Post Response
-/// Mode), its CSP letting forms go to that one origin and nowhere else.
+/// Mode).
 fn back_to_client(
     app: &AppState,
     req: &HttpRequest,
@@ -62,31 +45,7 @@ fn back_to_client(
     if !form_post {
         return Ok(see_other(&oidc::redirect_with(redirect_uri, params)));
     }
-    let target = url::Url::parse(redirect_uri)
-        .map(|u| match u.origin() {
-            url::Origin::Tuple(..) => u.origin().ascii_serialization(),
-            url::Origin::Opaque(_) => format!("{}:", u.scheme()),
-        })
-        .map_err(Fault::internal)?;
-    let p = Chrome::new(app, req);
-    let mut res = page(
-        &p,
-        StatusCode::OK,
-        FormPostPage {
-            p,
-            action: redirect_uri,
-            fields: params,
-        },
-    )?;
-    res.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        header::HeaderValue::from_str(&format!(
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             frame-ancestors 'none'; base-uri 'none'; form-action {target}"
-        ))
-        .map_err(Fault::internal)?,
-    );
-    Ok(res)
+    form_post_page(app, req, redirect_uri, params)
 }
 
 fn answer(app: &AppState, req: &HttpRequest, outcome: Outcome) -> Result<HttpResponse, ApiError> {
@@ -112,19 +71,7 @@ fn answer(app: &AppState, req: &HttpRequest, outcome: Outcome) -> Result<HttpRes
             params.push(("iss", &app.settings.server.site.issuer));
             back_to_client(app, req, &redirect_uri, &params, form_post)
         }
-        Outcome::ErrorPage(message) => {
-            let reference = super::request_id(req);
-            let p = Chrome::new(app, req);
-            page(
-                &p,
-                StatusCode::BAD_REQUEST,
-                ErrorPage {
-                    p,
-                    message: message.key(),
-                    reference: &reference,
-                },
-            )
-        }
+        Outcome::ErrorPage(refused) => refused_page(app, req, refused),
     }
 }
 
@@ -335,62 +282,6 @@ pub async fn userinfo(
         .json(body))
 }
 
-#[derive(Template)]
-#[template(path = "logged_out.html")]
-struct LoggedOut<'a> {
-    p: Chrome<'a>,
-    /// Ask first (no valid id_token_hint) rather than report.
-    confirm: bool,
-    /// The service that asked, when it is known.
-    service: Option<&'a str>,
-    /// Not signed out at all: the browser's session is alive (`GET /signed-out` after a
-    /// sign-out that did not happen, or a bookmark).
-    still_signed_in: bool,
-}
-
-/// The page after RP-initiated logout: `None` when the person is signed out, `Some(service)`
-/// to ask first (naming the asking service when it is known).
-fn logged_out_page(
-    app: &AppState,
-    req: &HttpRequest,
-    ask: Option<Option<&str>>,
-) -> Result<HttpResponse, ApiError> {
-    let p = Chrome::new(app, req);
-    page(
-        &p,
-        StatusCode::OK,
-        LoggedOut {
-            p,
-            confirm: ask.is_some(),
-            service: ask.flatten(),
-            still_signed_in: false,
-        },
-    )
-}
-
-/// Where the account page's "Sign out" lands: the session is over, and the way back in. While
-/// the browser's session lives, the page says so instead, and offers to sign out.
-#[get("/signed-out")]
-pub async fn signed_out(
-    app: web::Data<AppState>,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let still_signed_in = current_session(&req, &app)
-        .await?
-        .is_some_and(|s| !s.session.restricted);
-    let p = Chrome::new(&app, &req);
-    page(
-        &p,
-        StatusCode::OK,
-        LoggedOut {
-            p,
-            confirm: false,
-            service: None,
-            still_signed_in,
-        },
-    )
-}
-
 /// RP-initiated logout: the IdP session ends, then back to a registered URI or a page.
 #[get("/logout")]
 pub async fn end_session(
@@ -448,7 +339,7 @@ async fn end_session_with(
     let current_sid = current.as_ref().map(|s| s.session.sid.as_str());
     let outcome = app.oidc.end_session(params, current_sid).await?;
     if let oidc::EndSession::Confirm(service) = &outcome {
-        return logged_out_page(app, req, Some(service.as_deref()));
+        return signed_out_page(app, req, Some(service.as_deref()));
     }
     if let Some(secret) = cookies::session(req, &app.settings) {
         app.sessions.end(&secret).await?;
@@ -457,7 +348,7 @@ async fn end_session_with(
     let removal = cookies::removal(&app.settings, SESSION);
     let mut res = match outcome {
         oidc::EndSession::Redirect(to) => see_other(&to),
-        _ => logged_out_page(app, req, None)?,
+        _ => signed_out_page(app, req, None)?,
     };
     res.add_cookie(&removal).map_err(Fault::internal)?;
     Ok(res)
@@ -489,59 +380,4 @@ pub async fn revoke(
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::pages::{check, marked_chrome};
-    use super::*;
-
-    #[test]
-    fn the_oidc_pages_have_no_text_outside_the_catalog() {
-        let p = marked_chrome();
-        for refused in [
-            oidc::Refused::NoClientId,
-            oidc::Refused::UnknownClient,
-            oidc::Refused::NoRedirectUri,
-            oidc::Refused::UnregisteredRedirectUri,
-            oidc::Refused::RequestExpired,
-            oidc::Refused::ClientGone,
-            oidc::Refused::Unreadable,
-        ] {
-            let key = refused.key();
-            assert_ne!(crate::i18n::catalog("en").expect("en").t(key), key);
-            check(
-                "error",
-                ErrorPage {
-                    p,
-                    message: key,
-                    reference: "abc",
-                },
-            );
-        }
-        for (confirm, service, still_signed_in) in [
-            (true, Some("⟦Shop⟧"), false),
-            (true, None, false),
-            (false, None, false),
-            (false, None, true),
-        ] {
-            check(
-                "logged out",
-                LoggedOut {
-                    p,
-                    confirm,
-                    service,
-                    still_signed_in,
-                },
-            );
-        }
-        check(
-            "form post",
-            FormPostPage {
-                p,
-                action: "https://rp.example/cb",
-                fields: &[("code", "x")],
-            },
-        );
-    }
 }
