@@ -289,7 +289,10 @@ async fn logs_have_security_events_and_no_secrets() {
         .expect("the finish's request line");
     let span = request_span(finished).unwrap_or_else(|| finished["span"].clone());
     assert_eq!(span["route"], "/webauthn/login/finish", "{finished}");
-    assert!(span["user_id"].as_str().is_some_and(|u| !u.is_empty()), "{finished}");
+    assert!(
+        span["user_id"].as_str().is_some_and(|u| !u.is_empty()),
+        "{finished}"
+    );
     let success = events
         .iter()
         .find(|e| e["event"] == "signin_success")
