@@ -591,9 +591,20 @@ impl Page {
     }
 
     /// Scrolls the first element matching `css` into view and clicks its centre with real
-    /// (trusted) mouse events, so it counts as user activation.
+    /// (trusted) mouse events, so it counts as user activation. Like a person, it waits (up to
+    /// five seconds) for the element to appear: after a navigation the new URL is visible
+    /// before the new document is parsed.
     pub fn click(&mut self, css: &str) -> Result<(), String> {
         let sel = serde_json::to_string(css).map_err(|e| e.to_string())?;
+        if self
+            .wait_for(
+                &format!("document.querySelector({sel}) !== null"),
+                Duration::from_secs(5),
+            )
+            .is_err()
+        {
+            return Err(format!("click: no element matches `{css}`"));
+        }
         let js = format!(
             "(() => {{ const el = document.querySelector({sel}); if (!el) return null; \
              el.scrollIntoView({{block: 'center', inline: 'center'}}); \
