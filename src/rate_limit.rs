@@ -22,6 +22,8 @@ pub struct RateLimitSettings {
     pub ceremonies_per_minute: u64,
     /// Requests to `/authorize`, `/token`, `/revoke` and `/userinfo` per minute.
     pub oauth_per_minute: u64,
+    /// Requests to the admin API (`/api/admin/v1`) per minute.
+    pub admin_per_minute: u64,
     /// Recovery attempts per username, and per address, in [`RECOVERY_WINDOW`].
     pub recovery_per_user: u64,
     pub recovery_per_address: u64,
@@ -32,6 +34,7 @@ impl Default for RateLimitSettings {
         RateLimitSettings {
             ceremonies_per_minute: 300,
             oauth_per_minute: 600,
+            admin_per_minute: 600,
             recovery_per_user: 5,
             recovery_per_address: 50,
         }
@@ -75,6 +78,16 @@ impl RateLimits {
         self.count(
             Key::OAuthRequests(addr),
             self.limits.oauth_per_minute,
+            MINUTE,
+        )
+        .await
+    }
+
+    /// Counts a request to the admin API from `addr`; false once the address is over its limit.
+    pub async fn allow_admin_request(&self, addr: &str) -> Result<bool, StoreError> {
+        self.count(
+            Key::AdminRequests(addr),
+            self.limits.admin_per_minute,
             MINUTE,
         )
         .await

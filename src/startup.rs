@@ -290,7 +290,7 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         keys,
         secrets,
     } = foundation(&settings).await?;
-    let instance_id = format!("instance-{}", &crate::random::token()[..10]);
+    let instance_id = instance_id();
     let authenticators = AuthenticatorNames::new(settings.metadata.aaguid_file.clone())?;
     authenticators.watch(std::time::Duration::from_secs(10));
     let schedule = Schedule {
@@ -336,7 +336,7 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         db: db.clone(),
         store: store.clone(),
         tokens,
-        limits,
+        limits: limits.clone(),
         signer: crate::signed::Signer::new(secrets.request),
     };
     Ok(AppState {
@@ -349,8 +349,28 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         passkeys,
         accounts,
         oidc,
+        limits,
         instance_id,
     })
+}
+
+/// This process's name in audit events (`instance:ID`) and the key manifest's history: the host
+/// name (a pod's name in Kubernetes) and six random hex digits, since two processes may share
+/// a host.
+fn instance_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| {
+            h.trim()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+                .take(63)
+                .collect::<String>()
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "instance".to_string());
+    format!("{host}-{}", &crate::random::hex(&crate::random::bytes(3)))
 }
 
 fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {

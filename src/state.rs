@@ -9,6 +9,7 @@ use crate::db::Db;
 use crate::ephemeral::Ephemeral;
 use crate::metrics::Metrics;
 use crate::oidc::Provider;
+use crate::rate_limit::RateLimits;
 use crate::session::Sessions;
 use crate::settings::Settings;
 use crate::signing::KeyRing;
@@ -24,6 +25,7 @@ pub struct AppState {
     pub passkeys: Passkeys,
     pub accounts: Accounts,
     pub oidc: Provider,
+    pub limits: RateLimits,
     /// Names this process in audit events and in the key manifest's history.
     pub instance_id: String,
 }

@@ -164,9 +164,9 @@ impl Accounts {
     /// The user's newest 50 events.
     pub async fn events(&self, user_id: &UserId) -> Result<Vec<EventView>, AccountError> {
         let filter = crate::db::events::Filter {
-            user_id: Some(user_id.to_string()),
-            since: None,
+            subject: Some(crate::db::events::Subject::User(user_id.to_string())),
             limit: 50,
+            ..Default::default()
         };
         let rows = self.db.events().recent(filter).await?;
         Ok(rows.into_iter().map(EventView::from).collect())

@@ -30,8 +30,69 @@ pub enum AdminError {
     BadEmail(InputError),
     #[error("--ttl must be between 1s and 90d")]
     BadTtl,
+    #[error("'{0}' is not a scope (users:read, users:write, recovery:write, groups:read, groups:write, clients:read, clients:write, keys:read, keys:write, events:read, tokens:write, admin, or AREA:*)")]
+    BadScope(String),
+    #[error("'{0}' is not a token name: 1 to 64 letters, digits and . _ -")]
+    BadTokenName(String),
+    #[error("a token lives between 1 minute and 366 days")]
+    BadLifetime,
+    #[error("a token can only be given scopes its creator holds")]
+    ScopeNotHeld,
+    #[error("a token named '{0}' exists already")]
+    TokenExists(String),
+    #[error("there is no token named '{0}'")]
+    NoSuchToken(String),
     #[error(transparent)]
     Fault(#[from] Fault),
+}
+
+/// What kind of refusal an [`AdminError`] is: the admin API's status and the command line's
+/// exit code follow from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// 404, exit 3.
+    NotFound,
+    /// 409, exit 4: it exists already, or the state does not allow it.
+    Conflict,
+    /// 400, exit 2: the input is not valid.
+    Invalid,
+    /// 403, exit 1: the caller may not do this.
+    Forbidden,
+    /// 503 or 500, exit 1.
+    Fault,
+}
+
+impl AdminError {
+    pub fn refusal(&self) -> Refusal {
+        use AdminError as E;
+        match self {
+            E::NoSuchUser(_)
+            | E::NoSuchGroup(_)
+            | E::NoSuchPasskey { .. }
+            | E::NotAMember { .. }
+            | E::DeletedMeanwhile(_)
+            | E::NoSuchToken(_) => Refusal::NotFound,
+            E::GroupExists(_) | E::UsernameTaken(_) | E::Disabled(_) | E::TokenExists(_) => {
+                Refusal::Conflict
+            }
+            E::BadGroupName(_)
+            | E::BadUsername(_)
+            | E::BadEmail(_)
+            | E::BadTtl
+            | E::BadScope(_)
+            | E::BadTokenName(_)
+            | E::BadLifetime => Refusal::Invalid,
+            E::ScopeNotHeld => Refusal::Forbidden,
+            E::Fault(_) => Refusal::Fault,
+        }
+    }
+
+    pub fn fault(&self) -> Option<&Fault> {
+        match self {
+            AdminError::Fault(f) => Some(f),
+            _ => None,
+        }
+    }
 }
 
 fault_conversions!(AdminError);

@@ -3,8 +3,10 @@
 //! that affects sessions takes effect on every instance at once, because a session is live
 //! only while its database record is and its user is active.
 
+pub mod directory;
 mod error;
 pub mod links;
+pub mod tokens;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,8 +14,9 @@ use std::time::Duration;
 use chrono::Utc;
 use serde::Serialize;
 
-pub use error::AdminError;
+pub use error::{AdminError, Refusal};
 
+use crate::db::events::Subject;
 use crate::db::models::User;
 use crate::db::Db;
 use crate::events::{rfc3339, Caller, Event, EventView};
@@ -37,11 +40,13 @@ fn group_name(name: &str) -> Result<(), AdminError> {
 }
 
 /// One line of `users list`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserSummary {
     pub id: String,
     pub username: String,
     pub email: Option<String>,
+    /// `active` or `disabled`.
+    #[schema(value_type = String, pattern = "^(active|disabled)$")]
     pub status: &'static str,
     pub groups: Vec<String>,
     pub passkeys: i64,
@@ -50,11 +55,12 @@ pub struct UserSummary {
 }
 
 /// `users show`: the summary's fields, with the passkeys and sessions themselves.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserDetail {
     pub id: String,
     pub username: String,
     pub email: Option<String>,
+    #[schema(value_type = String, pattern = "^(active|disabled)$")]
     pub status: &'static str,
     pub groups: Vec<String>,
     pub created: String,
@@ -63,7 +69,7 @@ pub struct UserDetail {
     pub sessions: Vec<SessionDetail>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PasskeyDetail {
     pub id: String,
     pub name: String,
@@ -73,7 +79,7 @@ pub struct PasskeyDetail {
     pub clone_suspected: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SessionDetail {
     pub created: String,
     pub last_seen: String,
@@ -99,14 +105,33 @@ pub struct Admin {
     /// Where one-time URLs point (`ISSUER/register?invite=…`).
     pub issuer: String,
     pub caller: Caller,
+    /// What the caller may do: everything at the command line, a token's scopes over the API.
+    pub scopes: tokens::Scopes,
 }
 
 impl Admin {
+    /// The operator at the command line.
     pub fn new(db: Db, issuer: &str) -> Admin {
         Admin {
             db,
             issuer: issuer.to_string(),
             caller: Caller::command_line(),
+            scopes: tokens::Scopes::all(),
+        }
+    }
+
+    /// A caller of the admin API, with its token's name and scopes.
+    pub fn for_token(
+        db: Db,
+        issuer: &str,
+        holder: tokens::TokenHolder,
+        request_id: Option<String>,
+    ) -> Admin {
+        Admin {
+            db,
+            issuer: issuer.to_string(),
+            caller: Caller::token(request_id, &holder.name),
+            scopes: holder.scopes,
         }
     }
 
@@ -201,7 +226,10 @@ impl Admin {
     /// Erases USER and everything that hangs off them, in one transaction.
     pub async fn delete(&self, name_or_id: &str) -> Result<User, AdminError> {
         let user = self.user(name_or_id).await?;
-        let event = self.caller.event(Event::UserDeleted, Some(&user.id), None);
+        let event = self
+            .caller
+            .event(Event::UserDeleted, Some(&user.id), None)
+            .username(&user.username);
         if !self.db.admin().delete_user(&user.id, event.row()).await? {
             return Err(AdminError::DeletedMeanwhile(name_or_id.to_string()));
         }
@@ -298,7 +326,7 @@ impl Admin {
         Ok(())
     }
 
-    async fn group_must_exist(&self, group: &str) -> Result<(), AdminError> {
+    pub(crate) async fn group_must_exist(&self, group: &str) -> Result<(), AdminError> {
         if !self.db.groups().exists(group).await? {
             return Err(AdminError::NoSuchGroup(group.to_string()));
         }
@@ -312,21 +340,23 @@ impl Admin {
         user: Option<&str>,
         since: Option<Duration>,
     ) -> Result<Vec<EventView>, AdminError> {
-        let user_id = match user {
+        let subject = match user {
             None => None,
             Some(u) => Some(match self.user(u).await {
-                Ok(found) => found.id,
-                // A deleted user's events keep their id.
-                Err(_) => u.to_string(),
+                Ok(found) => Subject::User(found.id),
+                // A deleted user's events keep their id and the name they had.
+                Err(AdminError::NoSuchUser(_)) => Subject::Former(u.to_string()),
+                Err(e) => return Err(e),
             }),
         };
         let since = since
             .and_then(|d| chrono::Duration::from_std(d).ok())
             .map(|d| (Utc::now() - d).naive_utc());
         let filter = crate::db::events::Filter {
-            user_id,
+            subject,
             since,
             limit: 10_000,
+            ..Default::default()
         };
         Ok(self
             .db

@@ -8,8 +8,10 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod api_tokens;
 pub mod clients;
 pub mod credentials;
+pub mod directory;
 pub mod events;
 pub mod groups;
 pub mod housekeeping;
@@ -135,6 +137,14 @@ impl Db {
 
     pub fn groups(&self) -> groups::GroupRows<'_> {
         groups::GroupRows(self)
+    }
+
+    pub fn directory(&self) -> directory::DirectoryRows<'_> {
+        directory::DirectoryRows(self)
+    }
+
+    pub fn api_tokens(&self) -> api_tokens::ApiTokenRows<'_> {
+        api_tokens::ApiTokenRows(self)
     }
 
     /// The pool itself, for blocking callers that are already off the async executor (the key

@@ -118,6 +118,11 @@ pub struct ClientRow {
     pub audiences: String,
     /// JSON array of the groups it admits; empty admits everyone.
     pub allowed_groups: String,
+    /// Its last change (`None`: never changed since it was added).
+    pub updated_at: Option<NaiveDateTime>,
+    /// The secret before the last rotation, accepted until `previous_secret_expires_at`.
+    pub previous_secret_sha256: Option<String>,
+    pub previous_secret_expires_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -187,6 +192,14 @@ pub struct EventRow {
     pub credential_id: Option<String>,
     pub client_id: Option<String>,
     pub request_id: Option<String>,
+    /// Who made the change: `cli:USER`, `token:NAME`, `instance:ID`; `None`: the person.
+    pub actor: Option<String>,
+    /// The username at the time (so a deleted user's events still say who they were).
+    pub username: Option<String>,
+    /// What it was done to: a client id, a group, a kid, a token name.
+    pub object: Option<String>,
+    /// What changed, as a JSON object.
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -198,4 +211,25 @@ pub struct NewEvent {
     pub credential_id: Option<String>,
     pub client_id: Option<String>,
     pub request_id: Option<String>,
+    /// Who made the change: `cli:USER`, `token:NAME`, `instance:ID`; `None`: the person.
+    pub actor: Option<String>,
+    /// The username at the time (so a deleted user's events still say who they were).
+    pub username: Option<String>,
+    /// What it was done to: a client id, a group, a kid, a token name.
+    pub object: Option<String>,
+    /// What changed, as a JSON object.
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::api_tokens)]
+pub struct ApiTokenRow {
+    pub name: String,
+    pub token_sha256: String,
+    /// Space-separated scopes.
+    pub scopes: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub created_by: Option<String>,
 }

@@ -1,6 +1,26 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    api_tokens (name) {
+        name -> Text,
+        token_sha256 -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audited_settings (name) {
+        name -> Text,
+        value -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     group_members (group_name, user_id) {
         group_name -> Text,
         user_id -> Text,
@@ -32,6 +52,9 @@ diesel::table! {
         created_at -> Timestamp,
         audiences -> Text,
         allowed_groups -> Text,
+        updated_at -> Nullable<Timestamp>,
+        previous_secret_sha256 -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<Timestamp>,
     }
 }
 
@@ -82,6 +105,10 @@ diesel::table! {
         credential_id -> Nullable<Text>,
         client_id -> Nullable<Text>,
         request_id -> Nullable<Text>,
+        actor -> Nullable<Text>,
+        username -> Nullable<Text>,
+        object -> Nullable<Text>,
+        detail -> Nullable<Text>,
     }
 }
 
@@ -176,6 +203,8 @@ diesel::joinable!(user_sessions -> users (user_id));
 diesel::joinable!(webauthn_credentials -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    api_tokens,
+    audited_settings,
     group_members,
     invites,
     oauth_clients,

@@ -43,6 +43,7 @@ pub enum Key<'a> {
     RevokedFamily(&'a str),
     CeremonyStarts(&'a str),
     OAuthRequests(&'a str),
+    AdminRequests(&'a str),
     RecoveryByAddress(&'a str),
     RecoveryByUser(&'a str),
     /// Held by the instance doing maintenance (scheduled rotation, the sweep) this interval.
@@ -85,6 +86,9 @@ impl Key<'_> {
             Key::OAuthRequests(addr) => {
                 format!("ratelimit:oauth:{}", sha256_hex(addr.as_bytes()))
             }
+            Key::AdminRequests(addr) => {
+                format!("ratelimit:admin:{}", sha256_hex(addr.as_bytes()))
+            }
             Key::RecoveryByAddress(addr) => {
                 format!("ratelimit:recover:addr:{}", sha256_hex(addr.as_bytes()))
             }
@@ -112,6 +116,7 @@ mod tests {
             Key::CodeReplayed(secret),
             Key::CeremonyStarts(secret),
             Key::OAuthRequests(secret),
+            Key::AdminRequests(secret),
             Key::RecoveryByAddress(secret),
             Key::RecoveryByUser(secret),
         ] {

@@ -1,8 +1,9 @@
-//! Who caused an event: the request's id and a coarse browser family, never the address.
+//! Who caused an event: the request's id, a coarse browser family (never the address) and, for
+//! an administrative change, the actor.
 
 use std::fmt;
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 
 use super::{Event, Happened};
 
@@ -16,6 +17,40 @@ pub struct Caller {
     /// The language of the person's pages (a shipped catalog's tag), for what is named for
     /// them, such as a new passkey.
     pub language: &'static str,
+    /// Who made an administrative change; `None` when the person acts on their own account.
+    pub actor: Option<Actor>,
+}
+
+/// Who made an administrative change, as stored events name them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// The operator at the command line, by their OS user (`cli:root`).
+    CommandLine(String),
+    /// A caller of the admin API, by the name of its token (`token:helpdesk`).
+    Token(String),
+    /// A running instance acting on its own (a scheduled rotation, a setting seen changed).
+    Instance(String),
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Actor::CommandLine(user) => write!(f, "cli:{user}"),
+            Actor::Token(name) => write!(f, "token:{name}"),
+            Actor::Instance(id) => write!(f, "instance:{id}"),
+        }
+    }
+}
+
+impl Actor {
+    /// The operator running this command: the OS user (`USER`, else `LOGNAME`, else `unknown`).
+    pub fn os_user() -> Actor {
+        let user = ["USER", "LOGNAME"]
+            .iter()
+            .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+            .unwrap_or_else(|| "unknown".to_string());
+        Actor::CommandLine(user)
+    }
 }
 
 impl Caller {
@@ -25,6 +60,25 @@ impl Caller {
             request_id: None,
             browser: BrowserFamily::CommandLine,
             language: "en",
+            actor: Some(Actor::os_user()),
+        }
+    }
+
+    /// A running instance acting on its own.
+    pub fn instance(id: &str) -> Caller {
+        Caller {
+            actor: Some(Actor::Instance(id.to_string())),
+            ..Caller::default()
+        }
+    }
+
+    /// A caller of the admin API with the token named `token`.
+    pub fn token(request_id: Option<String>, token: &str) -> Caller {
+        Caller {
+            request_id,
+            browser: BrowserFamily::App,
+            language: "en",
+            actor: Some(Actor::Token(token.to_string())),
         }
     }
 
@@ -32,13 +86,17 @@ impl Caller {
     pub fn event(&self, kind: Event, user: Option<&str>, credential: Option<&str>) -> Happened {
         Happened {
             kind,
-            occurred_at: Utc::now().naive_utc(),
+            occurred_at: Utc::now().naive_utc().trunc_subsecs(6),
             user_id: user.map(str::to_string),
             credential_id: credential.map(str::to_string),
             client_id: None,
             request_id: self.request_id.clone(),
             reason: None,
             detail: None,
+            actor: self.actor.as_ref().map(Actor::to_string),
+            username: None,
+            object: None,
+            change: None,
         }
     }
 }

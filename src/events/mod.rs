@@ -16,7 +16,7 @@ use chrono::{NaiveDateTime, SecondsFormat};
 use serde::Serialize;
 use tracing::Level;
 
-pub use caller::{browser_family, BrowserFamily, Caller};
+pub use caller::{browser_family, Actor, BrowserFamily, Caller};
 
 use crate::db::models::{EventRow, NewEvent};
 use crate::db::{Db, DbError};
@@ -88,6 +88,20 @@ events! {
     RecoveryLinkIssued => "recovery_link_issued", true, "security", INFO, "recovery link issued";
     RecoveryLinkUsed => "recovery_link_used", true, "security", INFO, "recovery link used";
     KeyChanged => "key_changed", true, "audit", INFO, "key set changed";
+    UserUpdated => "user_updated", true, "audit", INFO, "user changed by an operator";
+    UserSessionsEnded => "user_sessions_ended", true, "security", INFO, "all of a user's sessions ended by an operator";
+    PasskeyUnflagged => "passkey_unflagged", true, "audit", INFO, "possibly-cloned flag cleared";
+    ClientAdded => "client_added", true, "audit", INFO, "client registered";
+    ClientUpdated => "client_updated", true, "audit", INFO, "client changed";
+    ClientSecretRotated => "client_secret_rotated", true, "audit", INFO, "client secret rotated";
+    ClientRemoved => "client_removed", true, "audit", INFO, "client removed";
+    GroupAdded => "group_added", true, "audit", INFO, "group created";
+    GroupRemoved => "group_removed", true, "audit", INFO, "group removed";
+    GroupMemberAdded => "group_member_added", true, "audit", INFO, "user added to a group";
+    GroupMemberRemoved => "group_member_removed", true, "audit", INFO, "user removed from a group";
+    ApiTokenCreated => "api_token_created", true, "audit", INFO, "admin API token created";
+    ApiTokenRevoked => "api_token_revoked", true, "audit", INFO, "admin API token revoked";
+    SettingChanged => "setting_changed", true, "audit", INFO, "audited setting changed";
     // Logged and counted only.
     RegistrationFailure => "registration_failure", false, "security", INFO, "passkey registration refused";
     RecoveryCodesIssued => "recovery_codes_issued", false, "security", INFO, "new recovery codes issued";
@@ -116,8 +130,7 @@ events! {
     KeysReloadFailed => "keys_reload_failed", false, "audit", ERROR, "the stored key set is not usable; still serving the last good set";
     ScheduledRotation => "scheduled_rotation", false, "audit", INFO, "scheduled key rotation step";
     ScheduledRotationFailed => "scheduled_rotation_failed", false, "audit", ERROR, "scheduled key rotation failed";
-    ClientAdded => "client_added", false, "audit", INFO, "client registered";
-    ClientRemoved => "client_removed", false, "audit", INFO, "client removed";
+    AdminRefused => "admin_refused", false, "audit", WARN, "admin API request refused";
 }
 
 /// How many of each event this process reported, by [`Event::ALL`]'s order.
@@ -143,7 +156,16 @@ pub struct Happened {
     pub request_id: Option<String>,
     /// A refusal's stable error code (`invalid_signature`), logged as `reason`.
     pub reason: Option<&'static str>,
+    /// For the log line only: never a secret (a grant type, a key id).
     pub detail: Option<String>,
+    /// Who made an administrative change ([`Actor`]'s text); `None`: the person themselves.
+    pub actor: Option<String>,
+    /// The user's name at the time (filled in from `user_id` when stored, if not given).
+    pub username: Option<String>,
+    /// What the change was done to: a client id, a group, a kid, a token name.
+    pub object: Option<String>,
+    /// What changed, as a JSON object (stored as `detail`), e.g. `{"from":"next","to":"active"}`.
+    pub change: Option<serde_json::Value>,
 }
 
 impl Event {
@@ -175,6 +197,23 @@ impl Happened {
         self
     }
 
+    /// What the change was done to (a client id, a group, a kid, a token name).
+    pub fn object(mut self, object: impl Into<String>) -> Happened {
+        self.object = Some(object.into());
+        self
+    }
+
+    pub fn username(mut self, username: &str) -> Happened {
+        self.username = Some(username.to_string());
+        self
+    }
+
+    /// What changed (a JSON object, stored as the event's `detail`).
+    pub fn change(mut self, change: serde_json::Value) -> Happened {
+        self.change = Some(change);
+        self
+    }
+
     /// Its row in `security_events`.
     pub fn row(&self) -> NewEvent {
         debug_assert!(
@@ -189,6 +228,10 @@ impl Happened {
             credential_id: self.credential_id.clone(),
             client_id: self.client_id.clone(),
             request_id: self.request_id.clone(),
+            actor: self.actor.clone(),
+            username: self.username.clone(),
+            object: self.object.clone(),
+            detail: self.change.as_ref().map(serde_json::Value::to_string),
         }
     }
 
@@ -209,6 +252,7 @@ impl Happened {
             self.reason,
             self.detail.as_deref(),
         );
+        let (actor, object) = (self.actor.as_deref(), self.object.as_deref());
         macro_rules! log {
             ($target:literal, $level:expr) => {
                 tracing::event!(
@@ -220,6 +264,8 @@ impl Happened {
                     client_id = client,
                     reason,
                     detail,
+                    actor,
+                    object,
                     "{}",
                     kind.message()
                 )
@@ -249,12 +295,24 @@ pub async fn store(db: &Db, event: Happened) -> Result<(), DbError> {
     Ok(())
 }
 
-/// An event as `events --json` and `GET /account/events` show it.
-#[derive(Debug, Clone, Serialize)]
+/// An event as `events --json`, `GET /api/admin/v1/events` and `GET /account/events` show it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EventView {
+    /// When, RFC 3339 UTC.
     pub time: String,
     pub kind: String,
+    /// Who made the change: `cli:USER`, `token:NAME`, `instance:ID`; null when the person
+    /// acted on their own account or nobody did (a refused sign-in).
+    pub actor: Option<String>,
+    /// The user's id.
     pub user: Option<String>,
+    /// The user's name at the time.
+    pub username: Option<String>,
+    /// What a change was done to: a client id, a group, a kid, a token name.
+    pub object: Option<String>,
+    /// What changed, e.g. `{"from":"next","to":"active"}`.
+    #[schema(value_type = Option<Object>)]
+    pub detail: Option<serde_json::Value>,
     pub credential: Option<String>,
     pub client: Option<String>,
     pub request_id: Option<String>,
@@ -265,7 +323,11 @@ impl From<EventRow> for EventView {
         EventView {
             time: rfc3339(row.occurred_at),
             kind: row.kind,
+            actor: row.actor,
             user: row.user_id,
+            username: row.username,
+            object: row.object,
+            detail: row.detail.and_then(|d| serde_json::from_str(&d).ok()),
             credential: row.credential_id,
             client: row.client_id,
             request_id: row.request_id,
@@ -292,7 +354,7 @@ mod tests {
         let before = names.len();
         names.dedup();
         assert_eq!(names.len(), before, "a name used twice");
-        assert_eq!(Event::ALL.iter().filter(|e| e.stored()).count(), 15);
+        assert_eq!(Event::ALL.iter().filter(|e| e.stored()).count(), 29);
     }
 
     #[test]

@@ -348,6 +348,9 @@ impl Clients {
                     .unwrap_or_default(),
             )?,
             allowed_groups: serde_json::to_string(&client.allowed_groups)?,
+            updated_at: None,
+            previous_secret_sha256: None,
+            previous_secret_expires_at: None,
         };
         if !self.db.clients().insert_new(row).await? {
             bail!(

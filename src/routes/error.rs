@@ -13,6 +13,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::account::AccountError;
+use crate::admin::{AdminError, Refusal};
 use crate::ceremony::{CeremonyError, InputError, Phase};
 use crate::fault::Fault;
 use crate::oidc::{AuthorizeError, OAuthError};
@@ -22,6 +23,8 @@ use crate::session::Denied;
 #[derive(Debug)]
 pub enum RequestError {
     NotFound,
+    /// The path exists, but not with this method (the handler sets `Allow`).
+    MethodNotAllowed,
     /// A JSON endpoint got another content type.
     NotJson,
     /// An OAuth endpoint got something other than a form.
@@ -50,7 +53,16 @@ pub enum ApiError {
     Session(Denied),
     OAuth(OAuthError),
     Request(RequestError),
+    /// An admin API request refused before it was looked at (token, scope, rate).
+    AdminAuth(super::admin_api::AuthRefusal),
+    Admin(AdminError),
     Fault(Fault),
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        ApiError::Admin(e)
+    }
 }
 
 impl From<AccountError> for ApiError {
@@ -135,6 +147,8 @@ impl ApiError {
             ApiError::Session(e) => session(*e),
             ApiError::OAuth(e) => oauth(e),
             ApiError::Request(e) => request(e),
+            ApiError::AdminAuth(e) => admin_auth(e),
+            ApiError::Admin(e) => admin(e),
             ApiError::Fault(e) => fault(e),
         }
     }
@@ -151,6 +165,7 @@ impl ApiError {
             | ApiError::SignIn(CeremonyError::Fault(f))
             | ApiError::Account(AccountError::Fault(f))
             | ApiError::OAuth(OAuthError::Fault(f))
+            | ApiError::Admin(AdminError::Fault(f))
             | ApiError::Fault(f) => Some(f),
             _ => None,
         }
@@ -310,6 +325,11 @@ fn request(e: &RequestError) -> Answer {
             "not_found",
             "There is nothing at this address.",
         ),
+        E::MethodNotAllowed => answer(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request",
+            "This address does not take that method; see the Allow header.",
+        ),
         E::NotJson => answer(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "invalid_request",
@@ -355,6 +375,53 @@ fn request(e: &RequestError) -> Answer {
             "invalid_request",
             "This request came from another site and was refused; use this site's own pages.",
         ),
+    }
+}
+
+fn admin_auth(e: &super::admin_api::AuthRefusal) -> Answer {
+    use super::admin_api::AuthRefusal as R;
+    match e {
+        R::NoToken => answer(
+            UNAUTHORIZED,
+            "invalid_token",
+            "This needs an admin API token (Authorization: Bearer <token>).",
+        ),
+        R::BadToken => answer(
+            UNAUTHORIZED,
+            "invalid_token",
+            "The token is unknown, revoked or expired; ask for a new one.",
+        ),
+        R::MissingScope(scope) => answer(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            format!("This token's scopes do not allow this; it needs {scope}."),
+        ),
+        R::RateLimited => answer(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many requests; wait a minute and try again.",
+        ),
+    }
+}
+
+/// An administrative act refused: the sentence is the command line's, in printable ASCII.
+fn admin(e: &AdminError) -> Answer {
+    let sentence = || -> String {
+        e.to_string()
+            .chars()
+            .filter(|c| (' '..='~').contains(c))
+            .take(300)
+            .collect()
+    };
+    match e.refusal() {
+        Refusal::NotFound => answer(StatusCode::NOT_FOUND, "not_found", sentence()),
+        Refusal::Conflict => answer(StatusCode::CONFLICT, "conflict", sentence()),
+        Refusal::Invalid => answer(BAD, "invalid_request", sentence()),
+        Refusal::Forbidden => answer(StatusCode::FORBIDDEN, "insufficient_scope", sentence()),
+        Refusal::Fault => match e.fault() {
+            Some(f) => fault(f),
+            None => unavailable(),
+        },
     }
 }
 
@@ -425,6 +492,9 @@ impl ResponseError for ApiError {
 /// The `WWW-Authenticate` challenge of RFC 6749 §5.2 (client authentication) and RFC 6750
 /// §3 (bearer tokens).
 fn oauth_challenge(e: &ApiError, a: &Answer) -> Option<String> {
+    if let ApiError::AdminAuth(refusal) = e {
+        return super::admin_api::challenge(refusal);
+    }
     let ApiError::OAuth(e) = e else {
         return None;
     };

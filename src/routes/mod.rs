@@ -3,6 +3,7 @@
 //! refusal to its status, code and sentence.
 
 mod account;
+pub mod admin_api;
 mod answers;
 mod body;
 pub mod cookies;
@@ -27,6 +28,7 @@ use crate::settings::Settings;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    admin_api::configure(cfg);
     cfg.service(webauthn::register_begin)
         .service(webauthn::register_finish)
         .service(webauthn::login_begin)
@@ -131,6 +133,7 @@ pub fn caller(req: &HttpRequest) -> Caller {
         language: req
             .app_data::<web::Data<AppState>>()
             .map_or("en", |app| pages::catalog_for(&app.settings, req).lang()),
+        actor: None,
     }
 }
 

@@ -117,7 +117,18 @@ async fn commands_print_what_scripts_rely_on(backend: Backend) {
     let keys = sorted_keys(first);
     assert_eq!(
         keys,
-        ["client", "credential", "kind", "request_id", "time", "user"]
+        [
+            "actor",
+            "client",
+            "credential",
+            "detail",
+            "kind",
+            "object",
+            "request_id",
+            "time",
+            "user",
+            "username"
+        ]
     );
     assert_eq!(first["kind"], "passkey_removed");
     let times: Vec<&str> = events

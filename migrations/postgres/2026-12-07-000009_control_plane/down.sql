@@ -1,0 +1,11 @@
+DROP TABLE audited_settings;
+ALTER TABLE oauth_clients DROP COLUMN previous_secret_expires_at;
+ALTER TABLE oauth_clients DROP COLUMN previous_secret_sha256;
+ALTER TABLE oauth_clients DROP COLUMN updated_at;
+DROP INDEX security_events_actor;
+DROP INDEX security_events_kind;
+ALTER TABLE security_events DROP COLUMN detail;
+ALTER TABLE security_events DROP COLUMN object;
+ALTER TABLE security_events DROP COLUMN username;
+ALTER TABLE security_events DROP COLUMN actor;
+DROP TABLE api_tokens;

@@ -1,0 +1,178 @@
+//! The admin API at `/api/admin/v1` (docs/admin-api.md): JSON in and out, a bearer token with
+//! scopes, the errors of the rest of the service. [`ROUTES`] is the one table of its
+//! operations and the scope each needs; handlers find their scope there ([`auth::admin`]), and
+//! a test checks that the OpenAPI document describes exactly these operations.
+
+mod auth;
+mod openapi;
+mod users;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+pub use self::auth::AuthRefusal;
+use super::error::{ApiError, RequestError};
+use crate::admin::tokens::Scope;
+
+/// Where the API lives.
+pub const BASE: &str = "/api/admin/v1";
+
+/// Every operation: method, path under [`BASE`], the scope it needs.
+pub const ROUTES: &[(&str, &str, Scope)] = &[
+    ("GET", "/users", Scope::UsersRead),
+    ("GET", "/users/{id}", Scope::UsersRead),
+];
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope(BASE)
+            .service(openapi::document)
+            .service(users::list)
+            .service(users::show)
+            .default_service(web::to(unmatched)),
+    );
+}
+
+/// The scope an operation needs, by its method and path pattern.
+pub fn scope_of(method: &str, pattern: &str) -> Option<Scope> {
+    let path = pattern.strip_prefix(BASE)?;
+    ROUTES
+        .iter()
+        .find(|(m, p, _)| *m == method && *p == path)
+        .map(|(_, _, scope)| *scope)
+}
+
+/// Whether a concrete path fits a pattern with `{param}` segments.
+fn fits(pattern: &str, path: &str) -> bool {
+    let (mut pattern, mut path) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (pattern.next(), path.next()) {
+            (None, None) => return true,
+            (Some(p), Some(s)) if p.starts_with('{') || p == s => {
+                if p.starts_with('{') && s.is_empty() {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// A path with no operation: 405 with `Allow` when another method has one, else 404.
+async fn unmatched(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let path = req.path().strip_prefix(BASE).unwrap_or_default();
+    let mut allowed: Vec<&str> = ROUTES
+        .iter()
+        .filter(|(_, pattern, _)| fits(pattern, path))
+        .map(|(method, _, _)| *method)
+        .collect();
+    if path == "/openapi.json" {
+        allowed.push("GET");
+    }
+    if allowed.is_empty() {
+        return Err(RequestError::NotFound.into());
+    }
+    allowed.dedup();
+    let mut res =
+        actix_web::ResponseError::error_response(&ApiError::from(RequestError::MethodNotAllowed));
+    if let Ok(value) = header::HeaderValue::from_str(&allowed.join(", ")) {
+        res.headers_mut().insert(header::ALLOW, value);
+    }
+    Ok(res)
+}
+
+/// The `WWW-Authenticate` challenge of a refused token (RFC 6750 §3).
+pub fn challenge(refusal: &AuthRefusal) -> Option<String> {
+    const REALM: &str = "Bearer realm=\"passkey-idp-admin\"";
+    match refusal {
+        AuthRefusal::NoToken => Some(REALM.to_string()),
+        AuthRefusal::BadToken => Some(format!("{REALM}, error=\"invalid_token\"")),
+        AuthRefusal::MissingScope(scope) => Some(format!(
+            "{REALM}, error=\"insufficient_scope\", scope=\"{scope}\""
+        )),
+        AuthRefusal::RateLimited => None,
+    }
+}
+
+/// A query string read into `T`; one that does not fit is 400 `invalid_request`.
+fn query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
+    serde_urlencoded::from_str(req.query_string()).map_err(|_| RequestError::BadQuery.into())
+}
+
+/// `limit` and `cursor` of a list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// How many items, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// The page size, checked.
+    fn limit(&self) -> Result<i64, ApiError> {
+        match self.limit {
+            None => Ok(50),
+            Some(n @ 1..=200) => Ok(n),
+            Some(_) => Err(RequestError::BadQuery.into()),
+        }
+    }
+
+    /// The cursor's text, if any; one this API did not hand out is 400.
+    fn cursor(&self) -> Result<Option<String>, ApiError> {
+        self.cursor
+            .as_deref()
+            .map(|c| {
+                URL_SAFE_NO_PAD
+                    .decode(c)
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
+                    .ok_or_else(|| ApiError::from(RequestError::BadQuery))
+            })
+            .transpose()
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    /// Give it as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Listing<T> {
+    /// A page from up to `limit + 1` items: the extra one says there is a next page, whose
+    /// cursor `key` makes from the page's last item.
+    fn of(mut items: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> Listing<T> {
+        let more = items.len() as i64 > limit;
+        items.truncate(limit.max(0) as usize);
+        let next_cursor = more
+            .then(|| items.last().map(|last| URL_SAFE_NO_PAD.encode(key(last))))
+            .flatten();
+        Listing { items, next_cursor }
+    }
+}
+
+fn json<T: Serialize>(status: actix_web::http::StatusCode, body: &T) -> HttpResponse {
+    super::no_store(HttpResponse::build(status).json(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_fit_their_patterns_only() {
+        assert!(fits("/users/{id}", "/users/alice"));
+        assert!(!fits("/users/{id}", "/users/"));
+        assert!(!fits("/users/{id}", "/users/alice/sessions"));
+        assert!(fits("/users", "/users"));
+    }
+}

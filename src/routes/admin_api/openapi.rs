@@ -1,0 +1,154 @@
+//! The OpenAPI 3.1 document of the admin API, generated from the handlers' annotations and
+//! served at `GET /api/admin/v1/openapi.json` without a token. Every operation also lists the
+//! answers every operation can give (400, 401, 403, 429, 503; 404 where the path names
+//! something; 413 and 415 where there is a body).
+
+use actix_web::{get, HttpResponse};
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{RefOr, Response, ResponseBuilder, Schema, Server};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use super::{users, BASE};
+
+/// The error body every refusal has.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct ErrorAnswer {
+    /// A stable code: `invalid_request`, `invalid_token`, `insufficient_scope`, `not_found`,
+    /// `conflict`, `rate_limited`, `temporarily_unavailable`, `server_error`.
+    pub error: String,
+    /// One sentence a person can act on.
+    pub error_description: String,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "passkey-idp admin API",
+        description = "Administer people, groups, clients, keys, tokens and events. Every operation needs a bearer token with the scope it names.",
+        version = "1"
+    ),
+    paths(users::list, users::show),
+    components(schemas(ErrorAnswer)),
+    modifiers(&Shared),
+    tags(
+        (name = "users", description = "People, their passkeys, sessions and recovery"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The bearer scheme, the server's base path, and the answers every operation shares.
+struct Shared;
+
+impl Modify for Shared {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An admin API token (passkey-idp tokens create)"))
+                    .build(),
+            ),
+        );
+        doc.servers = Some(vec![Server::new(BASE)]);
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let names_something = path.contains('{');
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                shared_answers(op, names_something);
+            }
+        }
+    }
+}
+
+fn error_answer(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(RefOr::<Schema>::Ref(
+                        utoipa::openapi::Ref::from_schema_name("ErrorAnswer"),
+                    )))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+fn shared_answers(op: &mut Operation, names_something: bool) {
+    let mut add = |status: &str, description: &str| {
+        op.responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| error_answer(description));
+    };
+    add("400", "The request is not valid (invalid_request)");
+    add(
+        "401",
+        "No token, or one that is unknown, revoked or expired (invalid_token)",
+    );
+    add(
+        "403",
+        "The token lacks the scope this needs (insufficient_scope)",
+    );
+    add("429", "Too many requests (rate_limited)");
+    add(
+        "503",
+        "A dependency is briefly unavailable (temporarily_unavailable)",
+    );
+    if names_something {
+        add("404", "There is no such thing (not_found)");
+    }
+    if op.request_body.is_some() {
+        add("413", "The body is too large (invalid_request)");
+        add("415", "The body is not JSON (invalid_request)");
+    }
+}
+
+/// The document, without a token.
+#[get("/openapi.json")]
+pub async fn document() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-cache"))
+        .json(ApiDoc::openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_describes_exactly_the_routes_with_their_scopes() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("document");
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut described = vec![];
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("item") {
+                let scope = op["security"][0]["bearer"][0]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                described.push((method.to_uppercase(), path.clone(), scope));
+            }
+        }
+        let mut routes: Vec<(String, String, String)> = super::super::ROUTES
+            .iter()
+            .map(|(m, p, s)| (m.to_string(), p.to_string(), s.name().to_string()))
+            .collect();
+        described.sort();
+        routes.sort();
+        assert_eq!(described, routes);
+    }
+}
