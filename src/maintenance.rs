@@ -113,19 +113,20 @@ pub fn start(
 }
 
 async fn rotate(policy: &Policy, db: &Db, keys: &Arc<KeyStore>, me: &str) {
-    let (keys, policy, me) = (keys.clone(), policy.clone(), me.to_string());
+    let (keys, policy, by) = (keys.clone(), policy.clone(), me.to_string());
     let step =
-        tokio::task::spawn_blocking(move || scheduled_step(&keys, &policy, &me, Utc::now())).await;
+        tokio::task::spawn_blocking(move || scheduled_step(&keys, &policy, &by, Utc::now())).await;
     match step {
         Ok(Ok(done)) => {
-            for change in done {
-                Event::ScheduledRotation
-                    .now()
-                    .detail(change.to_string())
-                    .report();
-                // The change itself was reported where it was made: stored here.
-                if let Err(e) = db.events().record(Event::KeyChanged.now().row()).await {
-                    tracing::warn!(error = %e, "a key change could not be stored as an event");
+            let caller = crate::events::Caller::instance(me);
+            for step in done {
+                Event::ScheduledRotation.now().detail(step.line).report();
+                for change in &step.changes {
+                    // The change itself was reported where it was made: stored here.
+                    let event = crate::admin::keys::key_event(&caller, change);
+                    if let Err(e) = db.events().record(event.row()).await {
+                        tracing::warn!(error = %e, "a key change could not be stored as an event");
+                    }
                 }
             }
         }

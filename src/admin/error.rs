@@ -42,6 +42,25 @@ pub enum AdminError {
     TokenExists(String),
     #[error("there is no token named '{0}'")]
     NoSuchToken(String),
+    #[error("there is no client '{0}'")]
+    NoSuchClient(String),
+    #[error("a client with id '{0}' exists already")]
+    ClientExists(String),
+    #[error("client '{0}' is declared in oidc.clients_file and cannot be changed here; change it in that file")]
+    ClientDeclared(String),
+    #[error("client '{0}' is public: it has no secret to rotate")]
+    PublicClient(String),
+    #[error("{0}")]
+    BadClient(String),
+    #[error("the grace period lasts between 0 seconds and 30 days")]
+    BadGrace,
+    #[error("'{0}' is not a key algorithm: ES256, RS256 or EdDSA")]
+    BadAlg(String),
+    #[error("there is no key '{0}'")]
+    NoSuchKey(String),
+    /// A key change the rotation rules refuse now: why, and when it would be allowed.
+    #[error("{0}")]
+    KeyRefused(String),
     #[error(transparent)]
     Fault(#[from] Fault),
 }
@@ -71,17 +90,27 @@ impl AdminError {
             | E::NoSuchPasskey { .. }
             | E::NotAMember { .. }
             | E::DeletedMeanwhile(_)
-            | E::NoSuchToken(_) => Refusal::NotFound,
-            E::GroupExists(_) | E::UsernameTaken(_) | E::Disabled(_) | E::TokenExists(_) => {
-                Refusal::Conflict
-            }
+            | E::NoSuchToken(_)
+            | E::NoSuchClient(_)
+            | E::NoSuchKey(_) => Refusal::NotFound,
+            E::GroupExists(_)
+            | E::UsernameTaken(_)
+            | E::Disabled(_)
+            | E::TokenExists(_)
+            | E::ClientExists(_)
+            | E::ClientDeclared(_)
+            | E::PublicClient(_)
+            | E::KeyRefused(_) => Refusal::Conflict,
             E::BadGroupName(_)
             | E::BadUsername(_)
             | E::BadEmail(_)
             | E::BadTtl
             | E::BadScope(_)
             | E::BadTokenName(_)
-            | E::BadLifetime => Refusal::Invalid,
+            | E::BadLifetime
+            | E::BadClient(_)
+            | E::BadGrace
+            | E::BadAlg(_) => Refusal::Invalid,
             E::ScopeNotHeld => Refusal::Forbidden,
             E::Fault(_) => Refusal::Fault,
         }

@@ -3,8 +3,10 @@
 //! that affects sessions takes effect on every instance at once, because a session is live
 //! only while its database record is and its user is active.
 
+pub mod clients;
 pub mod directory;
 mod error;
+pub mod keys;
 pub mod links;
 pub mod tokens;
 

@@ -1,13 +1,16 @@
 //! `passkey-idp clients …`: registering relying services in the configured database.
 
-use chrono::Utc;
+use std::sync::Arc;
 
 use super::ClientsCommand;
+use crate::admin::Admin;
 use crate::db::Db;
-use crate::events::Event;
 use crate::oidc::clients::{self, Client, Clients, NewClient};
 use crate::settings::Settings;
-use crate::signing::rotation;
+
+fn admin(db: &Db, settings: &Settings) -> Admin {
+    Admin::new(db.clone(), &settings.site().issuer)
+}
 
 /// Runs a `clients` command against the configured database.
 pub async fn run_clients(cmd: ClientsCommand, settings: &Settings) -> anyhow::Result<()> {
@@ -45,9 +48,10 @@ pub async fn run_clients(cmd: ClientsCommand, settings: &Settings) -> anyhow::Re
         }
         ClientsCommand::List { json } => list(&registry.list().await?, json),
         ClientsCommand::Remove { client_id } => {
-            registry.remove(&client_id).await?;
+            admin(&db, settings)
+                .client_remove(&registry, &client_id)
+                .await?;
             println!("removed client {client_id}: its codes and refresh tokens are refused from now on (access tokens run out within their lifetime).");
-            Event::ClientRemoved.now().client(&client_id).report();
             Ok(())
         }
     }
@@ -59,11 +63,12 @@ async fn add(
     settings: &Settings,
     db: &Db,
 ) -> anyhow::Result<()> {
-    let (client, secret) = registry.add(new).await?;
-    let store = crate::startup::key_store(&settings.keys, Some(db))?;
-    if rotation::ensure_active(&store, client.id_token_alg, "cli", Utc::now())?.is_some() {
-        super::record_key_change(settings).await;
-    }
+    let admin = admin(db, settings);
+    let (client, secret) = admin.client_add(registry, new).await?;
+    let store = Arc::new(crate::startup::key_store(&settings.keys, Some(db))?);
+    admin
+        .ensure_signing_key(&store, client.id_token_alg)
+        .await?;
     println!(
         "registered {} client {} (ID tokens {}; scopes: {})",
         kind(&client),
@@ -78,11 +83,6 @@ async fn add(
         Some(secret) => println!("client secret (shown once, store it now): {secret}"),
         None => println!("public client: no secret; the client must use PKCE (S256)."),
     }
-    Event::ClientAdded
-        .now()
-        .client(&client.client_id)
-        .detail(kind(&client))
-        .report();
     Ok(())
 }
 

@@ -1,8 +1,11 @@
+//! Registered clients (`oauth_clients`). Every change writes its event in the same transaction.
+
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::models::ClientRow;
+use super::models::{ClientRow, NewEvent};
 use super::schema::oauth_clients as clients;
-use super::{AnyConnection, Db, DbError};
+use super::{events, AnyConnection, Db, DbError};
 
 pub fn find(conn: &mut AnyConnection, client_id: &str) -> Result<Option<ClientRow>, DbError> {
     Ok(clients::table
@@ -19,18 +22,64 @@ pub fn all(conn: &mut AnyConnection) -> Result<Vec<ClientRow>, DbError> {
         .load(conn)?)
 }
 
-pub fn insert(conn: &mut AnyConnection, row: &ClientRow) -> Result<(), DbError> {
-    diesel::insert_into(clients::table)
-        .values(row)
-        .execute(conn)?;
-    Ok(())
+/// Stores a new client and its event; false when the id is taken.
+pub fn insert(
+    conn: &mut AnyConnection,
+    row: &ClientRow,
+    event: &NewEvent,
+) -> Result<bool, DbError> {
+    super::transaction(conn, |conn| {
+        if find(conn, &row.client_id)?.is_some() {
+            return Ok(false);
+        }
+        diesel::insert_into(clients::table)
+            .values(row)
+            .execute(conn)?;
+        events::record(conn, event)?;
+        Ok(true)
+    })
 }
 
-/// Removes a client and revokes its refresh tokens in one transaction: a client added again
-/// under the same id starts with nothing of the old one's.
-pub fn remove(conn: &mut AnyConnection, client_id: &str) -> Result<bool, DbError> {
+/// Replaces what an operator may change of a client (its description, secrets and
+/// `updated_at`), and stores the event; false when there is no such client.
+pub fn update(
+    conn: &mut AnyConnection,
+    row: &ClientRow,
+    event: &NewEvent,
+) -> Result<bool, DbError> {
+    super::transaction(conn, |conn| {
+        let changed = diesel::update(clients::table.filter(clients::client_id.eq(&row.client_id)))
+            .set((
+                clients::name.eq(&row.name),
+                clients::secret_sha256.eq(&row.secret_sha256),
+                clients::redirect_uris.eq(&row.redirect_uris),
+                clients::post_logout_redirect_uris.eq(&row.post_logout_redirect_uris),
+                clients::scopes.eq(&row.scopes),
+                clients::id_token_alg.eq(&row.id_token_alg),
+                clients::audiences.eq(&row.audiences),
+                clients::allowed_groups.eq(&row.allowed_groups),
+                clients::updated_at.eq(row.updated_at),
+                clients::previous_secret_sha256.eq(&row.previous_secret_sha256),
+                clients::previous_secret_expires_at.eq(row.previous_secret_expires_at),
+            ))
+            .execute(conn)?
+            == 1;
+        if changed {
+            events::record(conn, event)?;
+        }
+        Ok(changed)
+    })
+}
+
+/// Removes a client, revokes its refresh tokens and stores the event, in one transaction: a
+/// client added again under the same id starts with nothing of the old one's.
+pub fn remove(
+    conn: &mut AnyConnection,
+    client_id: &str,
+    now: NaiveDateTime,
+    event: &NewEvent,
+) -> Result<bool, DbError> {
     use super::schema::refresh_tokens;
-    let now = chrono::Utc::now().naive_utc();
     super::transaction(conn, |conn| {
         let removed = diesel::delete(clients::table.filter(clients::client_id.eq(client_id)))
             .execute(conn)?
@@ -43,6 +92,7 @@ pub fn remove(conn: &mut AnyConnection, client_id: &str) -> Result<bool, DbError
             )
             .set(refresh_tokens::revoked_at.eq(Some(now)))
             .execute(conn)?;
+            events::record(conn, event)?;
         }
         Ok(removed)
     })
@@ -61,26 +111,27 @@ impl ClientRows<'_> {
         self.0.run(all).await
     }
 
-    /// Inserts a new client; false when the id is taken.
-    pub async fn insert_new(&self, row: ClientRow) -> Result<bool, DbError> {
-        let inserted = self
-            .0
-            .run(move |c| {
-                if find(c, &row.client_id)?.is_some() {
-                    return Ok(false);
-                }
-                insert(c, &row)?;
-                Ok(true)
-            })
-            .await;
+    /// Inserts a new client with its event; false when the id is taken.
+    pub async fn insert_new(&self, row: ClientRow, event: NewEvent) -> Result<bool, DbError> {
+        let inserted = self.0.run(move |c| insert(c, &row, &event)).await;
         match inserted {
             Err(e) if e.is_unique_violation() => Ok(false),
             other => other,
         }
     }
 
-    pub async fn remove(&self, client_id: &str) -> Result<bool, DbError> {
+    /// Writes a changed client with its event; false when it is gone.
+    pub async fn update(&self, row: ClientRow, event: NewEvent) -> Result<bool, DbError> {
+        self.0.run(move |c| update(c, &row, &event)).await
+    }
+
+    pub async fn remove(
+        &self,
+        client_id: &str,
+        now: NaiveDateTime,
+        event: NewEvent,
+    ) -> Result<bool, DbError> {
         let id = client_id.to_owned();
-        self.0.run(move |c| remove(c, &id)).await
+        self.0.run(move |c| remove(c, &id, now, &event)).await
     }
 }

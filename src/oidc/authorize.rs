@@ -317,6 +317,7 @@ impl Provider {
             auth_time: session.auth_time,
             amr: session.amr.clone(),
             sid: Some(session.sid.clone()),
+            issued_at: Some(chrono::Utc::now().naive_utc()),
         };
         self.store
             .put_json(Key::Code(&code), &grant, self.settings.code_ttl)

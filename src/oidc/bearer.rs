@@ -49,7 +49,10 @@ impl Provider {
         // The service's own sign-in tokens name its audience instead of a client.
         if claims.client_id != self.tokens.config().audience {
             match self.clients.find(&claims.client_id).await? {
-                Some(client) if client.created_at.is_none_or(|t| t <= claims.iat) => {}
+                Some(client)
+                    if client
+                        .created_at
+                        .is_none_or(|t| t.and_utc().timestamp() <= claims.iat) => {}
                 _ => {
                     return Err(OAuthError::InvalidToken(
                         "The client this token was issued to is no longer registered.",

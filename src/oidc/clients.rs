@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use chrono::Utc;
+use chrono::{NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::db::{models::ClientRow, Db};
@@ -35,22 +35,42 @@ pub struct Client {
     pub public: bool,
     /// "database" or "config".
     pub source: &'static str,
-    /// When a registered client was added (seconds since the epoch): tokens issued before it
-    /// belong to an earlier client of the same id. `None` for a declared client.
+    /// When a registered client was added (UTC): codes and tokens issued before it belong to
+    /// an earlier client of the same id. `None` for a declared client.
     #[serde(skip)]
-    pub created_at: Option<i64>,
+    pub created_at: Option<NaiveDateTime>,
+    /// A registered client's last change (UTC), if it was changed since it was added.
+    #[serde(skip)]
+    pub updated_at: Option<NaiveDateTime>,
+    /// The secret before the last rotation (SHA-256, hex) and until when (UTC) it is still
+    /// accepted.
+    #[serde(skip)]
+    pub previous_secret: Option<(String, NaiveDateTime)>,
 }
 
 impl Client {
-    /// Constant-time comparison of a presented secret with the stored hash.
+    /// Constant-time comparison of a presented secret with the stored hash, and with the
+    /// previous secret's while its grace period lasts. Both comparisons always run.
     pub fn secret_matches(&self, presented: &str) -> bool {
-        match &self.secret_sha256 {
-            Some(stored) => {
-                let presented = crate::random::sha256_hex(presented.as_bytes());
-                openssl::memcmp::eq(presented.as_bytes(), stored.as_bytes())
+        let Some(stored) = &self.secret_sha256 else {
+            return false;
+        };
+        let presented = crate::random::sha256_hex(presented.as_bytes());
+        let current = openssl::memcmp::eq(presented.as_bytes(), stored.as_bytes());
+        let previous = match &self.previous_secret {
+            Some((hash, until)) if hash.len() == presented.len() => {
+                openssl::memcmp::eq(presented.as_bytes(), hash.as_bytes())
+                    && Utc::now().naive_utc() < *until
             }
-            None => false,
-        }
+            _ => false,
+        };
+        current | previous
+    }
+
+    /// Whether a code or token issued at `issued` (UTC) was issued to this client rather than
+    /// to an earlier, removed client of the same id.
+    pub fn issued_since_added(&self, issued: NaiveDateTime) -> bool {
+        self.created_at.is_none_or(|added| added <= issued)
     }
 
     pub fn allows_scope(&self, scope: &str) -> bool {
@@ -63,7 +83,7 @@ impl Client {
     }
 }
 
-fn from_row(row: ClientRow) -> anyhow::Result<Client> {
+pub(crate) fn from_row(row: ClientRow) -> anyhow::Result<Client> {
     let audiences = audiences_or_default(serde_json::from_str(&row.audiences)?, &row.client_id);
     Ok(Client {
         public: row.secret_sha256.is_none(),
@@ -77,7 +97,11 @@ fn from_row(row: ClientRow) -> anyhow::Result<Client> {
         audiences,
         allowed_groups: serde_json::from_str(&row.allowed_groups)?,
         source: "database",
-        created_at: Some(row.created_at.and_utc().timestamp()),
+        created_at: Some(row.created_at),
+        updated_at: row.updated_at,
+        previous_secret: row
+            .previous_secret_sha256
+            .zip(row.previous_secret_expires_at),
     })
 }
 
@@ -195,7 +219,7 @@ pub fn load_file(path: &Path) -> anyhow::Result<HashMap<String, Client>> {
 }
 
 /// Checks a client's description; `secret_sha256` is `None` for a public client.
-fn build(
+pub(crate) fn build(
     new: NewClient<'_>,
     secret_sha256: Option<String>,
     source: &'static str,
@@ -221,6 +245,11 @@ fn build(
         a.is_empty() || a.len() > 256 || a.chars().any(|c| c.is_whitespace() || c.is_control())
     }) {
         bail!("'{bad}' is not an audience: 1 to 256 characters, no spaces");
+    }
+    if name.is_some_and(|n| {
+        n.trim().is_empty() || n.chars().count() > 200 || n.chars().any(char::is_control)
+    }) {
+        bail!("a client's name is 1 to 200 characters, not all spaces, without control characters");
     }
     if client_id.is_empty()
         || client_id.len() > 128
@@ -265,6 +294,32 @@ fn build(
         allowed_groups,
         source,
         created_at: None,
+        updated_at: None,
+        previous_secret: None,
+    })
+}
+
+/// A registered client's row; `audiences` is stored empty when it is just the client id.
+pub(crate) fn row_of(client: &Client, created_at: NaiveDateTime) -> anyhow::Result<ClientRow> {
+    let audiences: &[String] = if client.audiences == [client.client_id.clone()] {
+        &[]
+    } else {
+        &client.audiences
+    };
+    Ok(ClientRow {
+        client_id: client.client_id.clone(),
+        name: client.name.clone(),
+        secret_sha256: client.secret_sha256.clone(),
+        redirect_uris: serde_json::to_string(&client.redirect_uris)?,
+        post_logout_redirect_uris: serde_json::to_string(&client.post_logout_redirect_uris)?,
+        scopes: client.scopes.join(" "),
+        id_token_alg: client.id_token_alg.name().to_string(),
+        created_at,
+        audiences: serde_json::to_string(audiences)?,
+        allowed_groups: serde_json::to_string(&client.allowed_groups)?,
+        updated_at: client.updated_at,
+        previous_secret_sha256: client.previous_secret.as_ref().map(|(h, _)| h.clone()),
+        previous_secret_expires_at: client.previous_secret.as_ref().map(|(_, t)| *t),
     })
 }
 
@@ -319,48 +374,6 @@ impl Clients {
         }
     }
 
-    /// Registers a client; returns it and, for a confidential client, its secret (shown once).
-    pub async fn add(&self, new: NewClient<'_>) -> anyhow::Result<(Client, Option<String>)> {
-        if self.is_declared(new.client_id) {
-            bail!(
-                "client {} is declared in oidc.clients_file; change it there",
-                new.client_id
-            );
-        }
-        let secret = (!new.public).then(crate::random::token);
-        let hash = secret
-            .as_deref()
-            .map(|s| crate::random::sha256_hex(s.as_bytes()));
-        let client = build(new, hash, "database")?;
-        let row = ClientRow {
-            client_id: client.client_id.clone(),
-            name: client.name.clone(),
-            secret_sha256: client.secret_sha256.clone(),
-            redirect_uris: serde_json::to_string(&client.redirect_uris)?,
-            post_logout_redirect_uris: serde_json::to_string(&client.post_logout_redirect_uris)?,
-            scopes: client.scopes.join(" "),
-            id_token_alg: client.id_token_alg.name().to_string(),
-            created_at: Utc::now().naive_utc(),
-            audiences: serde_json::to_string(
-                &Some(&client.audiences)
-                    .filter(|a| **a != [client.client_id.clone()])
-                    .cloned()
-                    .unwrap_or_default(),
-            )?,
-            allowed_groups: serde_json::to_string(&client.allowed_groups)?,
-            updated_at: None,
-            previous_secret_sha256: None,
-            previous_secret_expires_at: None,
-        };
-        if !self.db.clients().insert_new(row).await? {
-            bail!(
-                "a client with id {} already exists; remove it first",
-                client.client_id
-            );
-        }
-        Ok((client, secret))
-    }
-
     pub async fn list(&self) -> anyhow::Result<Vec<Client>> {
         let mut all: Vec<Client> = self.declared.values().cloned().collect();
         for row in self.db.clients().all().await? {
@@ -368,17 +381,6 @@ impl Clients {
         }
         all.sort_by(|a, b| a.client_id.cmp(&b.client_id));
         Ok(all)
-    }
-
-    /// Removes a registered client; declared ones are changed in their file.
-    pub async fn remove(&self, client_id: &str) -> anyhow::Result<()> {
-        if self.is_declared(client_id) {
-            bail!("client {client_id} is declared in oidc.clients_file; remove it there");
-        }
-        if !self.db.clients().remove(client_id).await? {
-            bail!("there is no registered client {client_id}");
-        }
-        Ok(())
     }
 }
 

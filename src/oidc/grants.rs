@@ -430,6 +430,15 @@ fn check_code(
     redirect_uri: &str,
     verifier: &str,
 ) -> Result<(), OAuthError> {
+    if grant.client_id == client.client_id
+        && !grant
+            .issued_at
+            .is_none_or(|issued| client.issued_since_added(issued))
+    {
+        return Err(OAuthError::InvalidGrant(
+            "The authorization code was issued to a client since removed.",
+        ));
+    }
     if grant.client_id != client.client_id {
         Event::CodeClientMismatch
             .now()

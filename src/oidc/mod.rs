@@ -82,6 +82,10 @@ pub struct CodeGrant {
     /// The session it was issued in.
     #[serde(default)]
     pub sid: Option<Sid>,
+    /// When it was issued (UTC): a client removed and added again under the same id since
+    /// then does not get it.
+    #[serde(default)]
+    pub issued_at: Option<chrono::NaiveDateTime>,
 }
 
 /// The redirect URI with `params` appended to its query (keeping any query it has).

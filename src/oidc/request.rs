@@ -209,6 +209,8 @@ mod tests {
             public: true,
             source: "config",
             created_at: None,
+            updated_at: None,
+            previous_secret: None,
         }
     }
 

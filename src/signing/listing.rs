@@ -7,16 +7,26 @@ use super::keyset::KeyState;
 use super::policy::{chrono, Policy};
 use super::store::KeyStore;
 
-/// A line of `keys list`.
-#[derive(Debug, Serialize)]
+/// A line of `keys list`, and a key of the admin API's key set: never private material.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyInfo {
     pub kid: String,
+    #[schema(value_type = String, pattern = "^(ES256|RS256|EdDSA)$")]
     pub alg: &'static str,
+    /// `next` (published, not signing), `active` (signs), `retiring` (published, not
+    /// signing), `retired` or `revoked` (gone from the JWKS).
+    #[schema(value_type = String, pattern = "^(next|active|retiring|retired|revoked)$")]
     pub state: &'static str,
+    /// When the key was made (RFC 3339).
+    #[schema(value_type = String)]
     pub created: DateTime<Utc>,
+    /// When it entered its current state.
+    #[schema(value_type = String)]
     pub since: DateTime<Utc>,
-    /// What can happen to the key next, and from when.
+    /// What can happen to the key next (`rotate`, `scheduled rotation`, `retire`), and from
+    /// when.
     pub next_transition: Option<String>,
+    #[schema(value_type = Option<String>)]
     pub next_transition_at: Option<DateTime<Utc>>,
 }
 

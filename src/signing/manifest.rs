@@ -123,6 +123,44 @@ impl ManifestEntry {
     }
 }
 
+/// One key's last step, as its `key_changed` event records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyChange {
+    pub kid: String,
+    pub alg: KeyAlg,
+    /// The state it left; `None` when the key was just made.
+    pub from: Option<KeyState>,
+    pub to: KeyState,
+}
+
+impl KeyChange {
+    /// The event's `change`: `{"from":"next","to":"active","alg":"ES256"}`, or for a new key
+    /// `{"action":"generated","to":"next","alg":"ES256"}`.
+    pub fn detail(&self) -> serde_json::Value {
+        match self.from {
+            Some(from) => serde_json::json!({
+                "from": from.name(), "to": self.to.name(), "alg": self.alg.name()
+            }),
+            None => serde_json::json!({
+                "action": "generated", "to": self.to.name(), "alg": self.alg.name()
+            }),
+        }
+    }
+}
+
+impl ManifestEntry {
+    /// The step that brought the key to its current state.
+    pub fn last_change(&self) -> KeyChange {
+        let n = self.transitions.len();
+        KeyChange {
+            kid: self.kid.clone(),
+            alg: self.alg,
+            from: (n >= 2).then(|| self.transitions[n - 2].state),
+            to: self.state,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Manifest {
     pub keys: Vec<ManifestEntry>,

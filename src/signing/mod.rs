@@ -26,6 +26,7 @@ use serde::Serialize;
 
 pub use claims::{AccessClaims, AccessGrant, Audience, IdGrant, IssuerConfig, TokenIssuer};
 pub use keyset::{Jwks, KeyAlg, KeySet, KeyState};
+pub use manifest::KeyChange;
 pub use settings::{KeySettings, KeyStoreKind, TokenSettings};
 pub use store::KeyStore;
 pub use verify::VerifyError;

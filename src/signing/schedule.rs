@@ -5,19 +5,27 @@
 use chrono::{DateTime, Utc};
 
 use super::keyset::{KeyAlg, KeyState};
+use super::manifest::KeyChange;
 use super::policy::{chrono, Policy};
 use super::rotation::{generate, retire, rotate, TransitionRefused};
 use super::store::KeyStore;
 
+/// What one scheduled step did: a line for the log, and each key's change.
+#[derive(Debug)]
+pub struct Step {
+    pub line: String,
+    pub changes: Vec<KeyChange>,
+}
+
 /// One step of scheduled rotation: whatever the rules allow now, for every algorithm that has
-/// an active key. Returns a line per change made. Safe to call from several instances: each
+/// an active key. Returns each change made. Safe to call from several instances: each
 /// change re-reads the manifest under the folder lock, so a step already taken is not repeated.
 pub fn scheduled_step(
     store: &KeyStore,
     policy: &Policy,
     by: &str,
     now: DateTime<Utc>,
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<Vec<Step>> {
     let Some(every) = policy.rotate_every else {
         return Ok(Vec::new());
     };
@@ -34,18 +42,22 @@ pub fn scheduled_step(
         match next {
             None if now + chrono(policy.publish_before_signing) >= due => {
                 if let Some(e) = unless_refused(generate(store, alg, by, now))? {
-                    done.push(format!("generated next {} key {}", alg.name(), e.kid));
+                    done.push(Step {
+                        line: format!("generated next {} key {}", alg.name(), e.kid),
+                        changes: vec![e.last_change()],
+                    });
                 }
             }
             Some(next)
                 if now >= due && now >= next.since() + chrono(policy.publish_before_signing) =>
             {
                 if let Some(r) = unless_refused(rotate(store, alg, false, policy, by, now))? {
-                    done.push(format!(
-                        "rotated {}: {} now signs",
-                        alg.name(),
-                        r.activated.kid
-                    ));
+                    let mut changes = vec![r.activated.last_change()];
+                    changes.extend(r.retiring.iter().map(|e| e.last_change()));
+                    done.push(Step {
+                        line: format!("rotated {}: {} now signs", alg.name(), r.activated.kid),
+                        changes,
+                    });
                 }
             }
             _ => {}
@@ -56,10 +68,13 @@ pub fn scheduled_step(
         .iter()
         .filter(|k| k.state == KeyState::Retiring)
     {
-        if now >= entry.since() + chrono(policy.keep_after_signing)
-            && unless_refused(retire(store, &entry.kid, false, policy, by, now))?.is_some()
-        {
-            done.push(format!("retired {}", entry.kid));
+        if now >= entry.since() + chrono(policy.keep_after_signing) {
+            if let Some(e) = unless_refused(retire(store, &entry.kid, false, policy, by, now))? {
+                done.push(Step {
+                    line: format!("retired {}", entry.kid),
+                    changes: vec![e.last_change()],
+                });
+            }
         }
     }
     Ok(done)

@@ -234,20 +234,21 @@ async fn client_with_audiences(
     audiences: &[&str],
 ) -> crate::oidc::Registered {
     let (_, secret) = app
-        .app
-        .oidc
-        .clients
-        .add(passkey_idp::oidc::clients::NewClient {
-            client_id: id,
-            name: None,
-            redirect_uris: vec![REDIRECT.to_string()],
-            post_logout_redirect_uris: vec![],
-            public: false,
-            scopes: None,
-            id_token_alg: None,
-            audiences: audiences.iter().map(|a| a.to_string()).collect(),
-            allowed_groups: vec![],
-        })
+        .operator()
+        .client_add(
+            &app.app.oidc.clients,
+            passkey_idp::oidc::clients::NewClient {
+                client_id: id,
+                name: None,
+                redirect_uris: vec![REDIRECT.to_string()],
+                post_logout_redirect_uris: vec![],
+                public: false,
+                scopes: None,
+                id_token_alg: None,
+                audiences: audiences.iter().map(|a| a.to_string()).collect(),
+                allowed_groups: vec![],
+            },
+        )
         .await
         .expect("client");
     crate::oidc::Registered {

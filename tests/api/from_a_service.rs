@@ -10,20 +10,21 @@ use crate::pages::{in_browser, wait_path};
 
 /// A public client named `name` that returns to `redirect`.
 pub async fn client_returning_to(app: &TestApp, id: &str, name: &str, redirect: &str) {
-    app.app
-        .oidc
-        .clients
-        .add(passkey_idp::oidc::clients::NewClient {
-            client_id: id,
-            name: Some(name),
-            redirect_uris: vec![redirect.to_string()],
-            post_logout_redirect_uris: vec![],
-            public: true,
-            scopes: None,
-            id_token_alg: None,
-            audiences: vec![],
-            allowed_groups: vec![],
-        })
+    app.operator()
+        .client_add(
+            &app.app.oidc.clients,
+            passkey_idp::oidc::clients::NewClient {
+                client_id: id,
+                name: Some(name),
+                redirect_uris: vec![redirect.to_string()],
+                post_logout_redirect_uris: vec![],
+                public: true,
+                scopes: None,
+                id_token_alg: None,
+                audiences: vec![],
+                allowed_groups: vec![],
+            },
+        )
         .await
         .expect("client");
 }

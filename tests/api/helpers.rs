@@ -221,6 +221,11 @@ pub async fn reply(res: reqwest::Response) -> Reply {
 }
 
 impl TestApp {
+    /// The operator at the command line, acting on this app's database.
+    pub fn operator(&self) -> passkey_idp::admin::Admin {
+        passkey_idp::admin::Admin::new(self.app.db.clone(), &self.origin)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

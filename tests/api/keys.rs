@@ -688,6 +688,18 @@ async fn scheduled_rotation_runs_the_full_cycle_once() {
         .filter(|k| k["transitions"][0]["state"] == "next")
         .collect();
     assert!(generated.len() <= 2, "one key per cycle: {manifest}");
+    // Each step is a stored event: the instance that took it, the kid, the states.
+    let retired = crate::admin_api_clients::events_of(&a, "key_changed")
+        .await
+        .into_iter()
+        .find(|e| e["object"] == k1.as_str() && e["detail"]["to"] == "retired")
+        .expect("the retirement is stored");
+    assert_eq!(retired["detail"]["from"], "retiring");
+    let actor = retired["actor"].as_str().unwrap_or("");
+    assert!(
+        instances.iter().any(|i| actor == format!("instance:{i}")),
+        "{retired}"
+    );
     // Both instances follow: same JWKS, without k1.
     within!(
         Duration::from_secs(3),

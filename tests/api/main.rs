@@ -9,6 +9,8 @@
 mod account;
 mod account_page;
 mod admin;
+mod admin_api_clients;
+mod admin_api_keys;
 mod admin_commands;
 mod authenticator;
 mod authenticator_check;

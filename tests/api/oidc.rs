@@ -30,20 +30,21 @@ pub async fn register(
         logout.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
     );
     let (_, secret) = app
-        .app
-        .oidc
-        .clients
-        .add(passkey_idp::oidc::clients::NewClient {
-            client_id: &id,
-            name: None,
-            redirect_uris: redirects,
-            post_logout_redirect_uris: logout,
-            public,
-            scopes: None,
-            id_token_alg: None,
-            audiences: vec![],
-            allowed_groups: vec![],
-        })
+        .operator()
+        .client_add(
+            &app.app.oidc.clients,
+            passkey_idp::oidc::clients::NewClient {
+                client_id: &id,
+                name: None,
+                redirect_uris: redirects,
+                post_logout_redirect_uris: logout,
+                public,
+                scopes: None,
+                id_token_alg: None,
+                audiences: vec![],
+                allowed_groups: vec![],
+            },
+        )
         .await
         .expect("register the client");
     Registered { id, secret }
@@ -1104,22 +1105,26 @@ async fn authorize_and_userinfo_also_take_post() {
 async fn a_waiting_request_meets_the_clients_registration_as_it_is_now() {
     const OTHER: &str = "http://localhost:9/other";
     let app = spawn_app(Backend::Postgres).await;
-    let clients = &app.app.oidc.clients;
+    let (clients, operator) = (&app.app.oidc.clients, app.operator());
     let add = |redirects: &[&str], scopes: Option<&'static str>| {
         let redirects: Vec<String> = redirects.iter().map(|r| r.to_string()).collect();
+        let operator = &operator;
         async move {
-            clients
-                .add(passkey_idp::oidc::clients::NewClient {
-                    client_id: "notes",
-                    name: Some("Notes"),
-                    redirect_uris: redirects,
-                    post_logout_redirect_uris: vec![],
-                    public: true,
-                    scopes,
-                    id_token_alg: None,
-                    audiences: vec![],
-                    allowed_groups: vec![],
-                })
+            operator
+                .client_add(
+                    clients,
+                    passkey_idp::oidc::clients::NewClient {
+                        client_id: "notes",
+                        name: Some("Notes"),
+                        redirect_uris: redirects,
+                        post_logout_redirect_uris: vec![],
+                        public: true,
+                        scopes,
+                        id_token_alg: None,
+                        audiences: vec![],
+                        allowed_groups: vec![],
+                    },
+                )
                 .await
                 .expect("add the client");
         }
@@ -1143,7 +1148,10 @@ async fn a_waiting_request_meets_the_clients_registration_as_it_is_now() {
     let to_other = waiting(&[("redirect_uri", Some(OTHER))]).await;
     let with_offline = waiting(&[]).await;
     // The operator narrows the client: OTHER and offline_access are gone.
-    clients.remove("notes").await.expect("remove");
+    operator
+        .client_remove(clients, "notes")
+        .await
+        .expect("remove");
     add(&[REDIRECT], Some("openid profile email")).await;
     signed_in(&app, "alice").await;
     let res = app
@@ -1187,7 +1195,10 @@ async fn a_waiting_request_meets_the_clients_registration_as_it_is_now() {
     let res = authorize(&app, "notes", &[("scope", Some("openid profile"))]).await;
     let (_, params) = location_params(&res);
     let code = param(&params, "code").expect("code").to_string();
-    clients.remove("notes").await.expect("remove");
+    operator
+        .client_remove(clients, "notes")
+        .await
+        .expect("remove");
     add(&[OTHER], Some("openid profile")).await;
     let refused = redeem(&app, &c, &code).await;
     assert_oauth_error(&refused, 400, "invalid_grant");
@@ -1248,7 +1259,10 @@ async fn a_removed_client_takes_its_tokens_with_it() {
         .as_str()
         .expect("refresh")
         .to_string();
-    app.app.oidc.clients.remove("app").await.expect("remove");
+    app.operator()
+        .client_remove(&app.app.oidc.clients, "app")
+        .await
+        .expect("remove");
     assert_oauth_error(&userinfo(&app, &access).await, 401, "invalid_token");
     // Back, with the same id: nothing of the old registration works.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;

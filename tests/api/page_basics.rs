@@ -7,20 +7,21 @@ use crate::helpers::{spawn_app, Backend, TestApp};
 
 /// A public client with a display name, returning to `crate::oidc::REDIRECT`.
 async fn named_client(app: &TestApp, id: &str, name: &str) {
-    app.app
-        .oidc
-        .clients
-        .add(passkey_idp::oidc::clients::NewClient {
-            client_id: id,
-            name: Some(name),
-            redirect_uris: vec![crate::oidc::REDIRECT.to_string()],
-            post_logout_redirect_uris: vec![],
-            public: true,
-            scopes: None,
-            id_token_alg: None,
-            audiences: vec![],
-            allowed_groups: vec![],
-        })
+    app.operator()
+        .client_add(
+            &app.app.oidc.clients,
+            passkey_idp::oidc::clients::NewClient {
+                client_id: id,
+                name: Some(name),
+                redirect_uris: vec![crate::oidc::REDIRECT.to_string()],
+                post_logout_redirect_uris: vec![],
+                public: true,
+                scopes: None,
+                id_token_alg: None,
+                audiences: vec![],
+                allowed_groups: vec![],
+            },
+        )
         .await
         .expect("client");
 }

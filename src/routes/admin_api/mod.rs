@@ -4,6 +4,8 @@
 //! a test checks that the OpenAPI document describes exactly these operations.
 
 mod auth;
+mod clients;
+mod keys;
 mod openapi;
 mod users;
 
@@ -25,6 +27,17 @@ pub const BASE: &str = "/api/admin/v1";
 pub const ROUTES: &[(&str, &str, Scope)] = &[
     ("GET", "/users", Scope::UsersRead),
     ("GET", "/users/{id}", Scope::UsersRead),
+    ("GET", "/clients", Scope::ClientsRead),
+    ("POST", "/clients", Scope::ClientsWrite),
+    ("GET", "/clients/{client_id}", Scope::ClientsRead),
+    ("PATCH", "/clients/{client_id}", Scope::ClientsWrite),
+    ("DELETE", "/clients/{client_id}", Scope::ClientsWrite),
+    ("POST", "/clients/{client_id}/secret", Scope::ClientsWrite),
+    ("GET", "/keys", Scope::KeysRead),
+    ("POST", "/keys/generate", Scope::KeysWrite),
+    ("POST", "/keys/rotate", Scope::KeysWrite),
+    ("POST", "/keys/{kid}/retire", Scope::KeysWrite),
+    ("POST", "/keys/{kid}/revoke", Scope::KeysWrite),
 ];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -33,6 +46,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(openapi::document)
             .service(users::list)
             .service(users::show)
+            .service(clients::list)
+            .service(clients::add)
+            .service(clients::show)
+            .service(clients::update)
+            .service(clients::remove)
+            .service(clients::rotate_secret)
+            .service(keys::list)
+            .service(keys::generate)
+            .service(keys::rotate)
+            .service(keys::retire)
+            .service(keys::revoke)
             .default_service(web::to(unmatched)),
     );
 }
@@ -162,6 +186,29 @@ impl<T> Listing<T> {
 
 fn json<T: Serialize>(status: actix_web::http::StatusCode, body: &T) -> HttpResponse {
     super::no_store(HttpResponse::build(status).json(body))
+}
+
+/// 204, no body.
+fn no_content() -> HttpResponse {
+    super::no_store(HttpResponse::NoContent().finish())
+}
+
+/// A body that may be left out: none at all (no `Content-Type`, nothing sent) is `T::default()`;
+/// anything sent must be JSON that fits `T`.
+async fn optional_json<T: DeserializeOwned + Default>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    settings: &crate::settings::Settings,
+) -> Result<T, ApiError> {
+    if req.headers().get(header::CONTENT_TYPE).is_none() {
+        let body = super::body::read_body(payload, settings).await?;
+        return if body.iter().all(u8::is_ascii_whitespace) {
+            Ok(T::default())
+        } else {
+            Err(RequestError::NotJson.into())
+        };
+    }
+    Ok(super::body::read_json(req, payload, settings).await?)
 }
 
 #[cfg(test)]

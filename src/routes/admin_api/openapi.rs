@@ -9,7 +9,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Response, ResponseBuilder, Schema, Server};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{users, BASE};
+use super::{clients, keys, users, BASE};
 
 /// The error body every refusal has.
 #[derive(Debug, serde::Serialize, ToSchema)]
@@ -28,11 +28,27 @@ pub struct ErrorAnswer {
         description = "Administer people, groups, clients, keys, tokens and events. Every operation needs a bearer token with the scope it names.",
         version = "1"
     ),
-    paths(users::list, users::show),
+    paths(
+        users::list,
+        users::show,
+        clients::list,
+        clients::add,
+        clients::show,
+        clients::update,
+        clients::remove,
+        clients::rotate_secret,
+        keys::list,
+        keys::generate,
+        keys::rotate,
+        keys::retire,
+        keys::revoke,
+    ),
     components(schemas(ErrorAnswer)),
     modifiers(&Shared),
     tags(
         (name = "users", description = "People, their passkeys, sessions and recovery"),
+        (name = "clients", description = "Relying services: register, change, rotate their secret, remove"),
+        (name = "keys", description = "The signing key set: list, generate, rotate, retire, revoke"),
     )
 )]
 pub struct ApiDoc;
