@@ -52,6 +52,7 @@ fn main() -> ExitCode {
             Command::Clients(cmd) => passkey_idp::cli::run_clients(cmd, &settings).await,
             Command::Users(cmd) => passkey_idp::cli::run_users(cmd, &settings).await,
             Command::Groups(cmd) => passkey_idp::cli::run_groups(cmd, &settings).await,
+            Command::Tokens(cmd) => passkey_idp::cli::run_tokens(cmd, &settings).await,
             Command::Events { user, since, json } => {
                 passkey_idp::cli::run_events(user, since, json, &settings).await
             }

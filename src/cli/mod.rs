@@ -5,6 +5,7 @@
 mod clients;
 pub mod health;
 mod keys;
+mod tokens;
 mod users;
 
 use std::time::Duration;
@@ -13,6 +14,7 @@ use clap::{Parser, Subcommand};
 
 pub use self::clients::run_clients;
 pub use self::keys::{record_key_change, run_keys};
+pub use self::tokens::run_tokens;
 use self::users::parse_ttl;
 pub use self::users::{run_events, run_groups, run_users};
 use crate::signing::KeyAlg;
@@ -49,6 +51,9 @@ pub enum Command {
     /// Manage groups (the `groups` claim and clients' allowed groups).
     #[command(subcommand)]
     Groups(GroupsCommand),
+    /// Admin API tokens: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// Stored security and audit events, newest first.
     Events {
         /// Only this user's events (a username, or the id of a deleted user).
@@ -130,6 +135,36 @@ pub enum UsersCommand {
     RemoveFromGroup {
         user: String,
         group: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// A new token, printed once; only its hash is stored.
+    Create {
+        /// 1 to 64 letters, digits and . _ -
+        #[arg(long)]
+        name: String,
+        /// Scopes, e.g. users:read,recovery:write (or admin for all; AREA:* for an area).
+        #[arg(long, value_delimiter = ',', required = true)]
+        scope: Vec<String>,
+        /// How long it is valid, 1m to 366d (default 90d).
+        #[arg(long, value_parser = parse_ttl)]
+        expires_in: Option<Duration>,
+        /// Print {"name","token","scopes","expires"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every token: name, scopes, expiry, last use (never the token).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by name: it stops working on every instance at once.
+    Revoke {
+        name: String,
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -9,7 +9,7 @@ use crate::admin::{Admin, UserDetail, UserSummary};
 use crate::events::EventView;
 use crate::settings::{parse_duration, Settings};
 
-async fn admin(settings: &Settings) -> anyhow::Result<Admin> {
+pub(super) async fn admin(settings: &Settings) -> anyhow::Result<Admin> {
     let db =
         crate::startup::connect_database(&settings.database, crate::db::PoolUse::Command).await?;
     Ok(Admin::new(db, &settings.server.site.issuer))

@@ -10,6 +10,7 @@ mod account;
 mod account_page;
 mod admin;
 mod admin_commands;
+mod audit_trail;
 mod authenticator;
 mod authenticator_check;
 mod binding;
