@@ -5,6 +5,7 @@
 
 mod error;
 pub mod links;
+mod people;
 
 use std::collections::HashMap;
 use std::time::Duration;
