@@ -6,6 +6,7 @@
 pub mod directory;
 mod error;
 pub mod links;
+mod people;
 pub mod tokens;
 
 use std::collections::HashMap;

@@ -39,9 +39,14 @@ pub fn list_users(conn: &mut AnyConnection) -> Result<Vec<(User, i64)>, DbError>
         .collect())
 }
 
-/// Ends every session and refresh-token family of the user (disable and delete both do).
-fn end_access(conn: &mut AnyConnection, user_id: &str, now: NaiveDateTime) -> Result<(), DbError> {
-    sessions::delete_for_user(conn, user_id, None)?;
+/// Ends every session and refresh-token family of the user (disable and `users sessions-end`
+/// do); returns how many of the sessions were still live.
+fn end_access(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<usize, DbError> {
+    let ended = sessions::delete_for_user(conn, user_id, None)?;
     diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::user_id.eq(user_id))
@@ -49,7 +54,29 @@ fn end_access(conn: &mut AnyConnection, user_id: &str, now: NaiveDateTime) -> Re
     )
     .set(refresh_tokens::revoked_at.eq(Some(now)))
     .execute(conn)?;
-    Ok(())
+    Ok(ended)
+}
+
+/// Ends the user's sessions and refresh tokens without disabling them, in one transaction;
+/// returns how many sessions were live.
+pub fn end_sessions(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<usize, DbError> {
+    super::transaction(conn, |conn| end_access(conn, user_id, now))
+}
+
+/// Sets (or with `None` clears) the user's email; false when there is no such user.
+pub fn set_email(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    email: Option<&str>,
+) -> Result<bool, DbError> {
+    Ok(diesel::update(users::table.filter(users::id.eq(user_id)))
+        .set(users::email.eq(email))
+        .execute(conn)?
+        == 1)
 }
 
 /// Disables the user: their sessions and refresh tokens end in the same transaction. False
@@ -207,6 +234,20 @@ impl AdminRows<'_> {
         let (id, cred) = (user_id.to_owned(), credential_id.to_owned());
         self.0
             .run(move |c| remove_passkey(c, &id, &cred, &event))
+            .await
+    }
+
+    /// See [`end_sessions`].
+    pub async fn end_sessions(&self, user_id: &str, now: NaiveDateTime) -> Result<usize, DbError> {
+        let id = user_id.to_owned();
+        self.0.run(move |c| end_sessions(c, &id, now)).await
+    }
+
+    /// See [`set_email`].
+    pub async fn set_email(&self, user_id: &str, email: Option<String>) -> Result<bool, DbError> {
+        let id = user_id.to_owned();
+        self.0
+            .run(move |c| set_email(c, &id, email.as_deref()))
             .await
     }
 
