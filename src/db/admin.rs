@@ -57,26 +57,38 @@ fn end_access(
     Ok(ended)
 }
 
-/// Ends the user's sessions and refresh tokens without disabling them, in one transaction;
-/// returns how many sessions were live.
+/// Ends every session and refresh-token family of the user and records `event`, in one
+/// transaction; how many sessions ended.
 pub fn end_sessions(
     conn: &mut AnyConnection,
     user_id: &str,
-    now: NaiveDateTime,
+    event: &NewEvent,
 ) -> Result<usize, DbError> {
-    super::transaction(conn, |conn| end_access(conn, user_id, now))
+    super::transaction(conn, |conn| {
+        let ended = end_access(conn, user_id, event.occurred_at)?;
+        events::record(conn, event)?;
+        Ok(ended)
+    })
 }
 
-/// Sets (or with `None` clears) the user's email; false when there is no such user.
+/// Sets (or with `None` clears) the user's email and records `event`; false when there is no
+/// such user.
 pub fn set_email(
     conn: &mut AnyConnection,
     user_id: &str,
     email: Option<&str>,
+    event: &NewEvent,
 ) -> Result<bool, DbError> {
-    Ok(diesel::update(users::table.filter(users::id.eq(user_id)))
-        .set(users::email.eq(email))
-        .execute(conn)?
-        == 1)
+    super::transaction(conn, |conn| {
+        let changed = diesel::update(users::table.filter(users::id.eq(user_id)))
+            .set(users::email.eq(email))
+            .execute(conn)?
+            == 1;
+        if changed {
+            events::record(conn, event)?;
+        }
+        Ok(changed)
+    })
 }
 
 /// Disables the user: their sessions and refresh tokens end in the same transaction. False
@@ -238,16 +250,21 @@ impl AdminRows<'_> {
     }
 
     /// See [`end_sessions`].
-    pub async fn end_sessions(&self, user_id: &str, now: NaiveDateTime) -> Result<usize, DbError> {
+    pub async fn end_sessions(&self, user_id: &str, event: NewEvent) -> Result<usize, DbError> {
         let id = user_id.to_owned();
-        self.0.run(move |c| end_sessions(c, &id, now)).await
+        self.0.run(move |c| end_sessions(c, &id, &event)).await
     }
 
     /// See [`set_email`].
-    pub async fn set_email(&self, user_id: &str, email: Option<String>) -> Result<bool, DbError> {
+    pub async fn set_email(
+        &self,
+        user_id: &str,
+        email: Option<String>,
+        event: NewEvent,
+    ) -> Result<bool, DbError> {
         let id = user_id.to_owned();
         self.0
-            .run(move |c| set_email(c, &id, email.as_deref()))
+            .run(move |c| set_email(c, &id, email.as_deref(), &event))
             .await
     }
 

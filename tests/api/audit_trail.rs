@@ -179,3 +179,100 @@ async fn a_new_registration_mode_is_recorded_once() {
     assert!(actor.starts_with("instance:"), "{actor}");
     drop((b, c));
 }
+
+fn api(app: &TestApp, token: &str, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    app.client
+        .request(method, app.url(&format!("/api/admin/v1{path}")))
+        .bearer_auth(token)
+}
+
+/// Through the API: an email change and the end of every session, each an event naming the
+/// token and never the address.
+async fn changes_through_the_api_name_their_token(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut authenticator = SoftAuthenticator::new();
+    let signed_up = app.sign_up("hana", &mut authenticator).await;
+    let id = signed_up["user"]["id"].as_str().expect("id").to_string();
+    app.get("/account/credentials").await.assert_ok();
+    let token = ok(
+        &app,
+        &["tokens", "create", "--name", "ops", "--scope", "users:*"],
+    );
+    let token = token.trim();
+
+    let res = api(&app, token, reqwest::Method::PATCH, "/users/hana")
+        .json(&serde_json::json!({"email": "hana@example.com"}))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(res.status(), 200);
+    let user: Value = res.json().await.expect("json");
+    assert_eq!(user["email"], "hana@example.com");
+    assert_eq!(user["sessions"].as_array().expect("sessions").len(), 1);
+
+    // Absent leaves it; null clears it; an unknown field or a wrong type is refused.
+    for (body, email) in [
+        (serde_json::json!({}), Value::from("hana@example.com")),
+        (serde_json::json!({"email": null}), Value::Null),
+    ] {
+        let res = api(&app, token, reqwest::Method::PATCH, &format!("/users/{id}"))
+            .json(&body)
+            .send()
+            .await
+            .expect("patch");
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.json::<Value>().await.expect("json")["email"], email);
+    }
+    for body in [
+        serde_json::json!({"mail": "x@example.com"}),
+        serde_json::json!({"email": 5}),
+    ] {
+        let res = api(&app, token, reqwest::Method::PATCH, "/users/hana")
+            .json(&body)
+            .send()
+            .await
+            .expect("patch");
+        assert_eq!(res.status(), 400, "{body}");
+    }
+    let res = api(&app, token, reqwest::Method::PATCH, "/users/nobody")
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(res.status(), 404);
+
+    let res = api(&app, token, reqwest::Method::DELETE, "/users/hana/sessions")
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.json::<Value>().await.expect("json"),
+        serde_json::json!({"user": id, "ended": 1})
+    );
+    app.get("/account/credentials")
+        .await
+        .assert_error(401, "login_required");
+
+    let events = events_of(&app, &["--user", "hana"]);
+    let updated: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "user_updated")
+        .collect();
+    assert_eq!(updated.len(), 2, "{events:?}");
+    assert_eq!(updated[0]["actor"], "token:ops");
+    assert_eq!(
+        updated[0]["detail"],
+        serde_json::json!({"changed": ["email"]})
+    );
+    assert!(!events
+        .iter()
+        .any(|e| e.to_string().contains("hana@example.com")));
+    let ended = events
+        .iter()
+        .find(|e| e["kind"] == "user_sessions_ended")
+        .expect("ended");
+    assert_eq!(ended["actor"], "token:ops");
+    assert_eq!(ended["username"], "hana");
+}
+on_both_backends!(changes_through_the_api_name_their_token);

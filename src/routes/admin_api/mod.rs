@@ -5,6 +5,7 @@
 
 mod auth;
 mod openapi;
+mod user_changes;
 mod users;
 
 use actix_web::http::header;
@@ -25,6 +26,8 @@ pub const BASE: &str = "/api/admin/v1";
 pub const ROUTES: &[(&str, &str, Scope)] = &[
     ("GET", "/users", Scope::UsersRead),
     ("GET", "/users/{id}", Scope::UsersRead),
+    ("PATCH", "/users/{id}", Scope::UsersWrite),
+    ("DELETE", "/users/{id}/sessions", Scope::UsersWrite),
 ];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -33,6 +36,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(openapi::document)
             .service(users::list)
             .service(users::show)
+            .service(user_changes::update)
+            .service(user_changes::end_sessions)
             .default_service(web::to(unmatched)),
     );
 }

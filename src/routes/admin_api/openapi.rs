@@ -9,7 +9,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Response, ResponseBuilder, Schema, Server};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{users, BASE};
+use super::{user_changes, users, BASE};
 
 /// The error body every refusal has.
 #[derive(Debug, serde::Serialize, ToSchema)]
@@ -28,7 +28,7 @@ pub struct ErrorAnswer {
         description = "Administer people, groups, clients, keys, tokens and events. Every operation needs a bearer token with the scope it names.",
         version = "1"
     ),
-    paths(users::list, users::show),
+    paths(users::list, users::show, user_changes::update, user_changes::end_sessions),
     components(schemas(ErrorAnswer)),
     modifiers(&Shared),
     tags(
