@@ -5,6 +5,7 @@
 
 mod auth;
 mod openapi;
+pub mod refusals;
 mod user_changes;
 mod users;
 

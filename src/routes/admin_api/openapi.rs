@@ -30,7 +30,7 @@ pub struct ErrorAnswer {
     ),
     paths(users::list, users::show, user_changes::update, user_changes::end_sessions),
     components(schemas(ErrorAnswer)),
-    modifiers(&Shared),
+    modifiers(&SharedAnswers),
     tags(
         (name = "users", description = "People, their passkeys, sessions and recovery"),
     )
@@ -38,9 +38,9 @@ pub struct ErrorAnswer {
 pub struct ApiDoc;
 
 /// The bearer scheme, the server's base path, and the answers every operation shares.
-struct Shared;
+struct SharedAnswers;
 
-impl Modify for Shared {
+impl Modify for SharedAnswers {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
