@@ -28,6 +28,9 @@ pub struct ClientView {
     pub public: bool,
     /// Declared in `oidc.clients_file`: read-only through the command line and the API.
     pub declared: bool,
+    /// `database` (registered) or `config` (declared).
+    #[schema(pattern = "^(database|config)$")]
+    pub source: String,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub scopes: Vec<String>,
@@ -53,6 +56,7 @@ impl From<&Client> for ClientView {
             name: c.name.clone(),
             public: c.public,
             declared: c.source != "database",
+            source: c.source.to_string(),
             redirect_uris: c.redirect_uris.clone(),
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
             scopes: c.scopes.clone(),

@@ -18,6 +18,8 @@ pub enum AdminError {
     NoSuchPasskey { user: String, credential_id: String },
     #[error("user '{user}' is not in group '{group}'")]
     NotAMember { user: String, group: String },
+    #[error("user '{user}' is in group '{group}' already")]
+    AlreadyMember { user: String, group: String },
     #[error("user '{0}' is disabled; enable them first (passkey-idp users enable {0})")]
     Disabled(String),
     #[error("user '{0}' was deleted meanwhile")]
@@ -94,6 +96,7 @@ impl AdminError {
             | E::NoSuchClient(_)
             | E::NoSuchKey(_) => Refusal::NotFound,
             E::GroupExists(_)
+            | E::AlreadyMember { .. }
             | E::UsernameTaken(_)
             | E::Disabled(_)
             | E::TokenExists(_)

@@ -87,12 +87,12 @@ impl Admin {
             .await
     }
 
-    /// Stores the events of changes made; the changes stand even if this fails.
+    /// Stores the events of changes made (the rotation rules logged each where it was made);
+    /// the changes stand even if this fails.
     pub async fn record_key_changes(&self, changes: &[KeyChange]) -> Result<(), AdminError> {
         for change in changes {
             let event = key_event(&self.caller, change);
             self.db.events().record(event.row()).await?;
-            event.report();
         }
         Ok(())
     }

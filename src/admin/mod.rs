@@ -8,6 +8,7 @@ pub mod directory;
 mod error;
 pub mod keys;
 pub mod links;
+mod people;
 pub mod tokens;
 
 use std::collections::HashMap;

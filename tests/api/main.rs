@@ -12,6 +12,7 @@ mod admin;
 mod admin_api_clients;
 mod admin_api_keys;
 mod admin_commands;
+mod audit_trail;
 mod authenticator;
 mod authenticator_check;
 mod binding;

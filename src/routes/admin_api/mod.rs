@@ -7,6 +7,8 @@ mod auth;
 mod clients;
 mod keys;
 mod openapi;
+pub mod refusals;
+mod user_changes;
 mod users;
 
 use actix_web::http::header;
@@ -27,6 +29,8 @@ pub const BASE: &str = "/api/admin/v1";
 pub const ROUTES: &[(&str, &str, Scope)] = &[
     ("GET", "/users", Scope::UsersRead),
     ("GET", "/users/{id}", Scope::UsersRead),
+    ("PATCH", "/users/{id}", Scope::UsersWrite),
+    ("DELETE", "/users/{id}/sessions", Scope::UsersWrite),
     ("GET", "/clients", Scope::ClientsRead),
     ("POST", "/clients", Scope::ClientsWrite),
     ("GET", "/clients/{client_id}", Scope::ClientsRead),
@@ -46,6 +50,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(openapi::document)
             .service(users::list)
             .service(users::show)
+            .service(user_changes::update)
+            .service(user_changes::end_sessions)
             .service(clients::list)
             .service(clients::add)
             .service(clients::show)

@@ -9,7 +9,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Response, ResponseBuilder, Schema, Server};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{clients, keys, users, BASE};
+use super::{clients, keys, user_changes, users, BASE};
 
 /// The error body every refusal has.
 #[derive(Debug, serde::Serialize, ToSchema)]
@@ -31,6 +31,8 @@ pub struct ErrorAnswer {
     paths(
         users::list,
         users::show,
+        user_changes::update,
+        user_changes::end_sessions,
         clients::list,
         clients::add,
         clients::show,
@@ -44,7 +46,7 @@ pub struct ErrorAnswer {
         keys::revoke,
     ),
     components(schemas(ErrorAnswer)),
-    modifiers(&Shared),
+    modifiers(&SharedAnswers),
     tags(
         (name = "users", description = "People, their passkeys, sessions and recovery"),
         (name = "clients", description = "Relying services: register, change, rotate their secret, remove"),
@@ -54,9 +56,9 @@ pub struct ErrorAnswer {
 pub struct ApiDoc;
 
 /// The bearer scheme, the server's base path, and the answers every operation shares.
-struct Shared;
+struct SharedAnswers;
 
-impl Modify for Shared {
+impl Modify for SharedAnswers {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
