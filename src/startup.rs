@@ -203,18 +203,23 @@ async fn load_keys(
         let mut created = Vec::new();
         for alg in algs {
             if let Some(e) = rotation::ensure_active(&s, alg, "start-up", chrono::Utc::now())? {
-                created.push(e.kid);
+                created.push(e.last_change());
             }
         }
         anyhow::Ok((s.load(required)?, created))
     })
     .await?
     .with_context(|| format!("cannot load the key set from {}", store.describe()))?;
-    for kid in &created {
-        let event = crate::events::Event::KeyChanged.now().detail(format!(
-            "start-up made {kid} in {}, active from now",
-            store.describe()
-        ));
+    for change in &created {
+        let event = crate::events::Event::KeyChanged
+            .now()
+            .object(&change.kid)
+            .change(change.detail())
+            .detail(format!(
+                "start-up made {} in {}, active from now",
+                change.kid,
+                store.describe()
+            ));
         crate::events::store(db, event).await?;
     }
     Ok(KeyRing::new(store, required, keys))

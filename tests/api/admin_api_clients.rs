@@ -398,3 +398,123 @@ async fn declared_clients_are_read_only() {
         );
     }
 }
+
+/// The command line does what the API does, through the same operations: `clients show`,
+/// `update`, `rotate-secret` with `--json`, exit 3 for an unknown client, and its changes (and
+/// the `keys` commands') stored with the operator as actor.
+async fn the_command_line_is_a_peer(backend: Backend) {
+    use crate::admin::{cli, json_of};
+    let app = spawn_app(backend).await;
+    let added = json_of(
+        &app,
+        &[
+            "clients",
+            "add",
+            "--client-id",
+            "cal",
+            "--redirect-uri",
+            REDIRECT,
+            "--json",
+        ],
+    );
+    let first = added["client_secret"].as_str().expect("secret").to_string();
+    let shown = json_of(&app, &["clients", "show", "cal", "--json"]);
+    assert_eq!(
+        (shown["client_id"].as_str(), shown["declared"].as_bool()),
+        (Some("cal"), Some(false))
+    );
+    let changed = json_of(
+        &app,
+        &[
+            "clients",
+            "update",
+            "cal",
+            "--name",
+            "Calendar",
+            "--redirect-uri",
+            REDIRECT,
+            "--redirect-uri",
+            "https://cal.example/cb",
+            "--allowed-groups",
+            "staff,ops",
+            "--json",
+        ],
+    );
+    assert_eq!(changed["name"], "Calendar");
+    assert_eq!(
+        changed["redirect_uris"],
+        json!([REDIRECT, "https://cal.example/cb"])
+    );
+    assert_eq!(changed["allowed_groups"], json!(["staff", "ops"]));
+    let cleared = json_of(
+        &app,
+        &["clients", "update", "cal", "--allowed-groups", "", "--json"],
+    );
+    assert_eq!(cleared["allowed_groups"], json!([]));
+    let rotated = json_of(
+        &app,
+        &["clients", "rotate-secret", "cal", "--grace", "0", "--json"],
+    );
+    let second = rotated["client_secret"]
+        .as_str()
+        .expect("secret")
+        .to_string();
+    assert!(rotated["previous_secret_expires"].is_null());
+    assert!(!authenticates(&app, "cal", &first).await);
+    assert!(authenticates(&app, "cal", &second).await);
+    // Text mode: the secret alone on stdout.
+    let out = crate::admin::ok(&app, &["clients", "rotate-secret", "cal"]);
+    assert!(authenticates(&app, "cal", out.trim()).await, "{out}");
+    assert!(
+        authenticates(&app, "cal", &second).await,
+        "within the default grace"
+    );
+    for args in [
+        &["clients", "show", "nope"][..],
+        &["clients", "update", "nope", "--name", "x"],
+        &["clients", "rotate-secret", "nope"],
+    ] {
+        assert_eq!(cli(&app, args).status.code(), Some(3), "{args:?}");
+    }
+    let bad = cli(
+        &app,
+        &[
+            "clients",
+            "update",
+            "cal",
+            "--redirect-uri",
+            "http://evil.example/cb",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    let update = &events_of(&app, "client_updated").await[1];
+    assert!(
+        update["actor"].as_str().unwrap_or("").starts_with("cli:"),
+        "{update}"
+    );
+    assert_eq!(update["object"], "cal");
+    assert_eq!(
+        update["detail"]["name"],
+        json!({"from": "cal", "to": "Calendar"})
+    );
+
+    let key = json_of(&app, &["keys", "generate", "--json"]);
+    let kid = key["kid"].as_str().expect("kid");
+    let stored = events_of(&app, "key_changed").await;
+    let generated = stored
+        .iter()
+        .find(|e| e["object"] == kid)
+        .expect("the kid is stored");
+    assert_eq!(
+        generated["detail"],
+        json!({"action": "generated", "to": "next", "alg": "ES256"})
+    );
+    assert!(
+        generated["actor"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("cli:"),
+        "{generated}"
+    );
+}
+on_both_backends!(the_command_line_is_a_peer);
