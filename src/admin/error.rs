@@ -44,9 +44,9 @@ pub enum AdminError {
     TokenExists(String),
     #[error("there is no token named '{0}'")]
     NoSuchToken(String),
-    #[error("there is no client '{0}'")]
+    #[error("there is no registered client '{0}'")]
     NoSuchClient(String),
-    #[error("a client with id '{0}' exists already")]
+    #[error("a client with id '{0}' already exists")]
     ClientExists(String),
     #[error("client '{0}' is declared in oidc.clients_file and cannot be changed here; change it in that file")]
     ClientDeclared(String),

@@ -291,6 +291,20 @@ async fn rotated_secrets_and_their_grace(backend: Backend) {
     )
     .await
     .assert_error(400, "invalid_request");
+    // The body may be left out, or be null; anything else must fit.
+    let null = call(
+        &app,
+        Method::POST,
+        "/clients/app/secret",
+        &t,
+        Some(Value::Null),
+    )
+    .await;
+    null.assert_ok();
+    let unknown = json!({"grace": 1});
+    call(&app, Method::POST, "/clients/app/secret", &t, Some(unknown))
+        .await
+        .assert_error(400, "invalid_request");
     call(&app, Method::POST, "/clients/nope/secret", &t, None)
         .await
         .assert_error(404, "not_found");

@@ -689,11 +689,17 @@ async fn scheduled_rotation_runs_the_full_cycle_once() {
         .collect();
     assert!(generated.len() <= 2, "one key per cycle: {manifest}");
     // Each step is a stored event: the instance that took it, the kid, the states.
-    let retired = crate::admin_api_clients::events_of(&a, "key_changed")
-        .await
-        .into_iter()
-        .find(|e| e["object"] == k1.as_str() && e["detail"]["to"] == "retired")
-        .expect("the retirement is stored");
+    // (Stored once the step is done: soon after the manifest says so.)
+    let stored_retirement = || async {
+        crate::admin_api_clients::events_of(&a, "key_changed")
+            .await
+            .into_iter()
+            .find(|e| e["object"] == k1.as_str() && e["detail"]["to"] == "retired")
+    };
+    within!(Duration::from_secs(3), "the retirement is stored", {
+        stored_retirement().await.is_some()
+    });
+    let retired = stored_retirement().await.expect("stored");
     assert_eq!(retired["detail"]["from"], "retiring");
     let actor = retired["actor"].as_str().unwrap_or("");
     assert!(

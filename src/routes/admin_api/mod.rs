@@ -199,8 +199,8 @@ fn no_content() -> HttpResponse {
     super::no_store(HttpResponse::NoContent().finish())
 }
 
-/// A body that may be left out: none at all (no `Content-Type`, nothing sent) is `T::default()`;
-/// anything sent must be JSON that fits `T`.
+/// A body that may be left out: none at all (no `Content-Type`, nothing sent) or JSON `null` is
+/// `T::default()`; anything else must be JSON that fits `T`.
 async fn optional_json<T: DeserializeOwned + Default>(
     req: &HttpRequest,
     payload: web::Payload,
@@ -214,7 +214,8 @@ async fn optional_json<T: DeserializeOwned + Default>(
             Err(RequestError::NotJson.into())
         };
     }
-    Ok(super::body::read_json(req, payload, settings).await?)
+    let body: Option<T> = super::body::read_json(req, payload, settings).await?;
+    Ok(body.unwrap_or_default())
 }
 
 #[cfg(test)]
