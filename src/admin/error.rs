@@ -36,6 +36,8 @@ pub enum AdminError {
     BadTokenName(String),
     #[error("a token lives between 1 minute and 366 days")]
     BadLifetime,
+    #[error("'{0}' is not a kind of stored event")]
+    BadEventKind(String),
     #[error("a token can only be given scopes its creator holds")]
     ScopeNotHeld,
     #[error("a token named '{0}' exists already")]
@@ -81,7 +83,8 @@ impl AdminError {
             | E::BadTtl
             | E::BadScope(_)
             | E::BadTokenName(_)
-            | E::BadLifetime => Refusal::Invalid,
+            | E::BadLifetime
+            | E::BadEventKind(_) => Refusal::Invalid,
             E::ScopeNotHeld => Refusal::Forbidden,
             E::Fault(_) => Refusal::Fault,
         }
