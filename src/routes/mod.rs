@@ -119,11 +119,13 @@ pub async fn require_session(
 /// browser family (never the User-Agent or the address).
 pub fn caller(req: &HttpRequest) -> Caller {
     use actix_web::HttpMessage;
+    // Its own statement: reading the language cookie below borrows the extensions mutably.
+    let request_id = req
+        .extensions()
+        .get::<middleware::RequestId>()
+        .map(|r| r.0.clone());
     Caller {
-        request_id: req
-            .extensions()
-            .get::<middleware::RequestId>()
-            .map(|r| r.0.clone()),
+        request_id,
         browser: browser_family(
             req.headers()
                 .get(header::USER_AGENT)
