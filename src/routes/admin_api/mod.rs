@@ -4,7 +4,11 @@
 //! a test checks that the OpenAPI document describes exactly these operations.
 
 mod auth;
+mod events;
+mod groups;
 mod openapi;
+mod recovery;
+mod tokens;
 mod users;
 
 use actix_web::http::header;
@@ -25,6 +29,39 @@ pub const BASE: &str = "/api/admin/v1";
 pub const ROUTES: &[(&str, &str, Scope)] = &[
     ("GET", "/users", Scope::UsersRead),
     ("GET", "/users/{id}", Scope::UsersRead),
+    ("DELETE", "/users/{id}", Scope::UsersWrite),
+    ("POST", "/users/{id}/disable", Scope::UsersWrite),
+    ("POST", "/users/{id}/enable", Scope::UsersWrite),
+    (
+        "DELETE",
+        "/users/{id}/passkeys/{credential_id}",
+        Scope::UsersWrite,
+    ),
+    (
+        "POST",
+        "/users/{id}/passkeys/{credential_id}/unflag",
+        Scope::UsersWrite,
+    ),
+    ("GET", "/users/{id}/sessions", Scope::UsersRead),
+    ("POST", "/users/{id}/recovery-links", Scope::RecoveryWrite),
+    ("POST", "/invites", Scope::RecoveryWrite),
+    ("GET", "/groups", Scope::GroupsRead),
+    ("POST", "/groups", Scope::GroupsWrite),
+    ("DELETE", "/groups/{name}", Scope::GroupsWrite),
+    (
+        "PUT",
+        "/groups/{name}/members/{user_id}",
+        Scope::GroupsWrite,
+    ),
+    (
+        "DELETE",
+        "/groups/{name}/members/{user_id}",
+        Scope::GroupsWrite,
+    ),
+    ("GET", "/events", Scope::EventsRead),
+    ("GET", "/tokens", Scope::TokensWrite),
+    ("POST", "/tokens", Scope::TokensWrite),
+    ("DELETE", "/tokens/{name}", Scope::TokensWrite),
 ];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -33,6 +70,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(openapi::document)
             .service(users::list)
             .service(users::show)
+            .service(users::erase)
+            .service(users::disable)
+            .service(users::enable)
+            .service(users::passkey_remove)
+            .service(users::passkey_unflag)
+            .service(users::sessions)
+            .service(recovery::recovery_link)
+            .service(recovery::invite)
+            .service(groups::list)
+            .service(groups::create)
+            .service(groups::remove)
+            .service(groups::add_member)
+            .service(groups::remove_member)
+            .service(events::list)
+            .service(tokens::list)
+            .service(tokens::create)
+            .service(tokens::revoke)
             .default_service(web::to(unmatched)),
     );
 }
@@ -158,6 +212,11 @@ impl<T> Listing<T> {
             .flatten();
         Listing { items, next_cursor }
     }
+}
+
+/// 204: done, nothing to say.
+fn done() -> HttpResponse {
+    super::no_store(HttpResponse::NoContent().finish())
 }
 
 fn json<T: Serialize>(status: actix_web::http::StatusCode, body: &T) -> HttpResponse {
