@@ -9,6 +9,7 @@
 mod account;
 mod account_page;
 mod admin;
+mod admin_api_people;
 mod admin_commands;
 mod authenticator;
 mod authenticator_check;
