@@ -112,8 +112,8 @@ async fn set_flag(app: &TestApp, credential_id: &str) {
     .await;
 }
 
-/// Disable, enable, sessions, passkey unflag and removal, recovery links, invites and delete:
-/// their answers, their 404s, and the events they store.
+/// Disable, enable, sessions, passkey unflag and removal, and delete: their answers, their
+/// 404s, and the events they store (found after the delete by the old username or id).
 async fn people_change_through_the_api(backend: Backend) {
     let app = spawn_app(backend).await;
     let mut phone = SoftAuthenticator::synced();
@@ -182,11 +182,66 @@ async fn people_change_through_the_api(backend: Backend) {
         api.delete("/users/nobody").await,
         api.delete("/users/ana/passkeys/nope").await,
         api.post("/users/ana/passkeys/nope/unflag", json!({})).await,
-        api.post("/users/nobody/recovery-links", json!({})).await,
     ] {
         r.assert_error(404, "not_found");
     }
 
+    // Removing the passkey ends the sessions it started.
+    let signed_in = other_browser(&app);
+    signed_in.sign_in(Some("ana"), &mut phone).await.assert_ok();
+    no_content(&api.delete(&format!("/users/ana/passkeys/{passkey}")).await);
+    signed_in
+        .get("/account/credentials")
+        .await
+        .assert_error(401, "login_required");
+    api.delete(&format!("/users/ana/passkeys/{passkey}"))
+        .await
+        .assert_error(404, "not_found");
+    let removed = api.events("kind=passkey_removed").await;
+    assert_eq!(removed[0]["credential"], passkey.as_str());
+    assert_eq!(removed[0]["actor"], "token:ops");
+
+    // Delete: 204, then 404; the events still say who it was, found by the old name or id.
+    no_content(&api.delete("/users/ana").await);
+    api.get("/users/ana").await.assert_error(404, "not_found");
+    api.delete("/users/ana")
+        .await
+        .assert_error(404, "not_found");
+    let by_name = api.events("user=ana").await;
+    let by_id = api.events(&format!("user={id}")).await;
+    assert_eq!(by_name, by_id);
+    assert_eq!(by_name[0]["kind"], "user_deleted");
+    assert_eq!(by_name[0]["actor"], "token:ops");
+    assert!(
+        by_name.iter().all(|e| e["username"] == "ana"),
+        "{by_name:?}"
+    );
+    for kind in [
+        "user_deleted",
+        "passkey_removed",
+        "passkey_unflagged",
+        "user_enabled",
+        "user_disabled",
+        "passkey_added",
+    ] {
+        assert!(kinds(&by_name).contains(&kind), "{kind} in {by_name:?}");
+    }
+}
+on_both_backends!(people_change_through_the_api);
+
+/// Recovery links (no body, `null`, a ttl; the newest answers `POST /recover` like a recovery
+/// code) and invites (404 for an unknown group, 409 for a taken username), with their events.
+async fn recovery_links_and_invites_through_the_api(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.sign_up("ana", &mut SoftAuthenticator::synced()).await;
+    let api = Api::new(&app, "ops", "users:read,recovery:write,events:read").await;
+    let id = api.get("/users/ana").await.assert_ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    api.post("/users/nobody/recovery-links", json!({}))
+        .await
+        .assert_error(404, "not_found");
     // A recovery link: no body, null and a ttl all do; the newest answers like a recovery code.
     let bare = reply(
         new_client()
@@ -248,50 +303,19 @@ async fn people_change_through_the_api(backend: Backend) {
     let invites = api.events("kind=invite_issued").await;
     assert_eq!(invites.len(), 2);
     assert!(invites.iter().all(|e| e["actor"] == "token:ops"));
+    assert_eq!(invites[1]["detail"]["username"], "newbie");
 
-    // Removing the passkey ends the sessions it started.
-    let signed_in = other_browser(&app);
-    signed_in.sign_in(Some("ana"), &mut phone).await.assert_ok();
-    no_content(&api.delete(&format!("/users/ana/passkeys/{passkey}")).await);
-    signed_in
-        .get("/account/credentials")
+    // A disabled person gets no link.
+    let admin = Api::new(&app, "root", "admin").await;
+    admin
+        .post("/users/ana/disable", json!({}))
         .await
-        .assert_error(401, "login_required");
-    api.delete(&format!("/users/ana/passkeys/{passkey}"))
+        .assert_ok();
+    api.post("/users/ana/recovery-links", json!({}))
         .await
-        .assert_error(404, "not_found");
-    let removed = api.events("kind=passkey_removed").await;
-    assert_eq!(removed[0]["credential"], passkey.as_str());
-    assert_eq!(removed[0]["actor"], "token:ops");
-
-    // Delete: 204, then 404; the events still say who it was, found by the old name or id.
-    no_content(&api.delete("/users/ana").await);
-    api.get("/users/ana").await.assert_error(404, "not_found");
-    api.delete("/users/ana")
-        .await
-        .assert_error(404, "not_found");
-    let by_name = api.events("user=ana").await;
-    let by_id = api.events(&format!("user={id}")).await;
-    assert_eq!(by_name, by_id);
-    assert_eq!(by_name[0]["kind"], "user_deleted");
-    assert_eq!(by_name[0]["actor"], "token:ops");
-    assert!(
-        by_name.iter().all(|e| e["username"] == "ana"),
-        "{by_name:?}"
-    );
-    for kind in [
-        "user_deleted",
-        "passkey_removed",
-        "recovery_link_issued",
-        "passkey_unflagged",
-        "user_enabled",
-        "user_disabled",
-        "passkey_added",
-    ] {
-        assert!(kinds(&by_name).contains(&kind), "{kind} in {by_name:?}");
-    }
+        .assert_error(409, "conflict");
 }
-on_both_backends!(people_change_through_the_api);
+on_both_backends!(recovery_links_and_invites_through_the_api);
 
 fn sorted(value: &Value) -> Vec<&str> {
     crate::helpers::sorted_keys(value)

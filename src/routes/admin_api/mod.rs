@@ -227,6 +227,31 @@ fn json<T: Serialize>(status: actix_web::http::StatusCode, body: &T) -> HttpResp
 mod tests {
     use super::*;
 
+    /// Every handler declared in this folder is registered in [`configure`], and every
+    /// operation of [`ROUTES`] has one (besides the document's).
+    #[test]
+    fn configure_registers_every_handler() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes/admin_api");
+        let mut handlers = 0;
+        for entry in std::fs::read_dir(dir).expect("admin_api") {
+            let source = std::fs::read_to_string(entry.expect("entry").path()).expect("source");
+            handlers += source
+                .lines()
+                .map(str::trim)
+                .filter(|l| {
+                    ["#[get(", "#[post(", "#[put(", "#[patch(", "#[delete("]
+                        .iter()
+                        .any(|m| l.starts_with(m))
+                })
+                .count();
+        }
+        let source = include_str!("mod.rs");
+        let configure = &source[source.find("pub fn configure").expect("configure")..];
+        let configure = &configure[..configure.find("\n}").expect("its end")];
+        assert_eq!(configure.matches(".service(").count() - 1, handlers);
+        assert_eq!(handlers, ROUTES.len() + 1);
+    }
+
     #[test]
     fn paths_fit_their_patterns_only() {
         assert!(fits("/users/{id}", "/users/alice"));
