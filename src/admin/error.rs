@@ -18,6 +18,8 @@ pub enum AdminError {
     NoSuchPasskey { user: String, credential_id: String },
     #[error("user '{user}' is not in group '{group}'")]
     NotAMember { user: String, group: String },
+    #[error("user '{user}' is in group '{group}' already")]
+    AlreadyMember { user: String, group: String },
     #[error("user '{0}' is disabled; enable them first (passkey-idp users enable {0})")]
     Disabled(String),
     #[error("user '{0}' was deleted meanwhile")]
@@ -74,9 +76,11 @@ impl AdminError {
             | E::NotAMember { .. }
             | E::DeletedMeanwhile(_)
             | E::NoSuchToken(_) => Refusal::NotFound,
-            E::GroupExists(_) | E::UsernameTaken(_) | E::Disabled(_) | E::TokenExists(_) => {
-                Refusal::Conflict
-            }
+            E::GroupExists(_)
+            | E::AlreadyMember { .. }
+            | E::UsernameTaken(_)
+            | E::Disabled(_)
+            | E::TokenExists(_) => Refusal::Conflict,
             E::BadGroupName(_)
             | E::BadUsername(_)
             | E::BadEmail(_)

@@ -8,6 +8,7 @@ pub mod directory;
 mod error;
 mod groups;
 pub mod links;
+mod people;
 pub mod tokens;
 
 use std::collections::HashMap;

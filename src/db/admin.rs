@@ -39,9 +39,14 @@ pub fn list_users(conn: &mut AnyConnection) -> Result<Vec<(User, i64)>, DbError>
         .collect())
 }
 
-/// Ends every session and refresh-token family of the user (disable and delete both do).
-fn end_access(conn: &mut AnyConnection, user_id: &str, now: NaiveDateTime) -> Result<(), DbError> {
-    sessions::delete_for_user(conn, user_id, None)?;
+/// Ends every session and refresh-token family of the user (disable and `users sessions-end`
+/// do); returns how many of the sessions were still live.
+fn end_access(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<usize, DbError> {
+    let ended = sessions::delete_for_user(conn, user_id, None)?;
     diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::user_id.eq(user_id))
@@ -49,7 +54,41 @@ fn end_access(conn: &mut AnyConnection, user_id: &str, now: NaiveDateTime) -> Re
     )
     .set(refresh_tokens::revoked_at.eq(Some(now)))
     .execute(conn)?;
-    Ok(())
+    Ok(ended)
+}
+
+/// Ends every session and refresh-token family of the user and records `event`, in one
+/// transaction; how many sessions ended.
+pub fn end_sessions(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    event: &NewEvent,
+) -> Result<usize, DbError> {
+    super::transaction(conn, |conn| {
+        let ended = end_access(conn, user_id, event.occurred_at)?;
+        events::record(conn, event)?;
+        Ok(ended)
+    })
+}
+
+/// Sets (or with `None` clears) the user's email and records `event`; false when there is no
+/// such user.
+pub fn set_email(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    email: Option<&str>,
+    event: &NewEvent,
+) -> Result<bool, DbError> {
+    super::transaction(conn, |conn| {
+        let changed = diesel::update(users::table.filter(users::id.eq(user_id)))
+            .set(users::email.eq(email))
+            .execute(conn)?
+            == 1;
+        if changed {
+            events::record(conn, event)?;
+        }
+        Ok(changed)
+    })
 }
 
 /// Disables the user: their sessions and refresh tokens end in the same transaction. False
@@ -221,6 +260,25 @@ impl AdminRows<'_> {
         let (id, cred) = (user_id.to_owned(), credential_id.to_owned());
         self.0
             .run(move |c| remove_passkey(c, &id, &cred, &event))
+            .await
+    }
+
+    /// See [`end_sessions`].
+    pub async fn end_sessions(&self, user_id: &str, event: NewEvent) -> Result<usize, DbError> {
+        let id = user_id.to_owned();
+        self.0.run(move |c| end_sessions(c, &id, &event)).await
+    }
+
+    /// See [`set_email`].
+    pub async fn set_email(
+        &self,
+        user_id: &str,
+        email: Option<String>,
+        event: NewEvent,
+    ) -> Result<bool, DbError> {
+        let id = user_id.to_owned();
+        self.0
+            .run(move |c| set_email(c, &id, email.as_deref(), &event))
             .await
     }
 

@@ -119,7 +119,7 @@ pub async fn require_session(
 /// browser family (never the User-Agent or the address).
 pub fn caller(req: &HttpRequest) -> Caller {
     use actix_web::HttpMessage;
-    // Its own statement: reading the language cookie below borrows the extensions mutably.
+    // The extensions' borrow ends here, before the language is chosen (which may use them).
     let request_id = req
         .extensions()
         .get::<middleware::RequestId>()
@@ -226,9 +226,7 @@ mod documented {
         text.split('"').skip(1).step_by(2).collect()
     }
 
-    /// (method, path) of every route attribute under `dir`, and how many there are. The admin
-    /// API is left out: its own `configure` registers its handlers, its `ROUTES` and OpenAPI
-    /// document describe them, and its tests check both (docs/admin-api.md lists them).
+    /// (method, path) of every route attribute under `dir`, and how many there are.
     fn declared(dir: &Path, found: &mut BTreeSet<(String, String)>, count: &mut usize) {
         let mut entries: Vec<_> = std::fs::read_dir(dir)
             .expect("src/routes")
@@ -236,6 +234,7 @@ mod documented {
             .collect();
         entries.sort();
         for path in entries {
+            // The admin API has its own table of routes and its own document (admin-api.md).
             if path.ends_with("admin_api") {
                 continue;
             }

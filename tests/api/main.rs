@@ -11,6 +11,7 @@ mod account_page;
 mod admin;
 mod admin_api_people;
 mod admin_commands;
+mod audit_trail;
 mod authenticator;
 mod authenticator_check;
 mod binding;

@@ -8,7 +8,9 @@ mod events;
 mod groups;
 mod openapi;
 mod recovery;
+pub mod refusals;
 mod tokens;
+mod user_changes;
 mod users;
 
 use actix_web::http::header;
@@ -62,6 +64,8 @@ pub const ROUTES: &[(&str, &str, Scope)] = &[
     ("GET", "/tokens", Scope::TokensWrite),
     ("POST", "/tokens", Scope::TokensWrite),
     ("DELETE", "/tokens/{name}", Scope::TokensWrite),
+    ("PATCH", "/users/{id}", Scope::UsersWrite),
+    ("DELETE", "/users/{id}/sessions", Scope::UsersWrite),
 ];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -87,6 +91,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(tokens::list)
             .service(tokens::create)
             .service(tokens::revoke)
+            .service(user_changes::update)
+            .service(user_changes::end_sessions)
             .default_service(web::to(unmatched)),
     );
 }

@@ -9,7 +9,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Response, ResponseBuilder, Schema, Server};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{events, groups, recovery, tokens, users, BASE};
+use super::{events, groups, recovery, tokens, user_changes, users, BASE};
 
 /// The error body every refusal has.
 #[derive(Debug, serde::Serialize, ToSchema)]
@@ -48,9 +48,11 @@ pub struct ErrorAnswer {
         tokens::list,
         tokens::create,
         tokens::revoke,
+        user_changes::update,
+        user_changes::end_sessions,
     ),
     components(schemas(ErrorAnswer)),
-    modifiers(&Shared),
+    modifiers(&SharedAnswers),
     tags(
         (name = "users", description = "People, their passkeys and sessions"),
         (name = "recovery", description = "Recovery links and sign-up invites"),
@@ -62,9 +64,9 @@ pub struct ErrorAnswer {
 pub struct ApiDoc;
 
 /// The bearer scheme, the server's base path, and the answers every operation shares.
-struct Shared;
+struct SharedAnswers;
 
-impl Modify for Shared {
+impl Modify for SharedAnswers {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
