@@ -38,6 +38,8 @@ pub enum AdminError {
     BadTokenName(String),
     #[error("a token lives between 1 minute and 366 days")]
     BadLifetime,
+    #[error("'{0}' is not a kind of stored event")]
+    BadEventKind(String),
     #[error("a token can only be given scopes its creator holds")]
     ScopeNotHeld,
     #[error("a token named '{0}' exists already")]
@@ -111,6 +113,7 @@ impl AdminError {
             | E::BadScope(_)
             | E::BadTokenName(_)
             | E::BadLifetime
+            | E::BadEventKind(_)
             | E::BadClient(_)
             | E::BadGrace
             | E::BadAlg(_) => Refusal::Invalid,

@@ -186,21 +186,35 @@ pub fn remove_passkey(
     })
 }
 
-/// Clears the "possibly cloned" flag of one of the user's passkeys; false when it is not
-/// theirs.
+/// Clears the "possibly cloned" flag of one of the user's passkeys and writes the event, in one
+/// transaction. `None` when it is not theirs; `Some(false)` (and no event) when it was not
+/// flagged.
 pub fn unflag_passkey(
     conn: &mut AnyConnection,
     user_id: &str,
     credential_id: &str,
-) -> Result<bool, DbError> {
-    Ok(diesel::update(
-        creds::table
+    event: &NewEvent,
+) -> Result<Option<bool>, DbError> {
+    super::transaction(conn, |conn| {
+        let flagged: Option<bool> = creds::table
             .filter(creds::user_id.eq(user_id))
-            .filter(creds::credential_id.eq(credential_id)),
-    )
-    .set(creds::clone_suspected.eq(false))
-    .execute(conn)?
-        == 1)
+            .filter(creds::credential_id.eq(credential_id))
+            .select(creds::clone_suspected)
+            .first(conn)
+            .optional()?;
+        if flagged != Some(true) {
+            return Ok(flagged.map(|_| false));
+        }
+        diesel::update(
+            creds::table
+                .filter(creds::user_id.eq(user_id))
+                .filter(creds::credential_id.eq(credential_id)),
+        )
+        .set(creds::clone_suspected.eq(false))
+        .execute(conn)?;
+        events::record(conn, event)?;
+        Ok(Some(true))
+    })
 }
 
 /// Account-wide changes, from async code.
@@ -273,8 +287,11 @@ impl AdminRows<'_> {
         &self,
         user_id: &str,
         credential_id: &str,
-    ) -> Result<bool, DbError> {
+        event: NewEvent,
+    ) -> Result<Option<bool>, DbError> {
         let (id, cred) = (user_id.to_owned(), credential_id.to_owned());
-        self.0.run(move |c| unflag_passkey(c, &id, &cred)).await
+        self.0
+            .run(move |c| unflag_passkey(c, &id, &cred, &event))
+            .await
     }
 }

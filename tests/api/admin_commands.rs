@@ -130,7 +130,10 @@ async fn commands_print_what_scripts_rely_on(backend: Backend) {
             "username"
         ]
     );
-    assert_eq!(first["kind"], "passkey_removed");
+    // The last change: the group removed, by the operator at the command line.
+    assert_eq!(first["kind"], "group_removed");
+    assert_eq!(first["object"], "ops");
+    assert!(first["actor"].as_str().expect("actor").starts_with("cli:"));
     let times: Vec<&str> = events
         .as_array()
         .expect("array")
@@ -152,7 +155,11 @@ async fn commands_print_what_scripts_rely_on(backend: Backend) {
             .is_some_and(|r| r.len() == 16),
         "{success}"
     );
-    assert_eq!(event_count(&app, &["--user", "max"]), 1, "max's sign-up");
+    assert_eq!(
+        event_count(&app, &["--user", "max"]),
+        2,
+        "max's sign-up, and joining ops"
+    );
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert_eq!(event_count(&app, &["--user", "max", "--since", "1s"]), 0);
     refused(&app, &["events", "--since", "soon"]);

@@ -11,6 +11,7 @@ mod account_page;
 mod admin;
 mod admin_api_clients;
 mod admin_api_keys;
+mod admin_api_people;
 mod admin_commands;
 mod audit_trail;
 mod authenticator;

@@ -9,7 +9,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Response, ResponseBuilder, Schema, Server};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{clients, keys, user_changes, users, BASE};
+use super::{clients, events, groups, keys, recovery, tokens, user_changes, users, BASE};
 
 /// The error body every refusal has.
 #[derive(Debug, serde::Serialize, ToSchema)]
@@ -31,6 +31,23 @@ pub struct ErrorAnswer {
     paths(
         users::list,
         users::show,
+        users::erase,
+        users::disable,
+        users::enable,
+        users::passkey_remove,
+        users::passkey_unflag,
+        users::sessions,
+        recovery::recovery_link,
+        recovery::invite,
+        groups::list,
+        groups::create,
+        groups::remove,
+        groups::add_member,
+        groups::remove_member,
+        events::list,
+        tokens::list,
+        tokens::create,
+        tokens::revoke,
         user_changes::update,
         user_changes::end_sessions,
         clients::list,
@@ -48,7 +65,11 @@ pub struct ErrorAnswer {
     components(schemas(ErrorAnswer)),
     modifiers(&SharedAnswers),
     tags(
-        (name = "users", description = "People, their passkeys, sessions and recovery"),
+        (name = "users", description = "People, their passkeys and sessions"),
+        (name = "recovery", description = "Recovery links and sign-up invites"),
+        (name = "groups", description = "Groups and their members"),
+        (name = "events", description = "The audit trail: stored security and audit events"),
+        (name = "tokens", description = "Admin API tokens"),
         (name = "clients", description = "Relying services: register, change, rotate their secret, remove"),
         (name = "keys", description = "The signing key set: list, generate, rotate, retire, revoke"),
     )
