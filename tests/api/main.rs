@@ -9,6 +9,7 @@
 mod account;
 mod account_page;
 mod admin;
+mod admin_api_scopes;
 mod admin_commands;
 mod authenticator;
 mod authenticator_check;
@@ -32,5 +33,6 @@ mod ops;
 mod page_basics;
 mod pages;
 mod process;
+mod schema_driven;
 mod self_service;
 mod topologies;
