@@ -1,10 +1,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use passkey_idp::cli::{Cli, Command};
+use passkey_idp::cli::{self, exit, out, Cli, Command};
 use passkey_idp::settings::Settings;
-use passkey_idp::startup::{self, Application};
-use passkey_idp::{db, telemetry};
+use passkey_idp::startup::Application;
+use passkey_idp::telemetry;
 
 fn main() -> ExitCode {
     // OpenSSL first, with its exit-time cleanup turned off (rust-openssl initialises with
@@ -23,17 +23,18 @@ fn main() -> ExitCode {
                 "passkey-idp: {} (see --help)",
                 first.trim_start_matches("error: ")
             );
-            return ExitCode::from(2);
+            return ExitCode::from(exit::USAGE);
         }
     };
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("passkey-idp: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(exit::USAGE);
         }
     };
     telemetry::init(&settings.log);
+    let json = cli.json;
     let result = actix_web::rt::System::new().block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => Application::build(settings)
@@ -43,44 +44,30 @@ fn main() -> ExitCode {
                 .map_err(Into::into),
             Command::Keys(cmd) => {
                 let changes = cmd.changes_keys();
-                passkey_idp::cli::run_keys(cmd, &settings).await?;
-                if changes {
-                    passkey_idp::cli::record_key_change(&settings).await;
+                let done = cli::run_keys(cmd, json, &settings).await;
+                // A reader that went away after the change does not undo it.
+                if changes && done.as_ref().map_or_else(out::stdout_closed, |_| true) {
+                    cli::record_key_change(&settings).await;
                 }
-                Ok(())
+                done
             }
-            Command::Clients(cmd) => passkey_idp::cli::run_clients(cmd, &settings).await,
-            Command::Users(cmd) => passkey_idp::cli::run_users(cmd, &settings).await,
-            Command::Groups(cmd) => passkey_idp::cli::run_groups(cmd, &settings).await,
-            Command::Events { user, since, json } => {
-                passkey_idp::cli::run_events(user, since, json, &settings).await
-            }
-            Command::Healthcheck => passkey_idp::cli::health::check(settings.server.listen),
-            Command::Migrate => {
-                let pool = startup::connect_database(
-                    &settings.database,
-                    passkey_idp::db::PoolUse::Command,
-                )
-                .await?;
-                drop(pool);
-                println!("migrations applied to {}", describe(&settings));
-                Ok(())
-            }
+            Command::Clients(cmd) => cli::run_clients(cmd, json, &settings).await,
+            Command::Users(cmd) => cli::run_users(cmd, json, &settings).await,
+            Command::Groups(cmd) => cli::run_groups(cmd, json, &settings).await,
+            Command::Tokens(cmd) => cli::run_tokens(cmd, json, &settings).await,
+            Command::Events { user, since } => cli::run_events(user, since, json, &settings).await,
+            Command::Healthcheck => cli::health::check(settings.server.listen),
+            Command::Migrate => cli::run_migrate(json, &settings).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // `passkey-idp events | head -1`: the reader has what it wanted.
+        Err(e) if out::stdout_closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let e: anyhow::Error = e;
             eprintln!("passkey-idp: {}", format!("{e:#}").replace('\n', " "));
-            ExitCode::FAILURE
+            ExitCode::from(exit::code(&e))
         }
-    }
-}
-
-fn describe(settings: &Settings) -> String {
-    match &settings.database.backend {
-        passkey_idp::settings::DatabaseBackend::Postgres { url } => db::redact(url),
-        passkey_idp::settings::DatabaseBackend::Sqlite { path } => path.display().to_string(),
     }
 }

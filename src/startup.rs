@@ -291,6 +291,7 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         secrets,
     } = foundation(&settings).await?;
     let instance_id = instance_id();
+    audit_settings(&db, &instance_id, &settings).await?;
     let authenticators = AuthenticatorNames::new(settings.metadata.aaguid_file.clone())?;
     authenticators.watch(std::time::Duration::from_secs(10));
     let schedule = Schedule {
@@ -352,6 +353,33 @@ async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         limits,
         instance_id,
     })
+}
+
+/// Records a `setting_changed` event when this instance starts with another registration mode
+/// than the last one did (once, however many instances start with it).
+async fn audit_settings(db: &Db, instance_id: &str, settings: &Settings) -> anyhow::Result<()> {
+    let mode = settings.registration.mode.name();
+    let caller = crate::events::Caller::instance(instance_id);
+    let event = move |from: &str| {
+        caller
+            .event(crate::events::Event::SettingChanged, None, None)
+            .object("registration.mode")
+            .change(serde_json::json!({"from": from, "to": mode}))
+    };
+    let row = event.clone();
+    let changed = db
+        .audited_settings()
+        .note(
+            "registration.mode",
+            mode.to_string(),
+            chrono::Utc::now().naive_utc(),
+            move |from| row(from).row(),
+        )
+        .await?;
+    if let Some(from) = changed {
+        event(&from).report();
+    }
+    Ok(())
 }
 
 /// This process's name in audit events (`instance:ID`) and the key manifest's history: the host

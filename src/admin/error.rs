@@ -18,6 +18,8 @@ pub enum AdminError {
     NoSuchPasskey { user: String, credential_id: String },
     #[error("user '{user}' is not in group '{group}'")]
     NotAMember { user: String, group: String },
+    #[error("user '{user}' is in group '{group}' already")]
+    AlreadyMember { user: String, group: String },
     #[error("user '{0}' is disabled; enable them first (passkey-idp users enable {0})")]
     Disabled(String),
     #[error("user '{0}' was deleted meanwhile")]
@@ -36,6 +38,8 @@ pub enum AdminError {
     BadTokenName(String),
     #[error("a token lives between 1 minute and 366 days")]
     BadLifetime,
+    #[error("'{0}' is not a kind of stored event")]
+    BadEventKind(String),
     #[error("a token can only be given scopes its creator holds")]
     ScopeNotHeld,
     #[error("a token named '{0}' exists already")]
@@ -72,16 +76,19 @@ impl AdminError {
             | E::NotAMember { .. }
             | E::DeletedMeanwhile(_)
             | E::NoSuchToken(_) => Refusal::NotFound,
-            E::GroupExists(_) | E::UsernameTaken(_) | E::Disabled(_) | E::TokenExists(_) => {
-                Refusal::Conflict
-            }
+            E::GroupExists(_)
+            | E::AlreadyMember { .. }
+            | E::UsernameTaken(_)
+            | E::Disabled(_)
+            | E::TokenExists(_) => Refusal::Conflict,
             E::BadGroupName(_)
             | E::BadUsername(_)
             | E::BadEmail(_)
             | E::BadTtl
             | E::BadScope(_)
             | E::BadTokenName(_)
-            | E::BadLifetime => Refusal::Invalid,
+            | E::BadLifetime
+            | E::BadEventKind(_) => Refusal::Invalid,
             E::ScopeNotHeld => Refusal::Forbidden,
             E::Fault(_) => Refusal::Fault,
         }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::{group_name, Admin, AdminError};
 use crate::ceremony::Username;
 use crate::db::models::{InviteRow, RecoveryLinkRow};
-use crate::events::Event;
+use crate::events::{rfc3339, Event};
 
 /// The longest a one-time URL may live.
 const MAX_TTL: Duration = Duration::from_secs(90 * 86_400);
@@ -50,10 +50,11 @@ impl Admin {
         if !user.is_active() {
             return Err(AdminError::Disabled(name_or_id.to_string()));
         }
+        let (token, url, expires) = self.one_time_url("/recover?token=", ttl)?;
         let event = self
             .caller
-            .event(Event::RecoveryLinkIssued, Some(&user.id), None);
-        let (token, url, expires) = self.one_time_url("/recover?token=", ttl)?;
+            .event(Event::RecoveryLinkIssued, Some(&user.id), None)
+            .change(serde_json::json!({ "expires": rfc3339(expires.naive_utc()) }));
         let row = RecoveryLinkRow {
             token_sha256: token,
             user_id: user.id,
@@ -93,8 +94,16 @@ impl Admin {
                 return Err(AdminError::UsernameTaken(name.clone()));
             }
         }
-        let event = self.caller.event(Event::InviteIssued, None, None);
         let (token, url, expires) = self.one_time_url("/register?invite=", spec.ttl)?;
+        // What the invite presets, but never the email address.
+        let event = self
+            .caller
+            .event(Event::InviteIssued, None, None)
+            .change(serde_json::json!({
+                "username": username,
+                "groups": spec.groups,
+                "expires": rfc3339(expires.naive_utc()),
+            }));
         let row = InviteRow {
             token_sha256: token,
             username,

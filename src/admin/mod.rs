@@ -3,9 +3,12 @@
 //! that affects sessions takes effect on every instance at once, because a session is live
 //! only while its database record is and its user is active.
 
+pub mod audit;
 pub mod directory;
 mod error;
+mod groups;
 pub mod links;
+mod people;
 pub mod tokens;
 
 use std::collections::HashMap;
@@ -16,7 +19,6 @@ use serde::Serialize;
 
 pub use error::{AdminError, Refusal};
 
-use crate::db::events::Subject;
 use crate::db::models::User;
 use crate::db::Db;
 use crate::events::{rfc3339, Caller, Event, EventView};
@@ -165,11 +167,7 @@ impl Admin {
         let user = self.user(name_or_id).await?;
         let creds = self.db.credentials().for_user(&user.id).await?;
         let groups = self.db.groups().of_user(&user.id).await?;
-        let sessions = self
-            .db
-            .sessions()
-            .for_user(&user.id, Utc::now().naive_utc())
-            .await?;
+        let sessions = self.live_sessions(&user.id).await?;
         Ok(UserDetail {
             status: status(&user),
             created: rfc3339(user.created_at),
@@ -189,23 +187,41 @@ impl Admin {
                     clone_suspected: c.clone_suspected,
                 })
                 .collect(),
-            sessions: sessions
-                .into_iter()
-                .map(|s| SessionDetail {
-                    created: rfc3339(s.created_at),
-                    last_seen: rfc3339(s.last_seen_at),
-                    browser: s.browser,
-                    recovery: s.restricted,
-                })
-                .collect(),
+            sessions,
         })
+    }
+
+    /// USER's live sessions, as `users show` lists them.
+    pub async fn sessions(&self, name_or_id: &str) -> Result<Vec<SessionDetail>, AdminError> {
+        let user = self.user(name_or_id).await?;
+        self.live_sessions(&user.id).await
+    }
+
+    async fn live_sessions(&self, user_id: &str) -> Result<Vec<SessionDetail>, AdminError> {
+        let sessions = self
+            .db
+            .sessions()
+            .for_user(user_id, Utc::now().naive_utc())
+            .await?;
+        Ok(sessions
+            .into_iter()
+            .map(|s| SessionDetail {
+                created: rfc3339(s.created_at),
+                last_seen: rfc3339(s.last_seen_at),
+                browser: s.browser,
+                recovery: s.restricted,
+            })
+            .collect())
     }
 
     /// Disables USER; their sessions and refresh tokens end in the same transaction. Returns
     /// false when they were disabled already.
     pub async fn disable(&self, name_or_id: &str) -> Result<(User, bool), AdminError> {
         let user = self.user(name_or_id).await?;
-        let event = self.caller.event(Event::UserDisabled, Some(&user.id), None);
+        let event = self
+            .caller
+            .event(Event::UserDisabled, Some(&user.id), None)
+            .change(serde_json::json!({"from": "active", "to": "disabled"}));
         let changed = self.db.admin().disable(&user.id, event.row()).await?;
         if changed {
             event.report();
@@ -215,7 +231,10 @@ impl Admin {
 
     pub async fn enable(&self, name_or_id: &str) -> Result<(User, bool), AdminError> {
         let user = self.user(name_or_id).await?;
-        let event = self.caller.event(Event::UserEnabled, Some(&user.id), None);
+        let event = self
+            .caller
+            .event(Event::UserEnabled, Some(&user.id), None)
+            .change(serde_json::json!({"from": "disabled", "to": "active"}));
         let changed = self.db.admin().enable(&user.id, event.row()).await?;
         if changed {
             event.report();
@@ -260,77 +279,32 @@ impl Admin {
         Ok(())
     }
 
-    /// Clears the "possibly cloned" flag of one of USER's passkeys.
+    /// Clears the "possibly cloned" flag of one of USER's passkeys; the event is stored only
+    /// when the flag was set.
     pub async fn passkey_unflag(
         &self,
         name_or_id: &str,
         credential_id: &str,
     ) -> Result<(), AdminError> {
         let user = self.user(name_or_id).await?;
-        if !self
+        let event = self
+            .caller
+            .event(Event::PasskeyUnflagged, Some(&user.id), Some(credential_id))
+            .change(serde_json::json!({"clone_suspected": {"from": true, "to": false}}));
+        match self
             .db
             .admin()
-            .unflag_passkey(&user.id, credential_id)
+            .unflag_passkey(&user.id, credential_id, event.row())
             .await?
         {
-            return Err(no_such_passkey(name_or_id, credential_id));
+            None => Err(no_such_passkey(name_or_id, credential_id)),
+            Some(changed) => {
+                if changed {
+                    event.report();
+                }
+                Ok(())
+            }
         }
-        Ok(())
-    }
-
-    pub async fn add_to_group(&self, name_or_id: &str, group: &str) -> Result<bool, AdminError> {
-        let user = self.user(name_or_id).await?;
-        self.group_must_exist(group).await?;
-        Ok(self
-            .db
-            .groups()
-            .add_member(group, &user.id, Utc::now().naive_utc())
-            .await?)
-    }
-
-    pub async fn remove_from_group(&self, name_or_id: &str, group: &str) -> Result<(), AdminError> {
-        let user = self.user(name_or_id).await?;
-        self.group_must_exist(group).await?;
-        if !self.db.groups().remove_member(group, &user.id).await? {
-            return Err(AdminError::NotAMember {
-                user: name_or_id.to_string(),
-                group: group.to_string(),
-            });
-        }
-        Ok(())
-    }
-
-    /// Every group with its number of members.
-    pub async fn groups(&self) -> Result<Vec<(String, i64)>, AdminError> {
-        Ok(self.db.groups().all().await?)
-    }
-
-    pub async fn group_add(&self, name: &str) -> Result<(), AdminError> {
-        group_name(name)?;
-        if !self
-            .db
-            .groups()
-            .create(name, Utc::now().naive_utc())
-            .await?
-        {
-            return Err(AdminError::GroupExists(name.to_string()));
-        }
-        Ok(())
-    }
-
-    /// Removes a group and its memberships.
-    pub async fn group_remove(&self, name: &str) -> Result<(), AdminError> {
-        if !self.db.groups().remove(name).await? {
-            return Err(AdminError::NoSuchGroup(name.to_string()));
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn group_must_exist(&self, group: &str) -> Result<(), AdminError> {
-        if !self.db.groups().exists(group).await? {
-            return Err(AdminError::NoSuchGroup(group.to_string()));
-        }
-        Ok(())
     }
 
     /// Stored events, newest first: of one user (a username, or the id of a deleted user), and
@@ -342,12 +316,7 @@ impl Admin {
     ) -> Result<Vec<EventView>, AdminError> {
         let subject = match user {
             None => None,
-            Some(u) => Some(match self.user(u).await {
-                Ok(found) => Subject::User(found.id),
-                // A deleted user's events keep their id and the name they had.
-                Err(AdminError::NoSuchUser(_)) => Subject::Former(u.to_string()),
-                Err(e) => return Err(e),
-            }),
+            Some(u) => Some(self.subject(u).await?),
         };
         let since = since
             .and_then(|d| chrono::Duration::from_std(d).ok())

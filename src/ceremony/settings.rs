@@ -233,6 +233,17 @@ pub enum RegistrationMode {
     Closed,
 }
 
+impl RegistrationMode {
+    /// Its name in the settings (`open`, `invite`, `closed`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RegistrationMode::Open => "open",
+            RegistrationMode::Invite => "invite",
+            RegistrationMode::Closed => "closed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct RegistrationSettings {
     pub mode: RegistrationMode,

@@ -3,8 +3,15 @@
 //! interval. Client commands work on the configured database.
 
 mod clients;
+mod events;
+pub mod exit;
+mod groups;
 pub mod health;
 mod keys;
+mod migrate;
+pub mod out;
+mod tables;
+mod tokens;
 mod users;
 
 use std::time::Duration;
@@ -12,9 +19,13 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 pub use self::clients::run_clients;
+pub use self::events::run_events;
+pub use self::groups::run_groups;
 pub use self::keys::{record_key_change, run_keys};
+pub use self::migrate::run_migrate;
+pub use self::tokens::run_tokens;
 use self::users::parse_ttl;
-pub use self::users::{run_events, run_groups, run_users};
+pub use self::users::run_users;
 use crate::signing::KeyAlg;
 
 #[derive(Debug, Parser)]
@@ -26,6 +37,10 @@ use crate::signing::KeyAlg;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Print JSON for scripts: an array for a list, else one object (what was made, changed
+    /// or removed).
+    #[arg(long, global = true)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,6 +64,9 @@ pub enum Command {
     /// Manage groups (the `groups` claim and clients' allowed groups).
     #[command(subcommand)]
     Groups(GroupsCommand),
+    /// Admin API tokens: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// Stored security and audit events, newest first.
     Events {
         /// Only this user's events (a username, or the id of a deleted user).
@@ -57,8 +75,6 @@ pub enum Command {
         /// Only events this recent, e.g. 1h, 7d.
         #[arg(long, value_parser = parse_ttl)]
         since: Option<Duration>,
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -66,35 +82,31 @@ pub enum Command {
 pub enum UsersCommand {
     /// Every user: id, username, email, status, groups, passkeys, created, last sign-in.
     List {
-        #[arg(long)]
-        json: bool,
         /// Only members of this group.
         #[arg(long)]
         group: Option<String>,
     },
     /// One user (a username or an id): passkeys, groups and sessions.
-    Show {
-        user: String,
-        #[arg(long)]
-        json: bool,
-    },
+    Show { user: String },
     /// A disabled user cannot sign in; their sessions and refresh tokens end at once.
-    Disable {
-        user: String,
-    },
+    Disable { user: String },
     /// Let a disabled user sign in again.
-    Enable {
-        user: String,
-    },
+    Enable { user: String },
     /// Erase the user with passkeys, sessions, refresh tokens and recovery codes.
     Delete {
         user: String,
+        /// Succeed when there is no such user.
+        #[arg(long)]
+        if_exists: bool,
     },
     /// Remove one of the user's passkeys (its base64url id).
     PasskeyRemove {
         user: String,
         #[arg(allow_hyphen_values = true)]
         credential_id: String,
+        /// Succeed when the user has no such passkey.
+        #[arg(long)]
+        if_exists: bool,
     },
     /// Clear the "possibly cloned" flag of one of the user's passkeys.
     PasskeyUnflag {
@@ -126,24 +138,76 @@ pub enum UsersCommand {
     AddToGroup {
         user: String,
         group: String,
+        /// Succeed when the user is in the group already.
+        #[arg(long)]
+        if_missing: bool,
     },
+    /// Take the user out of a group.
     RemoveFromGroup {
         user: String,
         group: String,
+        /// Succeed when the user is not in the group.
+        #[arg(long)]
+        if_exists: bool,
+    },
+    /// End all of the user's sessions and refresh tokens, on every instance at once (they can
+    /// sign in again).
+    SessionsEnd { user: String },
+    /// Change the user's details.
+    Update {
+        user: String,
+        /// The new email address ('' clears it).
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// A new token, printed once; only its hash is stored.
+    Create {
+        /// 1 to 64 letters, digits and . _ -
+        #[arg(long)]
+        name: String,
+        /// Scopes, e.g. users:read,recovery:write (or admin for all; AREA:* for an area).
+        #[arg(long, value_delimiter = ',', required = true)]
+        scope: Vec<String>,
+        /// How long it is valid, 1m to 366d (default 90d).
+        #[arg(long, value_parser = parse_ttl)]
+        expires_in: Option<Duration>,
+        /// Exit 0 without a new token when one of this name exists.
+        #[arg(long)]
+        if_missing: bool,
+    },
+    /// Every token: name, scopes, expiry, last use (never the token).
+    List,
+    /// Revoke a token by name: it stops working on every instance at once.
+    Revoke {
+        name: String,
+        /// Exit 0 when there is no token of this name.
+        #[arg(long)]
+        if_exists: bool,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum GroupsCommand {
     /// Every group and its number of members.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
+    List,
     /// Create a group.
-    Add { name: String },
+    Add {
+        name: String,
+        /// Succeed (and print it) when the group exists already.
+        #[arg(long)]
+        if_missing: bool,
+    },
     /// Remove a group and its memberships.
-    Remove { name: String },
+    Remove {
+        name: String,
+        /// Succeed when there is no such group.
+        #[arg(long)]
+        if_exists: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -175,23 +239,25 @@ pub enum ClientsCommand {
         /// Only members of these groups may sign in at it (comma-separated).
         #[arg(long = "allowed-groups", value_delimiter = ',')]
         allowed_groups: Vec<String>,
+        /// Succeed (and print it, without its secret) when the client id is taken already.
+        #[arg(long)]
+        if_missing: bool,
     },
     /// The registered clients (and those declared in oidc.clients_file).
-    List {
-        #[arg(long)]
-        json: bool,
-    },
+    List,
     /// Remove a registered client.
-    Remove { client_id: String },
+    Remove {
+        client_id: String,
+        /// Succeed when there is no such registered client.
+        #[arg(long)]
+        if_exists: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// The key set: kid, alg, state, created, next transition.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
+    List,
     /// Add a key in state `next` (published, not yet signing).
     Generate {
         #[arg(long, default_value = "ES256", value_parser = parse_alg)]
@@ -234,7 +300,7 @@ pub enum KeysCommand {
 impl KeysCommand {
     /// Whether the command changes the key set (and so is stored as a `key_changed` event).
     pub fn changes_keys(&self) -> bool {
-        !matches!(self, KeysCommand::List { .. } | KeysCommand::ExportPublic)
+        !matches!(self, KeysCommand::List | KeysCommand::ExportPublic)
     }
 }
 
@@ -245,6 +311,21 @@ fn parse_alg(s: &str) -> Result<KeyAlg, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_goes_anywhere_on_the_line() {
+        for args in [
+            vec!["passkey-idp", "--json", "users", "disable", "lee"],
+            vec!["passkey-idp", "users", "disable", "lee", "--json"],
+            vec!["passkey-idp", "events", "--json", "--since", "1h"],
+        ] {
+            let cli = Cli::try_parse_from(&args).expect("parses");
+            assert!(cli.json, "{args:?}");
+        }
+        let cli = Cli::try_parse_from(["passkey-idp", "users", "update", "lee", "--email", ""])
+            .expect("an empty email clears it");
+        assert!(!cli.json);
+    }
 
     #[test]
     fn a_kid_may_begin_with_a_dash() {

@@ -39,9 +39,14 @@ pub fn list_users(conn: &mut AnyConnection) -> Result<Vec<(User, i64)>, DbError>
         .collect())
 }
 
-/// Ends every session and refresh-token family of the user (disable and delete both do).
-fn end_access(conn: &mut AnyConnection, user_id: &str, now: NaiveDateTime) -> Result<(), DbError> {
-    sessions::delete_for_user(conn, user_id, None)?;
+/// Ends every session and refresh-token family of the user (disable and `users sessions-end`
+/// do); returns how many of the sessions were still live.
+fn end_access(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<usize, DbError> {
+    let ended = sessions::delete_for_user(conn, user_id, None)?;
     diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::user_id.eq(user_id))
@@ -49,7 +54,41 @@ fn end_access(conn: &mut AnyConnection, user_id: &str, now: NaiveDateTime) -> Re
     )
     .set(refresh_tokens::revoked_at.eq(Some(now)))
     .execute(conn)?;
-    Ok(())
+    Ok(ended)
+}
+
+/// Ends every session and refresh-token family of the user and records `event`, in one
+/// transaction; how many sessions ended.
+pub fn end_sessions(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    event: &NewEvent,
+) -> Result<usize, DbError> {
+    super::transaction(conn, |conn| {
+        let ended = end_access(conn, user_id, event.occurred_at)?;
+        events::record(conn, event)?;
+        Ok(ended)
+    })
+}
+
+/// Sets (or with `None` clears) the user's email and records `event`; false when there is no
+/// such user.
+pub fn set_email(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    email: Option<&str>,
+    event: &NewEvent,
+) -> Result<bool, DbError> {
+    super::transaction(conn, |conn| {
+        let changed = diesel::update(users::table.filter(users::id.eq(user_id)))
+            .set(users::email.eq(email))
+            .execute(conn)?
+            == 1;
+        if changed {
+            events::record(conn, event)?;
+        }
+        Ok(changed)
+    })
 }
 
 /// Disables the user: their sessions and refresh tokens end in the same transaction. False
@@ -147,21 +186,35 @@ pub fn remove_passkey(
     })
 }
 
-/// Clears the "possibly cloned" flag of one of the user's passkeys; false when it is not
-/// theirs.
+/// Clears the "possibly cloned" flag of one of the user's passkeys and writes the event, in one
+/// transaction. `None` when it is not theirs; `Some(false)` (and no event) when it was not
+/// flagged.
 pub fn unflag_passkey(
     conn: &mut AnyConnection,
     user_id: &str,
     credential_id: &str,
-) -> Result<bool, DbError> {
-    Ok(diesel::update(
-        creds::table
+    event: &NewEvent,
+) -> Result<Option<bool>, DbError> {
+    super::transaction(conn, |conn| {
+        let flagged: Option<bool> = creds::table
             .filter(creds::user_id.eq(user_id))
-            .filter(creds::credential_id.eq(credential_id)),
-    )
-    .set(creds::clone_suspected.eq(false))
-    .execute(conn)?
-        == 1)
+            .filter(creds::credential_id.eq(credential_id))
+            .select(creds::clone_suspected)
+            .first(conn)
+            .optional()?;
+        if flagged != Some(true) {
+            return Ok(flagged.map(|_| false));
+        }
+        diesel::update(
+            creds::table
+                .filter(creds::user_id.eq(user_id))
+                .filter(creds::credential_id.eq(credential_id)),
+        )
+        .set(creds::clone_suspected.eq(false))
+        .execute(conn)?;
+        events::record(conn, event)?;
+        Ok(Some(true))
+    })
 }
 
 /// Account-wide changes, from async code.
@@ -210,13 +263,35 @@ impl AdminRows<'_> {
             .await
     }
 
+    /// See [`end_sessions`].
+    pub async fn end_sessions(&self, user_id: &str, event: NewEvent) -> Result<usize, DbError> {
+        let id = user_id.to_owned();
+        self.0.run(move |c| end_sessions(c, &id, &event)).await
+    }
+
+    /// See [`set_email`].
+    pub async fn set_email(
+        &self,
+        user_id: &str,
+        email: Option<String>,
+        event: NewEvent,
+    ) -> Result<bool, DbError> {
+        let id = user_id.to_owned();
+        self.0
+            .run(move |c| set_email(c, &id, email.as_deref(), &event))
+            .await
+    }
+
     /// See [`unflag_passkey`].
     pub async fn unflag_passkey(
         &self,
         user_id: &str,
         credential_id: &str,
-    ) -> Result<bool, DbError> {
+        event: NewEvent,
+    ) -> Result<Option<bool>, DbError> {
         let (id, cred) = (user_id.to_owned(), credential_id.to_owned());
-        self.0.run(move |c| unflag_passkey(c, &id, &cred)).await
+        self.0
+            .run(move |c| unflag_passkey(c, &id, &cred, &event))
+            .await
     }
 }

@@ -1,12 +1,15 @@
-//! Groups (`user_groups`) and their members (`group_members`).
+//! Groups (`user_groups`) and their members (`group_members`). An operator's change writes its
+//! event in the same transaction; joining the groups of an invite at sign-up writes none (the
+//! `invite_used` event records it).
 
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::models::NewEvent;
 use super::schema::{group_members as members, user_groups as groups};
-use super::{AnyConnection, Db, DbError};
+use super::{events, AnyConnection, Db, DbError};
 
 pub fn exists(conn: &mut AnyConnection, name: &str) -> Result<bool, DbError> {
     Ok(groups::table
@@ -16,22 +19,33 @@ pub fn exists(conn: &mut AnyConnection, name: &str) -> Result<bool, DbError> {
         > 0)
 }
 
-/// Creates a group; false when it exists already.
-pub fn create(conn: &mut AnyConnection, name: &str, now: NaiveDateTime) -> Result<bool, DbError> {
-    if exists(conn, name)? {
-        return Ok(false);
-    }
-    diesel::insert_into(groups::table)
-        .values((groups::name.eq(name), groups::created_at.eq(now)))
-        .execute(conn)?;
-    Ok(true)
+/// Creates a group and writes its event; false when it exists already.
+pub fn create(conn: &mut AnyConnection, name: &str, event: &NewEvent) -> Result<bool, DbError> {
+    super::transaction(conn, |conn| {
+        if exists(conn, name)? {
+            return Ok(false);
+        }
+        diesel::insert_into(groups::table)
+            .values((
+                groups::name.eq(name),
+                groups::created_at.eq(event.occurred_at),
+            ))
+            .execute(conn)?;
+        events::record(conn, event)?;
+        Ok(true)
+    })
 }
 
-/// Removes a group and its memberships in one transaction; false when there is no such group.
-pub fn remove(conn: &mut AnyConnection, name: &str) -> Result<bool, DbError> {
+/// Removes a group and its memberships, and writes its event, in one transaction; false when
+/// there is no such group.
+pub fn remove(conn: &mut AnyConnection, name: &str, event: &NewEvent) -> Result<bool, DbError> {
     super::transaction(conn, |conn| {
         diesel::delete(members::table.filter(members::group_name.eq(name))).execute(conn)?;
-        Ok(diesel::delete(groups::table.filter(groups::name.eq(name))).execute(conn)? == 1)
+        let gone = diesel::delete(groups::table.filter(groups::name.eq(name))).execute(conn)? == 1;
+        if gone {
+            events::record(conn, event)?;
+        }
+        Ok(gone)
     })
 }
 
@@ -110,14 +124,44 @@ pub fn add_member(
     Ok(true)
 }
 
-pub fn remove_member(conn: &mut AnyConnection, name: &str, user_id: &str) -> Result<bool, DbError> {
-    Ok(diesel::delete(
-        members::table
-            .filter(members::group_name.eq(name))
-            .filter(members::user_id.eq(user_id)),
-    )
-    .execute(conn)?
-        == 1)
+/// An operator puts the user in an existing group and the event is written, in one
+/// transaction; false (and no event) when they are in it already.
+pub fn join(
+    conn: &mut AnyConnection,
+    name: &str,
+    user_id: &str,
+    event: &NewEvent,
+) -> Result<bool, DbError> {
+    super::transaction(conn, |conn| {
+        let added = add_member(conn, name, user_id, event.occurred_at)?;
+        if added {
+            events::record(conn, event)?;
+        }
+        Ok(added)
+    })
+}
+
+/// An operator takes the user out of a group and the event is written, in one transaction;
+/// false (and no event) when they were not in it.
+pub fn leave(
+    conn: &mut AnyConnection,
+    name: &str,
+    user_id: &str,
+    event: &NewEvent,
+) -> Result<bool, DbError> {
+    super::transaction(conn, |conn| {
+        let removed = diesel::delete(
+            members::table
+                .filter(members::group_name.eq(name))
+                .filter(members::user_id.eq(user_id)),
+        )
+        .execute(conn)?
+            == 1;
+        if removed {
+            events::record(conn, event)?;
+        }
+        Ok(removed)
+    })
 }
 
 /// Groups and memberships, from async code.
@@ -130,17 +174,18 @@ impl GroupRows<'_> {
     }
 
     /// Creates a group; false when it exists already (also when another creation won a race).
-    pub async fn create(&self, name: &str, now: NaiveDateTime) -> Result<bool, DbError> {
+    pub async fn create(&self, name: &str, event: NewEvent) -> Result<bool, DbError> {
         let name = name.to_owned();
-        match self.0.run(move |c| create(c, &name, now)).await {
+        match self.0.run(move |c| create(c, &name, &event)).await {
             Err(e) if e.is_unique_violation() => Ok(false),
             other => other,
         }
     }
 
-    pub async fn remove(&self, name: &str) -> Result<bool, DbError> {
+    /// See [`remove`].
+    pub async fn remove(&self, name: &str, event: NewEvent) -> Result<bool, DbError> {
         let name = name.to_owned();
-        self.0.run(move |c| remove(c, &name)).await
+        self.0.run(move |c| remove(c, &name, &event)).await
     }
 
     pub async fn all(&self) -> Result<Vec<(String, i64)>, DbError> {
@@ -161,18 +206,18 @@ impl GroupRows<'_> {
         self.0.run(move |c| members_of(c, &name)).await
     }
 
-    pub async fn add_member(
-        &self,
-        name: &str,
-        user_id: &str,
-        now: NaiveDateTime,
-    ) -> Result<bool, DbError> {
+    /// See [`join`]; false also when another addition won a race.
+    pub async fn join(&self, name: &str, user_id: &str, event: NewEvent) -> Result<bool, DbError> {
         let (name, id) = (name.to_owned(), user_id.to_owned());
-        self.0.run(move |c| add_member(c, &name, &id, now)).await
+        match self.0.run(move |c| join(c, &name, &id, &event)).await {
+            Err(e) if e.is_unique_violation() => Ok(false),
+            other => other,
+        }
     }
 
-    pub async fn remove_member(&self, name: &str, user_id: &str) -> Result<bool, DbError> {
+    /// See [`leave`].
+    pub async fn leave(&self, name: &str, user_id: &str, event: NewEvent) -> Result<bool, DbError> {
         let (name, id) = (name.to_owned(), user_id.to_owned());
-        self.0.run(move |c| remove_member(c, &name, &id)).await
+        self.0.run(move |c| leave(c, &name, &id, &event)).await
     }
 }

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod api_tokens;
+pub mod audited_settings;
 pub mod clients;
 pub mod credentials;
 pub mod directory;
@@ -141,6 +142,10 @@ impl Db {
 
     pub fn directory(&self) -> directory::DirectoryRows<'_> {
         directory::DirectoryRows(self)
+    }
+
+    pub fn audited_settings(&self) -> audited_settings::AuditedSettingRows<'_> {
+        audited_settings::AuditedSettingRows(self)
     }
 
     pub fn api_tokens(&self) -> api_tokens::ApiTokenRows<'_> {

@@ -56,19 +56,20 @@ impl QueryFragment<Pg> for RecordSignIn {
         out.push_sql(" END RETURNING user_id), seen AS (UPDATE users SET last_sign_in_at = ");
         out.push_bind_param::<Timestamp, _>(&self.at)?;
         out.push_sql(
-            " WHERE id IN (SELECT user_id FROM used) RETURNING id), event AS (INSERT INTO \
-             security_events (occurred_at, kind, user_id, credential_id, client_id, request_id) \
-             SELECT ",
+            " WHERE id IN (SELECT user_id FROM used) RETURNING id, username), event AS (INSERT \
+             INTO security_events (occurred_at, kind, user_id, username, credential_id, \
+             client_id, request_id) SELECT ",
         );
         out.push_bind_param::<Timestamp, _>(&self.at)?;
         out.push_sql(", ");
         out.push_bind_param::<Text, _>(&self.kind)?;
-        out.push_sql(", user_id, ");
+        // The username at the time, as `events::record` writes it, from the row just updated.
+        out.push_sql(", id, username, ");
         out.push_bind_param::<Text, _>(&self.credential_id)?;
         out.push_sql(", NULL, ");
         out.push_bind_param::<Nullable<Text>, _>(&self.request_id)?;
         out.push_sql(
-            " FROM used RETURNING id), session AS (INSERT INTO user_sessions (sid, user_id, \
+            " FROM seen RETURNING id), session AS (INSERT INTO user_sessions (sid, user_id, \
              created_at, last_seen_at, expires_at, browser, restricted, credential_id) SELECT ",
         );
         out.push_bind_param::<Text, _>(&self.sid)?;

@@ -17,6 +17,20 @@ pub const SCOPES: &[&str] = &["openid", "profile", "email", "offline_access", "g
 /// The scopes a client gets unless it names its own.
 const DEFAULT_SCOPES: &str = "openid profile email offline_access groups";
 
+/// Why a client was not registered or removed (the command line's exit code follows it).
+#[derive(Debug, thiserror::Error)]
+pub enum ClientRefused {
+    #[error("a client with id {0} already exists; remove it first")]
+    Exists(String),
+    #[error("there is no registered client {0}")]
+    NoSuchClient(String),
+    #[error("client {0} is declared in oidc.clients_file; change it there")]
+    Declared(String),
+    /// A description that `build` refused: the reason.
+    #[error("{0}")]
+    Invalid(String),
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Client {
     pub client_id: String,
@@ -322,16 +336,14 @@ impl Clients {
     /// Registers a client; returns it and, for a confidential client, its secret (shown once).
     pub async fn add(&self, new: NewClient<'_>) -> anyhow::Result<(Client, Option<String>)> {
         if self.is_declared(new.client_id) {
-            bail!(
-                "client {} is declared in oidc.clients_file; change it there",
-                new.client_id
-            );
+            return Err(ClientRefused::Declared(new.client_id.to_string()).into());
         }
         let secret = (!new.public).then(crate::random::token);
         let hash = secret
             .as_deref()
             .map(|s| crate::random::sha256_hex(s.as_bytes()));
-        let client = build(new, hash, "database")?;
+        let client =
+            build(new, hash, "database").map_err(|e| ClientRefused::Invalid(format!("{e:#}")))?;
         let row = ClientRow {
             client_id: client.client_id.clone(),
             name: client.name.clone(),
@@ -353,10 +365,7 @@ impl Clients {
             previous_secret_expires_at: None,
         };
         if !self.db.clients().insert_new(row).await? {
-            bail!(
-                "a client with id {} already exists; remove it first",
-                client.client_id
-            );
+            return Err(ClientRefused::Exists(client.client_id).into());
         }
         Ok((client, secret))
     }
@@ -373,10 +382,10 @@ impl Clients {
     /// Removes a registered client; declared ones are changed in their file.
     pub async fn remove(&self, client_id: &str) -> anyhow::Result<()> {
         if self.is_declared(client_id) {
-            bail!("client {client_id} is declared in oidc.clients_file; remove it there");
+            return Err(ClientRefused::Declared(client_id.to_string()).into());
         }
         if !self.db.clients().remove(client_id).await? {
-            bail!("there is no registered client {client_id}");
+            return Err(ClientRefused::NoSuchClient(client_id.to_string()).into());
         }
         Ok(())
     }

@@ -80,7 +80,26 @@ pub async fn read_json<T: DeserializeOwned>(
     settings: &Settings,
 ) -> Result<T, RequestError> {
     let body = read_raw_json(req, payload, settings).await?;
-    serde_json::from_slice(&body).map_err(|e| {
+    parse_json(&body)
+}
+
+/// A body that may be left out: no body at all (whatever its content type) is `None`, as is a
+/// JSON `null`; anything else must be JSON of `T`.
+pub async fn read_optional_json<T: DeserializeOwned>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    settings: &Settings,
+) -> Result<Option<T>, RequestError> {
+    let body = read_body(payload, settings).await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    require_json(req)?;
+    parse_json(&body)
+}
+
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, RequestError> {
+    serde_json::from_slice(body).map_err(|e| {
         RequestError::BadJson(match e.classify() {
             serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
                 "malformed JSON"

@@ -13,7 +13,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::account::AccountError;
-use crate::admin::{AdminError, Refusal};
+use crate::admin::AdminError;
 use crate::ceremony::{CeremonyError, InputError, Phase};
 use crate::fault::Fault;
 use crate::oidc::{AuthorizeError, OAuthError};
@@ -117,7 +117,7 @@ impl Answer {
     }
 }
 
-fn answer(
+pub(super) fn answer(
     status: StatusCode,
     code: &'static str,
     description: impl Into<Cow<'static, str>>,
@@ -135,8 +135,8 @@ fn answer(
     }
 }
 
-const BAD: StatusCode = StatusCode::BAD_REQUEST;
-const UNAUTHORIZED: StatusCode = StatusCode::UNAUTHORIZED;
+pub(super) const BAD: StatusCode = StatusCode::BAD_REQUEST;
+pub(super) const UNAUTHORIZED: StatusCode = StatusCode::UNAUTHORIZED;
 
 impl ApiError {
     pub fn answer(&self) -> Answer {
@@ -147,8 +147,8 @@ impl ApiError {
             ApiError::Session(e) => session(*e),
             ApiError::OAuth(e) => oauth(e),
             ApiError::Request(e) => request(e),
-            ApiError::AdminAuth(e) => admin_auth(e),
-            ApiError::Admin(e) => admin(e),
+            ApiError::AdminAuth(e) => super::admin_api::refusals::auth(e),
+            ApiError::Admin(e) => super::admin_api::refusals::admin(e),
             ApiError::Fault(e) => fault(e),
         }
     }
@@ -378,54 +378,7 @@ fn request(e: &RequestError) -> Answer {
     }
 }
 
-fn admin_auth(e: &super::admin_api::AuthRefusal) -> Answer {
-    use super::admin_api::AuthRefusal as R;
-    match e {
-        R::NoToken => answer(
-            UNAUTHORIZED,
-            "invalid_token",
-            "This needs an admin API token (Authorization: Bearer <token>).",
-        ),
-        R::BadToken => answer(
-            UNAUTHORIZED,
-            "invalid_token",
-            "The token is unknown, revoked or expired; ask for a new one.",
-        ),
-        R::MissingScope(scope) => answer(
-            StatusCode::FORBIDDEN,
-            "insufficient_scope",
-            format!("This token's scopes do not allow this; it needs {scope}."),
-        ),
-        R::RateLimited => answer(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "Too many requests; wait a minute and try again.",
-        ),
-    }
-}
-
-/// An administrative act refused: the sentence is the command line's, in printable ASCII.
-fn admin(e: &AdminError) -> Answer {
-    let sentence = || -> String {
-        e.to_string()
-            .chars()
-            .filter(|c| (' '..='~').contains(c))
-            .take(300)
-            .collect()
-    };
-    match e.refusal() {
-        Refusal::NotFound => answer(StatusCode::NOT_FOUND, "not_found", sentence()),
-        Refusal::Conflict => answer(StatusCode::CONFLICT, "conflict", sentence()),
-        Refusal::Invalid => answer(BAD, "invalid_request", sentence()),
-        Refusal::Forbidden => answer(StatusCode::FORBIDDEN, "insufficient_scope", sentence()),
-        Refusal::Fault => match e.fault() {
-            Some(f) => fault(f),
-            None => unavailable(),
-        },
-    }
-}
-
-fn fault(e: &Fault) -> Answer {
+pub(super) fn fault(e: &Fault) -> Answer {
     match e {
         Fault::Database(db) if db.is_outage() => unavailable(),
         Fault::Store(_) => unavailable(),
@@ -438,7 +391,7 @@ fn fault(e: &Fault) -> Answer {
 }
 
 /// A dependency did not answer: the outage itself is logged where it is noticed (`Outage`).
-fn unavailable() -> Answer {
+pub(super) fn unavailable() -> Answer {
     answer(
         StatusCode::SERVICE_UNAVAILABLE,
         "temporarily_unavailable",

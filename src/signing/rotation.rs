@@ -22,6 +22,8 @@ use crate::events::Event;
 pub struct TransitionRefused {
     pub reason: String,
     pub allowed_at: Option<DateTime<Utc>>,
+    /// The kid names no key at all (rather than a key whose state forbids the step).
+    pub unknown_kid: bool,
 }
 
 fn refuse(
@@ -30,11 +32,32 @@ fn refuse(
     reason: String,
     allowed_at: Option<DateTime<Utc>>,
 ) -> anyhow::Error {
+    report_refusal(action, kid, &reason);
+    TransitionRefused {
+        reason,
+        allowed_at,
+        unknown_kid: false,
+    }
+    .into()
+}
+
+/// A refusal because `kid` names no key in the set.
+fn no_such_key(action: &str, kid: &str) -> anyhow::Error {
+    let reason = format!("there is no key {kid}");
+    report_refusal(action, Some(kid), &reason);
+    TransitionRefused {
+        reason,
+        allowed_at: None,
+        unknown_kid: true,
+    }
+    .into()
+}
+
+fn report_refusal(action: &str, kid: Option<&str>, reason: &str) {
     Event::KeyRefused
         .now()
         .detail(format!("{action} {}: {reason}", kid.unwrap_or("-")))
         .report();
-    TransitionRefused { reason, allowed_at }.into()
 }
 
 fn audit(action: &str, entry: &ManifestEntry, by: &str) {
@@ -197,12 +220,7 @@ fn retire_in(
 ) -> anyhow::Result<ManifestEntry> {
     let manifest = &mut c.manifest;
     let Some(entry) = manifest.find(kid).cloned() else {
-        return Err(refuse(
-            "retire",
-            Some(kid),
-            format!("there is no key {kid}"),
-            None,
-        ));
+        return Err(no_such_key("retire", kid));
     };
     if entry.state != KeyState::Retiring {
         return Err(refuse(
@@ -263,12 +281,7 @@ pub fn revoke(
 
 fn revoke_in(c: &mut Change, kid: &str, by: &str, now: DateTime<Utc>) -> anyhow::Result<Revoked> {
     let Some(entry) = c.manifest.find(kid).cloned() else {
-        return Err(refuse(
-            "revoke",
-            Some(kid),
-            format!("there is no key {kid}"),
-            None,
-        ));
+        return Err(no_such_key("revoke", kid));
     };
     if !entry.state.is_published() {
         return Err(refuse(

@@ -13,6 +13,11 @@ use crate::on_both_backends;
 
 /// Runs `passkey-idp ARGS` on the app's database and issuer.
 pub fn cli(app: &TestApp, args: &[&str]) -> Output {
+    cli_command(app, args).output().expect("run passkey-idp")
+}
+
+/// The command [`cli`] runs, to be spawned with pipes of the test's choosing.
+pub fn cli_command(app: &TestApp, args: &[&str]) -> std::process::Command {
     let db = match &app.app.settings.database.backend {
         passkey_idp::settings::DatabaseBackend::Postgres { url } => url.clone(),
         passkey_idp::settings::DatabaseBackend::Sqlite { path } => {
@@ -20,7 +25,7 @@ pub fn cli(app: &TestApp, args: &[&str]) -> Output {
         }
     };
     let keys = app.app.settings.keys.dir.display().to_string();
-    crate::helpers::run_cli(
+    crate::helpers::cli_command(
         args,
         &[
             ("DATABASE_URL", db.as_str()),

@@ -344,6 +344,11 @@ macro_rules! on_both_backends {
 /// Runs the real binary with the repository's config file, from a scratch folder, with no
 /// database or Redis URL inherited from the environment.
 pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    cli_command(args, env).output().expect("run passkey-idp")
+}
+
+/// The command [`run_cli`] runs, to be spawned with pipes of the test's choosing.
+pub fn cli_command(args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
     let dir = scratch_dir("cli");
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_passkey-idp"));
     cmd.args(args)
@@ -360,7 +365,7 @@ pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().expect("run passkey-idp")
+    cmd
 }
 
 /// Verifies a JWT against a JWKS document with josekit, a JOSE implementation independent of

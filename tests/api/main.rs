@@ -9,8 +9,10 @@
 mod account;
 mod account_page;
 mod admin;
+mod admin_api_people;
 mod admin_api_scopes;
 mod admin_commands;
+mod audit_trail;
 mod authenticator;
 mod authenticator_check;
 mod binding;

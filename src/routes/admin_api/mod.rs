@@ -4,7 +4,13 @@
 //! a test checks that the OpenAPI document describes exactly these operations.
 
 mod auth;
+mod events;
+mod groups;
 mod openapi;
+mod recovery;
+pub mod refusals;
+mod tokens;
+mod user_changes;
 mod users;
 
 use actix_web::http::header;
@@ -25,6 +31,41 @@ pub const BASE: &str = "/api/admin/v1";
 pub const ROUTES: &[(&str, &str, Scope)] = &[
     ("GET", "/users", Scope::UsersRead),
     ("GET", "/users/{id}", Scope::UsersRead),
+    ("DELETE", "/users/{id}", Scope::UsersWrite),
+    ("POST", "/users/{id}/disable", Scope::UsersWrite),
+    ("POST", "/users/{id}/enable", Scope::UsersWrite),
+    (
+        "DELETE",
+        "/users/{id}/passkeys/{credential_id}",
+        Scope::UsersWrite,
+    ),
+    (
+        "POST",
+        "/users/{id}/passkeys/{credential_id}/unflag",
+        Scope::UsersWrite,
+    ),
+    ("GET", "/users/{id}/sessions", Scope::UsersRead),
+    ("POST", "/users/{id}/recovery-links", Scope::RecoveryWrite),
+    ("POST", "/invites", Scope::RecoveryWrite),
+    ("GET", "/groups", Scope::GroupsRead),
+    ("POST", "/groups", Scope::GroupsWrite),
+    ("DELETE", "/groups/{name}", Scope::GroupsWrite),
+    (
+        "PUT",
+        "/groups/{name}/members/{user_id}",
+        Scope::GroupsWrite,
+    ),
+    (
+        "DELETE",
+        "/groups/{name}/members/{user_id}",
+        Scope::GroupsWrite,
+    ),
+    ("GET", "/events", Scope::EventsRead),
+    ("GET", "/tokens", Scope::TokensWrite),
+    ("POST", "/tokens", Scope::TokensWrite),
+    ("DELETE", "/tokens/{name}", Scope::TokensWrite),
+    ("PATCH", "/users/{id}", Scope::UsersWrite),
+    ("DELETE", "/users/{id}/sessions", Scope::UsersWrite),
 ];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -33,6 +74,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(openapi::document)
             .service(users::list)
             .service(users::show)
+            .service(users::erase)
+            .service(users::disable)
+            .service(users::enable)
+            .service(users::passkey_remove)
+            .service(users::passkey_unflag)
+            .service(users::sessions)
+            .service(recovery::recovery_link)
+            .service(recovery::invite)
+            .service(groups::list)
+            .service(groups::create)
+            .service(groups::remove)
+            .service(groups::add_member)
+            .service(groups::remove_member)
+            .service(events::list)
+            .service(tokens::list)
+            .service(tokens::create)
+            .service(tokens::revoke)
+            .service(user_changes::update)
+            .service(user_changes::end_sessions)
             .default_service(web::to(unmatched)),
     );
 }
@@ -160,6 +220,11 @@ impl<T> Listing<T> {
     }
 }
 
+/// 204: done, nothing to say.
+fn done() -> HttpResponse {
+    super::no_store(HttpResponse::NoContent().finish())
+}
+
 fn json<T: Serialize>(status: actix_web::http::StatusCode, body: &T) -> HttpResponse {
     super::no_store(HttpResponse::build(status).json(body))
 }
@@ -167,6 +232,31 @@ fn json<T: Serialize>(status: actix_web::http::StatusCode, body: &T) -> HttpResp
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every handler declared in this folder is registered in [`configure`], and every
+    /// operation of [`ROUTES`] has one (besides the document's).
+    #[test]
+    fn configure_registers_every_handler() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes/admin_api");
+        let mut handlers = 0;
+        for entry in std::fs::read_dir(dir).expect("admin_api") {
+            let source = std::fs::read_to_string(entry.expect("entry").path()).expect("source");
+            handlers += source
+                .lines()
+                .map(str::trim)
+                .filter(|l| {
+                    ["#[get(", "#[post(", "#[put(", "#[patch(", "#[delete("]
+                        .iter()
+                        .any(|m| l.starts_with(m))
+                })
+                .count();
+        }
+        let source = include_str!("mod.rs");
+        let configure = &source[source.find("pub fn configure").expect("configure")..];
+        let configure = &configure[..configure.find("\n}").expect("its end")];
+        assert_eq!(configure.matches(".service(").count() - 1, handlers);
+        assert_eq!(handlers, ROUTES.len() + 1);
+    }
 
     #[test]
     fn paths_fit_their_patterns_only() {

@@ -11,7 +11,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Response, ResponseBuilder, Schema, Server};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{users, BASE};
+use super::{events, groups, recovery, tokens, user_changes, users, BASE};
 
 /// The error body every refusal has.
 #[derive(Debug, serde::Serialize, ToSchema)]
@@ -30,19 +30,45 @@ pub struct ErrorAnswer {
         description = "Administer people, groups, clients, keys, tokens and events. Every operation needs a bearer token with the scope it names.",
         version = "1"
     ),
-    paths(users::list, users::show),
+    paths(
+        users::list,
+        users::show,
+        users::erase,
+        users::disable,
+        users::enable,
+        users::passkey_remove,
+        users::passkey_unflag,
+        users::sessions,
+        recovery::recovery_link,
+        recovery::invite,
+        groups::list,
+        groups::create,
+        groups::remove,
+        groups::add_member,
+        groups::remove_member,
+        events::list,
+        tokens::list,
+        tokens::create,
+        tokens::revoke,
+        user_changes::update,
+        user_changes::end_sessions,
+    ),
     components(schemas(ErrorAnswer)),
-    modifiers(&Shared),
+    modifiers(&SharedAnswers),
     tags(
-        (name = "users", description = "People, their passkeys, sessions and recovery"),
+        (name = "users", description = "People, their passkeys and sessions"),
+        (name = "recovery", description = "Recovery links and sign-up invites"),
+        (name = "groups", description = "Groups and their members"),
+        (name = "events", description = "The audit trail: stored security and audit events"),
+        (name = "tokens", description = "Admin API tokens"),
     )
 )]
 pub struct ApiDoc;
 
 /// The bearer scheme, the server's base path, and the answers every operation shares.
-struct Shared;
+struct SharedAnswers;
 
-impl Modify for Shared {
+impl Modify for SharedAnswers {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
