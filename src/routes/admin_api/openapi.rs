@@ -94,7 +94,19 @@ impl Modify for SharedAnswers {
             .flatten()
             {
                 shared_answers(op, names_something);
+                unique_id(op);
             }
+        }
+    }
+}
+
+/// The operation's id prefixed with its tag (`users_list`, `groups_list`): utoipa takes the
+/// handler's name, which repeats across files, and an OpenAPI document needs each id once.
+fn unique_id(op: &mut Operation) {
+    let tag = op.tags.as_ref().and_then(|tags| tags.first()).cloned();
+    if let (Some(tag), Some(id)) = (tag, op.operation_id.as_mut()) {
+        if !id.starts_with(tag.as_str()) {
+            *id = format!("{tag}_{id}");
         }
     }
 }
