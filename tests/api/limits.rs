@@ -273,10 +273,9 @@ async fn slow_clients_are_cut_off() {
 /// document itself is not counted.
 async fn the_admin_api_meets_429_past_its_limit(backend: Backend) {
     use crate::admin_api_scopes::{token, BASE};
-    let app = spawn_with(
-        TestConfig::new(backend).with("PASSKEY_IDP__RATE_LIMIT__ADMIN_PER_MINUTE", "5"),
-    )
-    .await;
+    let app =
+        spawn_with(TestConfig::new(backend).with("PASSKEY_IDP__RATE_LIMIT__ADMIN_PER_MINUTE", "5"))
+            .await;
     let bearer = format!(
         "Bearer {}",
         token(&app, "counted", "users:read", Duration::from_secs(3600)).await

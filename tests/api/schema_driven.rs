@@ -32,17 +32,18 @@ fn schemathesis() -> String {
     match std::env::var("SCHEMATHESIS") {
         Ok(path) if Path::new(&path).is_file() => path,
         Ok(path) => panic!("SCHEMATHESIS={path} is not a file: {HOW}"),
-        Err(_) => panic!("SCHEMATHESIS is not set, so the admin API's schema test cannot run: {HOW}"),
+        Err(_) => {
+            panic!("SCHEMATHESIS is not set, so the admin API's schema test cannot run: {HOW}")
+        }
     }
 }
 
 /// An app with the admin rate limit off, two people (one with a passkey and a session, in group
 /// `staff`), and a token with scope `admin`.
 async fn seeded(backend: Backend) -> (TestApp, String) {
-    let app = spawn_with(
-        TestConfig::new(backend).with("PASSKEY_IDP__RATE_LIMIT__ADMIN_PER_MINUTE", "0"),
-    )
-    .await;
+    let app =
+        spawn_with(TestConfig::new(backend).with("PASSKEY_IDP__RATE_LIMIT__ADMIN_PER_MINUTE", "0"))
+            .await;
     app.sign_up("ada", &mut SoftAuthenticator::synced()).await;
     crate::admin::other_browser(&app)
         .sign_up("grace", &mut SoftAuthenticator::synced())
@@ -146,11 +147,7 @@ async fn schemathesis_finds_no_answer_outside_the_document(backend: Backend) {
     // `timeout` ends a run that hangs; the app keeps serving on this runtime meanwhile.
     let out = tokio::task::spawn_blocking(move || {
         Command::new("timeout")
-            .args([
-                "--kill-after=10",
-                &DEADLINE.as_secs().to_string(),
-                &program,
-            ])
+            .args(["--kill-after=10", &DEADLINE.as_secs().to_string(), &program])
             .args(&args)
             .current_dir(scratch_dir("schemathesis"))
             .env("NO_COLOR", "1")
