@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against real Postgres and Redis on their standard local ports.
-# Starts them when they are installed but stopped. When they (or Chromium) are missing and the
+# Starts them when they are installed but stopped; installs schemathesis (pinned with hashes) into
+# a virtual environment for the admin API's schema test. When they (or Chromium) are missing and the
 # script runs as root on a machine with apt-get, it installs them from Debian's packages;
 # otherwise it stops with a message that says what to install. TEST_DATABASE_URL /
 # TEST_REDIS_URL point the suite elsewhere.
@@ -177,6 +178,42 @@ ensure_test_clients() {
   fi
 }
 
+# The schema-driven test of the admin API runs schemathesis, pinned with hashes in
+# tests/schemathesis/requirements.txt, from a virtual environment under the target folder that
+# is made again only when that file changes. Its path reaches the tests as SCHEMATHESIS.
+ensure_schemathesis() {
+  local venv requirements=tests/schemathesis/requirements.txt sum
+  venv="$(realpath -m "${CARGO_TARGET_DIR:-target}")/schemathesis-venv"
+  sum=$(sha256sum "$requirements" | cut -d' ' -f1)
+  if [ -x "$venv/bin/schemathesis" ] && [ "$(cat "$venv/.requirements-sha256" 2>/dev/null)" = "$sum" ]; then
+    export SCHEMATHESIS="$venv/bin/schemathesis"
+    return
+  fi
+  if ! command -v python3 >/dev/null 2>&1; then
+    if can_install; then
+      apt_install "Python 3" python3 python3-venv
+    else
+      die "python3 is missing (the admin API's schema test runs schemathesis): sudo apt-get install -y python3 python3-venv"
+    fi
+  fi
+  rm -rf "$venv"
+  # Debian's python3 makes a virtual environment only with python3-venv (ensurepip) installed.
+  if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+    rm -rf "$venv"
+    if can_install; then
+      apt_install "Python's venv module" python3-venv
+      python3 -m venv "$venv" || die "python3 -m venv $venv failed"
+    else
+      die "python3 -m venv failed (the admin API's schema test needs it): sudo apt-get install -y python3-venv"
+    fi
+  fi
+  say "installing schemathesis into $venv (pip install --require-hashes -r $requirements)"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes --no-deps -r "$requirements" \
+    || { rm -rf "$venv"; die "could not install schemathesis from $requirements; run the pip command yourself to see why"; }
+  printf '%s\n' "$sum" >"$venv/.requirements-sha256"
+  export SCHEMATHESIS="$venv/bin/schemathesis"
+}
+
 command -v cargo >/dev/null 2>&1 || die "cargo is not installed; install Rust from https://rustup.rs"
 ensure_postgres
 check_postgres_login
@@ -184,6 +221,7 @@ ensure_redis
 ensure_local_tools
 ensure_chromium
 ensure_test_clients
+ensure_schemathesis
 drop_old_test_databases
 
 # Style and lints first (skipped with a note where the toolchain lacks rustfmt or clippy).

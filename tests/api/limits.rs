@@ -267,3 +267,40 @@ async fn slow_clients_are_cut_off() {
         "{answer}"
     );
 }
+
+/// `rate_limit.admin_per_minute` counts every admin API request from an address, with a token
+/// or without, before the token is looked up; the next one is 429 with `Retry-After`. The
+/// document itself is not counted.
+async fn the_admin_api_meets_429_past_its_limit(backend: Backend) {
+    use crate::admin_api_scopes::{token, BASE};
+    let app =
+        spawn_with(TestConfig::new(backend).with("PASSKEY_IDP__RATE_LIMIT__ADMIN_PER_MINUTE", "5"))
+            .await;
+    let bearer = format!(
+        "Bearer {}",
+        token(&app, "counted", "users:read", Duration::from_secs(3600)).await
+    );
+    let users = app.url(&format!("{BASE}/users"));
+    for _ in 0..3 {
+        let r = app.client.get(&users).header("Authorization", &bearer);
+        assert_eq!(r.send().await.expect("users").status(), 200);
+    }
+    for _ in 0..2 {
+        let r = app.client.get(&users).send().await.expect("no token");
+        assert_eq!(r.status(), 401);
+    }
+    for _ in 0..3 {
+        let doc = app.client.get(app.url(&format!("{BASE}/openapi.json")));
+        assert_eq!(doc.send().await.expect("document").status(), 200);
+    }
+    for authorization in [Some(bearer.as_str()), None] {
+        let mut r = app.client.get(&users);
+        if let Some(value) = authorization {
+            r = r.header("Authorization", value);
+        }
+        let r = crate::helpers::reply(r.send().await.expect("sixth")).await;
+        r.assert_error(429, "rate_limited");
+        assert_eq!(r.headers["retry-after"], "60", "{:?}", r.headers);
+    }
+}
+on_both_backends!(the_admin_api_meets_429_past_its_limit);

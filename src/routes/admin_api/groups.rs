@@ -22,6 +22,7 @@ pub struct GroupView {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct GroupRequest {
     /// 1 to 64 letters, digits and `. _ - : @ /`.
+    #[schema(pattern = "^[A-Za-z0-9._:@/-]{1,64}$", min_length = 1, max_length = 64)]
     pub name: String,
 }
 

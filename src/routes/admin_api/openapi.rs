@@ -4,7 +4,9 @@
 //! something; 413 and 415 where there is a body).
 
 use actix_web::{get, HttpResponse};
+use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Response, ResponseBuilder, Schema, Server};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -105,25 +107,63 @@ impl Modify for SharedAnswers {
             .flatten()
             {
                 shared_answers(op, names_something);
+                unique_id(op);
             }
         }
     }
 }
 
-fn error_answer(description: &str) -> RefOr<Response> {
-    RefOr::T(
-        ResponseBuilder::new()
-            .description(description)
-            .content(
-                "application/json",
-                utoipa::openapi::ContentBuilder::new()
-                    .schema(Some(RefOr::<Schema>::Ref(
-                        utoipa::openapi::Ref::from_schema_name("ErrorAnswer"),
-                    )))
-                    .build(),
-            )
+/// The operation's id prefixed with its tag (`users_list`, `groups_list`): utoipa takes the
+/// handler's name, which repeats across files, and an OpenAPI document needs each id once.
+fn unique_id(op: &mut Operation) {
+    let tag = op.tags.as_ref().and_then(|tags| tags.first()).cloned();
+    if let (Some(tag), Some(id)) = (tag, op.operation_id.as_mut()) {
+        if !id.starts_with(tag.as_str()) {
+            *id = format!("{tag}_{id}");
+        }
+    }
+}
+
+/// A header every answer of one status carries: its value is text matching `pattern`.
+fn header(pattern: &str, description: &str) -> Header {
+    HeaderBuilder::new()
+        .schema(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(pattern)),
+        )
+        .description(Some(description))
+        .build()
+}
+
+fn error_answer(status: &str, description: &str) -> RefOr<Response> {
+    let mut answer = ResponseBuilder::new().description(description).content(
+        "application/json",
+        utoipa::openapi::ContentBuilder::new()
+            .schema(Some(RefOr::<Schema>::Ref(
+                utoipa::openapi::Ref::from_schema_name("ErrorAnswer"),
+            )))
             .build(),
-    )
+    );
+    match status {
+        "401" | "403" => {
+            answer = answer.header(
+                "WWW-Authenticate",
+                header(
+                    "^Bearer ",
+                    "The bearer challenge (RFC 6750): error=\"invalid_token\" for a bad token, error=\"insufficient_scope\" and the scope needed on 403",
+                ),
+            );
+        }
+        "429" | "503" => {
+            answer = answer.header(
+                "Retry-After",
+                header("^[0-9]+$", "Seconds to wait before trying again"),
+            );
+        }
+        _ => {}
+    }
+    RefOr::T(answer.build())
 }
 
 fn shared_answers(op: &mut Operation, names_something: bool) {
@@ -131,7 +171,7 @@ fn shared_answers(op: &mut Operation, names_something: bool) {
         op.responses
             .responses
             .entry(status.to_string())
-            .or_insert_with(|| error_answer(description));
+            .or_insert_with(|| error_answer(status, description));
     };
     add("400", "The request is not valid (invalid_request)");
     add(

@@ -25,6 +25,7 @@ pub enum ScopeList {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
     /// 1 to 64 letters, digits and `. _ -`; events name the token's changes `token:NAME`.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$", min_length = 1, max_length = 64)]
     pub name: String,
     /// `users:read`, `users:write`, `recovery:write`, `groups:read`, `groups:write`,
     /// `clients:read`, `clients:write`, `keys:read`, `keys:write`, `events:read`,

@@ -17,7 +17,7 @@ use crate::state::AppState;
 pub struct UserQuery {
     /// Part of the username or email address, any case.
     pub query: Option<String>,
-    /// Only members of this group.
+    /// Only members of this group (404 when there is no such group).
     pub group: Option<String>,
     /// `active` or `disabled`.
     #[param(pattern = "^(active|disabled)$")]
@@ -28,7 +28,10 @@ pub struct UserQuery {
 #[utoipa::path(
     get, path = "/users", tag = "users",
     params(UserQuery, PageQuery),
-    responses((status = 200, description = "A page of people", body = Listing<UserSummary>)),
+    responses(
+        (status = 200, description = "A page of people", body = Listing<UserSummary>),
+        (status = 404, description = "There is no such group (not_found)", body = super::openapi::ErrorAnswer),
+    ),
     security(("bearer" = ["users:read"]))
 )]
 #[get("/users")]
@@ -44,8 +47,8 @@ pub async fn list(app: web::Data<AppState>, req: HttpRequest) -> Result<HttpResp
     };
     let found = admin
         .find_users(Wanted {
-            query: filters.query,
-            group: filters.group,
+            query: filters.query.filter(|q| !q.is_empty()),
+            group: filters.group.filter(|g| !g.is_empty()),
             active,
             after: page.cursor()?,
             limit: limit + 1,
