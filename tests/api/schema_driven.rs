@@ -130,7 +130,7 @@ async fn schemathesis_finds_no_answer_outside_the_document(backend: Backend) {
         "--request-timeout",
         "10",
         "--workers",
-        "2",
+        "1",
         "--generation-database",
         "none",
         "--no-color",

@@ -21,10 +21,14 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct NewClientBody {
     /// 1 to 128 letters, digits and `- . _ ~`.
+    #[schema(pattern = "^[A-Za-z0-9._~-]{1,128}$", min_length = 1, max_length = 128)]
     pub client_id: String,
-    /// Defaults to the client id.
+    /// Defaults to the client id; 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
-    /// Exact redirect URIs (at least one), matched byte for byte.
+    /// Exact redirect URIs (at least one), matched byte for byte: https, http on a loopback
+    /// host, or a private-use scheme with a dot (`com.example.app:/cb`); no fragment.
+    #[schema(min_items = 1)]
     pub redirect_uris: Vec<String>,
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
