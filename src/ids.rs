@@ -124,6 +124,16 @@ secret!(
     CeremonyId
 );
 
+/// A group name: 1 to 64 letters, digits and `. _ - : @ /` (what Kubernetes, Grafana and
+/// oauth2-proxy accept).
+pub fn is_group_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-:@/".contains(c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,7 +75,7 @@ impl From<&Client> for ClientView {
     }
 }
 
-/// Scopes as the clients file writes them (`"openid profile"`) or as a list.
+/// Scopes as one string (`"openid profile"`, `"users:read,recovery:write"`) or as a list.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum ScopeList {

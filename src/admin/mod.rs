@@ -25,15 +25,7 @@ use crate::db::models::User;
 use crate::db::Db;
 use crate::events::{rfc3339, Caller, Event, EventView};
 
-/// A group name: 1 to 64 letters, digits and `. _ - : @ /` (what Kubernetes, Grafana and
-/// oauth2-proxy accept).
-pub fn is_group_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-:@/".contains(c))
-}
+pub use crate::ids::is_group_name;
 
 fn group_name(name: &str) -> Result<(), AdminError> {
     if is_group_name(name) {

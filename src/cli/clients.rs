@@ -17,7 +17,7 @@ use crate::settings::Settings;
 /// What `clients add --json` prints (as `POST /clients` answers): the client, and its secret
 /// (`null` for a public client, and for one that existed already: a secret is shown only once).
 #[derive(Debug, Serialize)]
-struct AddedClient {
+struct ClientAndSecret {
     #[serde(flatten)]
     client: ClientView,
     client_secret: Option<String>,
@@ -168,7 +168,7 @@ impl Registry {
     async fn existing(&self, client_id: &str, json: bool) -> anyhow::Result<()> {
         let client = self.admin.client(&self.clients, client_id).await?;
         if json {
-            return out::json(&AddedClient {
+            return out::json(&ClientAndSecret {
                 client: ClientView::from(&client),
                 client_secret: None,
             });
@@ -229,7 +229,7 @@ impl Registry {
 /// with its secret as JSON.
 fn print_added(client: &Client, secret: Option<String>, json: bool) -> anyhow::Result<()> {
     if json {
-        return out::json(&AddedClient {
+        return out::json(&ClientAndSecret {
             client: ClientView::from(client),
             client_secret: secret,
         });

@@ -237,7 +237,7 @@ pub(crate) fn build(
     } = new;
     if let Some(bad) = allowed_groups
         .iter()
-        .find(|g| !crate::admin::is_group_name(g))
+        .find(|g| !crate::ids::is_group_name(g))
     {
         bail!("'{bad}' is not a group name: 1 to 64 letters, digits and . _ - : @ /");
     }

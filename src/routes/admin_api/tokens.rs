@@ -8,18 +8,11 @@ use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::{auth, done, json, query, Listing, PageQuery};
+use crate::admin::clients::ScopeList;
 use crate::admin::tokens::{NewToken, Scopes, TokenView, DEFAULT_LIFETIME};
 use crate::routes::body::read_json;
 use crate::routes::error::ApiError;
 use crate::state::AppState;
-
-/// Scopes as a list, or as one string separated by commas or spaces.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(untagged)]
-pub enum ScopeList {
-    List(Vec<String>),
-    Text(String),
-}
 
 /// `POST /tokens`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -80,10 +73,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let admin = auth::admin(&req, &app).await?;
     let body: TokenRequest = read_json(&req, payload, &app.settings).await?;
-    let scopes = Scopes::parse(&match body.scopes {
-        ScopeList::List(words) => words.join(","),
-        ScopeList::Text(text) => text,
-    })?;
+    let scopes = Scopes::parse(&body.scopes.text())?;
     let lifetime = body
         .expires_in_secs
         .map_or(DEFAULT_LIFETIME, Duration::from_secs);
