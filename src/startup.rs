@@ -189,6 +189,7 @@ async fn load_keys(
     required: KeyAlg,
     declared: &HashMap<String, Client>,
     db: &Db,
+    instance_id: &str,
 ) -> anyhow::Result<KeyRing> {
     let store = Arc::new(key_store(settings, Some(db))?);
     // ID tokens are RS256 unless a client asks for another algorithm (OpenID Connect's
@@ -211,8 +212,8 @@ async fn load_keys(
     .await?
     .with_context(|| format!("cannot load the key set from {}", store.describe()))?;
     for change in &created {
-        let event = crate::events::Event::KeyChanged
-            .now()
+        let event = crate::events::Caller::instance(instance_id)
+            .event(crate::events::Event::KeyChanged, None, None)
             .object(&change.kid)
             .change(change.detail())
             .detail(format!(
@@ -245,7 +246,7 @@ struct SharedSecrets {
     recovery: Vec<u8>,
 }
 
-async fn foundation(settings: &Settings) -> anyhow::Result<Foundation> {
+async fn foundation(settings: &Settings, instance_id: &str) -> anyhow::Result<Foundation> {
     let db = connect_database(&settings.database, db::PoolUse::Server).await?;
     let store = connect_store(&settings.redis, &settings.memory_store).await?;
     let declared = match &settings.oidc.clients_file {
@@ -257,6 +258,7 @@ async fn foundation(settings: &Settings) -> anyhow::Result<Foundation> {
         settings.tokens.access_token_alg,
         &declared,
         &db,
+        instance_id,
     )
     .await?;
     keys.watch(settings.keys.reload_interval);
@@ -288,14 +290,14 @@ async fn foundation(settings: &Settings) -> anyhow::Result<Foundation> {
 
 /// The services, each with its own section of the settings.
 async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    let instance_id = instance_id();
     let Foundation {
         db,
         store,
         declared,
         keys,
         secrets,
-    } = foundation(&settings).await?;
-    let instance_id = instance_id();
+    } = foundation(&settings, &instance_id).await?;
     audit_settings(&db, &instance_id, &settings).await?;
     let authenticators = AuthenticatorNames::new(settings.metadata.aaguid_file.clone())?;
     authenticators.watch(std::time::Duration::from_secs(10));

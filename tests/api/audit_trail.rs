@@ -156,9 +156,19 @@ async fn a_new_registration_mode_is_recorded_once() {
         ..TestConfig::new(Backend::Postgres).with("PASSKEY_IDP__REGISTRATION__MODE", mode)
     };
     let first = spawn_with(config("open")).await;
-    assert!(!events_of(&first, &[])
+    let events = events_of(&first, &[]);
+    assert!(!events.iter().any(|e| e["kind"] == "setting_changed"));
+    // The first start makes the signing keys, as itself.
+    let made: Vec<&Value> = events
         .iter()
-        .any(|e| e["kind"] == "setting_changed"));
+        .filter(|e| e["kind"] == "key_changed")
+        .collect();
+    assert!(!made.is_empty(), "{events:?}");
+    for event in made {
+        let actor = event["actor"].as_str().expect("actor");
+        assert!(actor.starts_with("instance:"), "{event}");
+        assert!(event["object"].is_string(), "{event}");
+    }
 
     let (a, b, c) = tokio::join!(
         spawn_with(config("invite")),
