@@ -131,6 +131,10 @@ async fn schemathesis_finds_no_answer_outside_the_document(backend: Backend) {
         "10",
         "--workers",
         "1",
+        // A health check of the generator, not of the API: when too many generated path values
+        // are discarded (a group and a user in one path), hypothesis gives up on the operation.
+        "--suppress-health-check",
+        "filter_too_much",
         "--generation-database",
         "none",
         "--no-color",
