@@ -46,6 +46,11 @@ fn needed(req: &HttpRequest) -> Scope {
 /// operation needs.
 pub async fn admin(req: &HttpRequest, app: &AppState) -> Result<Admin, ApiError> {
     let needed = needed(req);
+    // A NUL byte fits no name, id or time, and the database refuses it in text: 400 up front.
+    let raw = req.uri().to_string().to_ascii_lowercase();
+    if raw.contains("%00") {
+        return Err(crate::routes::error::RequestError::BadQuery.into());
+    }
     if !app
         .limits
         .allow_admin_request(&client_addr(req, &app.settings))
