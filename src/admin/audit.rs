@@ -28,7 +28,7 @@ pub struct EventQuery {
 
 impl Admin {
     /// Whose events a USER filter means: a user who exists now, by id, or else a former one.
-    pub(crate) async fn subject(&self, name_or_id: &str) -> Result<Subject, AdminError> {
+    async fn subject(&self, name_or_id: &str) -> Result<Subject, AdminError> {
         match self.user(name_or_id).await {
             Ok(found) => Ok(Subject::User(found.id)),
             // A deleted user's events keep their id and the name they had.

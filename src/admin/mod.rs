@@ -308,23 +308,17 @@ impl Admin {
         user: Option<&str>,
         since: Option<Duration>,
     ) -> Result<Vec<EventView>, AdminError> {
-        let subject = match user {
-            None => None,
-            Some(u) => Some(self.subject(u).await?),
-        };
         let since = since
             .and_then(|d| chrono::Duration::from_std(d).ok())
             .map(|d| (Utc::now() - d).naive_utc());
-        let filter = crate::db::events::Filter {
-            subject,
+        let query = audit::EventQuery {
+            user: user.map(str::to_string),
             since,
             limit: 10_000,
             ..Default::default()
         };
         Ok(self
-            .db
-            .events()
-            .recent(filter)
+            .audit(query)
             .await?
             .into_iter()
             .map(EventView::from)

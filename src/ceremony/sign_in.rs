@@ -317,6 +317,7 @@ impl Passkeys {
                 Some(&user.id),
                 Some(&row.credential_id),
             )
+            .username(&user.username)
             .detail(if pending.discoverable {
                 "discoverable"
             } else {

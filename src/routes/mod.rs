@@ -118,12 +118,8 @@ pub async fn require_session(
 /// Who is asking, as stored events and the session list see it: the request id and a coarse
 /// browser family (never the User-Agent or the address).
 pub fn caller(req: &HttpRequest) -> Caller {
-    use actix_web::HttpMessage;
     // The extensions' borrow ends here, before the language is chosen (which may use them).
-    let request_id = req
-        .extensions()
-        .get::<middleware::RequestId>()
-        .map(|r| r.0.clone());
+    let request_id = Some(request_id(req)).filter(|id| !id.is_empty());
     Caller {
         request_id,
         browser: browser_family(

@@ -8,7 +8,7 @@ use crate::admin::tokens::{self, Scope};
 use crate::admin::Admin;
 use crate::events::Event;
 use crate::routes::error::ApiError;
-use crate::routes::{caller, client_addr};
+use crate::routes::{client_addr, request_id};
 use crate::state::AppState;
 
 /// Why a request to the admin API was refused before it was looked at.
@@ -47,7 +47,7 @@ fn needed(req: &HttpRequest) -> Scope {
 pub async fn admin(req: &HttpRequest, app: &AppState) -> Result<Admin, ApiError> {
     let needed = needed(req);
     // A NUL byte fits no name, id or time, and the database refuses it in text: 400 up front.
-    let raw = req.uri().to_string().to_ascii_lowercase();
+    let raw = req.uri().path_and_query().map_or("", |pq| pq.as_str());
     if raw.contains("%00") {
         return Err(crate::routes::error::RequestError::BadQuery.into());
     }
@@ -62,7 +62,7 @@ pub async fn admin(req: &HttpRequest, app: &AppState) -> Result<Admin, ApiError>
     let holder = tokens::authenticate(&app.db, presented)
         .await?
         .ok_or(ApiError::AdminAuth(AuthRefusal::BadToken))?;
-    let request_id = caller(req).request_id;
+    let request_id = Some(request_id(req)).filter(|id| !id.is_empty());
     if !holder.scopes.allow(needed) {
         Event::AdminRefused
             .now()

@@ -239,7 +239,7 @@ pub async fn remove(
 ) -> Result<HttpResponse, ApiError> {
     let admin = auth::admin(&req, &app).await?;
     admin.client_remove(&app.oidc.clients, &client_id).await?;
-    Ok(super::no_content())
+    Ok(super::done())
 }
 
 /// A key algorithm named in a body, or `default`.

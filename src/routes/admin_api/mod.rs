@@ -253,28 +253,15 @@ fn json<T: Serialize>(status: actix_web::http::StatusCode, body: &T) -> HttpResp
     super::no_store(HttpResponse::build(status).json(body))
 }
 
-/// 204, no body.
-fn no_content() -> HttpResponse {
-    super::no_store(HttpResponse::NoContent().finish())
-}
-
-/// A body that may be left out: none at all (no `Content-Type`, nothing sent) or JSON `null` is
-/// `T::default()`; anything else must be JSON that fits `T`.
+/// A body that may be left out: nothing sent, or JSON `null`, is `T::default()`; anything
+/// else must be JSON that fits `T`.
 async fn optional_json<T: DeserializeOwned + Default>(
     req: &HttpRequest,
     payload: web::Payload,
     settings: &crate::settings::Settings,
 ) -> Result<T, ApiError> {
-    if req.headers().get(header::CONTENT_TYPE).is_none() {
-        let body = super::body::read_body(payload, settings).await?;
-        return if body.iter().all(u8::is_ascii_whitespace) {
-            Ok(T::default())
-        } else {
-            Err(RequestError::NotJson.into())
-        };
-    }
-    let body: Option<T> = super::body::read_json(req, payload, settings).await?;
-    Ok(body.unwrap_or_default())
+    let body: Option<Option<T>> = super::body::read_optional_json(req, payload, settings).await?;
+    Ok(body.flatten().unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -7,9 +7,9 @@ use actix_web::http::StatusCode;
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{auth, json};
+use super::{auth, json, optional_json};
 use crate::admin::links::{InviteSpec, OneTimeUrl};
-use crate::routes::body::{read_json, read_optional_json};
+use crate::routes::body::read_json;
 use crate::routes::error::ApiError;
 use crate::state::AppState;
 
@@ -77,9 +77,7 @@ pub async fn recovery_link(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let admin = auth::admin(&req, &app).await?;
-    let body: LinkRequest = read_optional_json(&req, payload, &app.settings)
-        .await?
-        .unwrap_or_default();
+    let body: LinkRequest = optional_json(&req, payload, &app.settings).await?;
     let ttl = body.ttl_secs.map_or(LINK_TTL, Duration::from_secs);
     let link = admin.recovery_link(&id, ttl).await?;
     Ok(json(StatusCode::CREATED, &IssuedUrl::from(link)))
